@@ -1,0 +1,38 @@
+# Shared helpers for scripts/dev and scripts/test. Sourced, not run.
+# shellcheck shell=bash
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+VENV="$ROOT/.venv"
+MOTO_VERSION=5.2.5
+
+# Installs the pinned emulator (and the offline Terraform checkers) into the project venv, once.
+ensure_venv() {
+  local stamp="$VENV/.faas-ecs-$MOTO_VERSION-3"
+  [ -f "$stamp" ] && return 0
+  echo "installing moto $MOTO_VERSION into $VENV" >&2
+  python3 -m venv "$VENV"
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check \
+    "moto==$MOTO_VERSION" flask flask-cors "python-hcl2>=7,<9" >&2
+  touch "$stamp"
+}
+
+# Prints a free loopback TCP port.
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+# Starts moto on a free port; sets MOTO_PID and MOTO_URL. Logs go to $1.
+start_moto() {
+  local log=$1 port
+  port=$(free_port)
+  "$VENV/bin/moto_server" -H 127.0.0.1 -p "$port" >"$log" 2>&1 &
+  MOTO_PID=$!
+  MOTO_URL="http://127.0.0.1:$port"
+  for _ in $(seq 1 100); do
+    if curl -sf "$MOTO_URL/moto-api/" >/dev/null 2>&1; then return 0; fi
+    kill -0 "$MOTO_PID" 2>/dev/null || { cat "$log" >&2; return 1; }
+    sleep 0.1
+  done
+  echo "moto did not start; see $log" >&2
+  return 1
+}

@@ -1,0 +1,46 @@
+//! The seam between the HTTP API and the orchestrator, in the provider's own types.
+//! No AWS type crosses it.
+
+pub mod ecs;
+pub mod memory;
+
+use async_trait::async_trait;
+
+use crate::error::Error;
+use crate::model::{FunctionName, FunctionSpec, FunctionStatus, Namespace};
+
+/// Where functions run. Every method takes validated names; implementations answer
+/// [`Error::NotFound`] for functions they do not have and [`Error::BadRequest`] for
+/// namespaces they do not manage.
+#[async_trait]
+pub trait FunctionBackend: Send + Sync + 'static {
+    /// Namespaces this backend manages.
+    fn namespaces(&self) -> Vec<Namespace>;
+
+    /// Every function in a namespace, sorted by name.
+    async fn list(&self, namespace: &Namespace) -> Result<Vec<FunctionStatus>, Error>;
+
+    /// One function; `None` when it does not exist.
+    async fn get(&self, namespace: &Namespace, name: &FunctionName) -> Result<Option<FunctionStatus>, Error>;
+
+    /// Creates a function; [`Error::Conflict`] when it exists.
+    async fn deploy(&self, spec: &FunctionSpec) -> Result<(), Error>;
+
+    /// Replaces a function's definition, keeping its desired count.
+    async fn update(&self, spec: &FunctionSpec) -> Result<(), Error>;
+
+    /// Removes a function and everything made for it.
+    async fn delete(&self, namespace: &Namespace, name: &FunctionName) -> Result<(), Error>;
+
+    /// Sets the desired count.
+    async fn scale(&self, namespace: &Namespace, name: &FunctionName, replicas: u32) -> Result<(), Error>;
+
+    /// Checks that a namespace is managed here.
+    fn check_namespace(&self, namespace: &Namespace) -> Result<(), Error> {
+        if self.namespaces().contains(namespace) {
+            Ok(())
+        } else {
+            Err(Error::BadRequest(format!("namespace {namespace} is not managed by this provider")))
+        }
+    }
+}

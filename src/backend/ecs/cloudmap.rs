@@ -1,0 +1,181 @@
+//! The Cloud Map service of each function: created before its ECS service, removed after it.
+
+use std::time::Duration;
+
+use aws_sdk_servicediscovery::operation::create_service::CreateServiceError;
+use aws_sdk_servicediscovery::operation::delete_service::DeleteServiceError;
+use aws_sdk_servicediscovery::types::{
+    DnsConfig, DnsRecord, HealthCheckCustomConfig, RecordType, RoutingPolicy, Tag,
+};
+
+use super::{aws_error, owner_tags, MANAGED_BY_TAG, MANAGED_BY_VALUE};
+use crate::error::Error;
+use crate::model::{FunctionName, Namespace};
+
+/// A function's Cloud Map service.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Registry {
+    pub id: String,
+    pub arn: String,
+}
+
+/// The service id inside a Cloud Map service ARN (`.../service/srv-...`).
+pub fn service_id_of(arn: &str) -> Option<&str> {
+    arn.rsplit_once("service/").map(|(_, id)| id).filter(|id| id.starts_with("srv-"))
+}
+
+/// Creates the function's Cloud Map service: A records with a short TTL, health as ECS reports it.
+/// A service of that name left behind by an interrupted deploy of this provider is adopted, so
+/// that a retried deploy converges.
+pub async fn create(
+    sd: &aws_sdk_servicediscovery::Client,
+    namespace_id: &str,
+    ttl: i64,
+    namespace: &Namespace,
+    name: &FunctionName,
+) -> Result<Registry, Error> {
+    let record = DnsRecord::builder()
+        .r#type(RecordType::A)
+        .ttl(ttl)
+        .build()
+        .map_err(|e| Error::aws("CreateService", e))?;
+    let dns = DnsConfig::builder()
+        .routing_policy(RoutingPolicy::Multivalue)
+        .dns_records(record)
+        .build()
+        .map_err(|e| Error::aws("CreateService", e))?;
+    let tags = owner_tags(namespace, name)
+        .map(|(k, v)| Tag::builder().key(k).value(v).build())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| Error::aws("CreateService", e))?;
+    let result = sd
+        .create_service()
+        .name(name.as_str())
+        .namespace_id(namespace_id)
+        .dns_config(dns)
+        .health_check_custom_config(HealthCheckCustomConfig::builder().build())
+        .set_tags(Some(tags))
+        .send()
+        .await;
+    match result {
+        Ok(out) => {
+            let service = out.service();
+            match (service.and_then(|s| s.id()), service.and_then(|s| s.arn())) {
+                (Some(id), Some(arn)) => Ok(Registry { id: id.into(), arn: arn.into() }),
+                _ => Err(Error::aws("CreateService", "answer carries no service id")),
+            }
+        }
+        Err(err) => {
+            if let Some(CreateServiceError::ServiceAlreadyExists(existing)) = err.as_service_error()
+                && let (Some(id), Some(arn)) = (existing.service_id(), existing.service_arn())
+            {
+                if is_ours(sd, arn).await? {
+                    tracing::info!(function.name = %name, cloudmap.service = id, "adopting Cloud Map service left by an earlier deploy");
+                    return Ok(Registry { id: id.into(), arn: arn.into() });
+                }
+                return Err(Error::Conflict(format!(
+                    "Cloud Map namespace already has a service named {name} that faas-ecs does not manage"
+                )));
+            }
+            Err(aws_error("CreateService", err))
+        }
+    }
+}
+
+async fn is_ours(sd: &aws_sdk_servicediscovery::Client, arn: &str) -> Result<bool, Error> {
+    let tags = sd
+        .list_tags_for_resource()
+        .resource_arn(arn)
+        .send()
+        .await
+        .map_err(|e| aws_error("ListTagsForResource", e))?;
+    Ok(tags
+        .tags()
+        .iter()
+        .any(|t| t.key() == MANAGED_BY_TAG && t.value() == MANAGED_BY_VALUE))
+}
+
+/// Whether a delete went through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Deleted {
+    Yes,
+    /// AWS refuses while instances are registered.
+    InUse,
+}
+
+/// Deletes a function's Cloud Map service; a service that is already gone counts as deleted.
+pub async fn delete(sd: &aws_sdk_servicediscovery::Client, service_id: &str) -> Result<Deleted, Error> {
+    match sd.delete_service().id(service_id).send().await {
+        Ok(_) => Ok(Deleted::Yes),
+        Err(err) => match err.as_service_error() {
+            Some(DeleteServiceError::ServiceNotFound(_)) => Ok(Deleted::Yes),
+            Some(DeleteServiceError::ResourceInUse(_)) => Ok(Deleted::InUse),
+            _ => Err(aws_error("DeleteService", err)),
+        },
+    }
+}
+
+/// Deletes a Cloud Map service once its instances are gone. ECS deregisters a deleted service's
+/// tasks as they stop; after a grace period this deregisters what is left itself.
+pub async fn delete_when_empty(sd: &aws_sdk_servicediscovery::Client, service_id: &str) -> Result<(), Error> {
+    let mut delay = Duration::from_secs(2);
+    for attempt in 0..12 {
+        tokio::time::sleep(delay).await;
+        if attempt >= 3 {
+            deregister_all(sd, service_id).await?;
+        }
+        if delete(sd, service_id).await? == Deleted::Yes {
+            return Ok(());
+        }
+        delay = (delay * 2).min(Duration::from_secs(30));
+    }
+    Err(Error::Conflict(format!("Cloud Map service {service_id} still has instances")))
+}
+
+async fn deregister_all(sd: &aws_sdk_servicediscovery::Client, service_id: &str) -> Result<(), Error> {
+    let instances = sd
+        .list_instances()
+        .service_id(service_id)
+        .send()
+        .await
+        .map_err(|e| aws_error("ListInstances", e))?;
+    for instance in instances.instances() {
+        if let Some(id) = instance.id() {
+            sd.deregister_instance()
+                .service_id(service_id)
+                .instance_id(id)
+                .send()
+                .await
+                .map_err(|e| aws_error("DeregisterInstance", e))?;
+        }
+    }
+    Ok(())
+}
+
+/// The DNS name of the namespace, which function names are resolved under.
+pub async fn namespace_name(sd: &aws_sdk_servicediscovery::Client, namespace_id: &str) -> Result<String, Error> {
+    let out = sd
+        .get_namespace()
+        .id(namespace_id)
+        .send()
+        .await
+        .map_err(|e| aws_error("GetNamespace", e))?;
+    out.namespace()
+        .and_then(|n| n.name())
+        .map(String::from)
+        .ok_or_else(|| Error::aws("GetNamespace", "answer carries no namespace name"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn service_ids_come_from_arns() {
+        assert_eq!(
+            service_id_of("arn:aws:servicediscovery:eu-west-1:1:service/srv-abc123"),
+            Some("srv-abc123")
+        );
+        assert_eq!(service_id_of("arn:aws:ecs:eu-west-1:1:service/cluster/foo"), None);
+    }
+}

@@ -1,0 +1,371 @@
+//! The ECS + Cloud Map backend: each function is an ECS service with a task definition family
+//! and a Cloud Map service. SDK types stay inside this module.
+
+mod cache;
+pub mod cloudmap;
+pub mod mapping;
+pub mod service;
+pub mod task_definition;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use aws_sdk_ecs::error::ProvideErrorMetadata;
+use aws_sdk_ecs::types::Service;
+use aws_sdk_ecs::error::SdkError;
+
+use self::cache::Cache;
+use self::service::{Found, ServiceSettings};
+use self::task_definition::TaskSettings;
+use super::FunctionBackend;
+use crate::config::{Config, Placement};
+use crate::error::{DisplayChain, Error};
+use crate::model::{FunctionDeployment, FunctionName, FunctionSpec, FunctionStatus, Namespace};
+
+/// Docker label holding the deployment as requested, so that status round-trips it exactly.
+pub const RECORD_LABEL: &str = "com.openfaas-ecs.deployment";
+/// Tags on everything this provider creates.
+pub const MANAGED_BY_TAG: &str = "managed-by";
+pub const MANAGED_BY_VALUE: &str = "faas-ecs";
+pub const FUNCTION_TAG: &str = "openfaas:function";
+pub const NAMESPACE_TAG: &str = "openfaas:namespace";
+
+/// The tags that mark a resource as this provider's, for one function.
+pub fn owner_tags<'a>(
+    namespace: &'a Namespace,
+    name: &'a FunctionName,
+) -> impl Iterator<Item = (&'static str, &'a str)> {
+    [
+        (MANAGED_BY_TAG, MANAGED_BY_VALUE),
+        (FUNCTION_TAG, name.as_str()),
+        (NAMESPACE_TAG, namespace.as_str()),
+    ]
+    .into_iter()
+}
+
+// Error codes AWS uses when it throttles; the SDK has already retried these with backoff.
+const THROTTLING_CODES: [&str; 4] =
+    ["ThrottlingException", "Throttling", "TooManyRequestsException", "RequestLimitExceeded"];
+
+/// Maps an SDK error to the provider's error, once, for every AWS call.
+pub(crate) fn aws_error<E, R>(operation: &'static str, err: SdkError<E, R>) -> Error
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    if err.code().is_some_and(|c| THROTTLING_CODES.contains(&c)) {
+        return Error::Throttled { operation };
+    }
+    Error::aws(operation, err)
+}
+
+/// The SDK clients the backend uses.
+#[derive(Clone, Debug)]
+pub struct AwsClients {
+    pub ecs: aws_sdk_ecs::Client,
+    pub servicediscovery: aws_sdk_servicediscovery::Client,
+}
+
+impl AwsClients {
+    pub fn new(sdk: &aws_config::SdkConfig) -> Self {
+        Self {
+            ecs: aws_sdk_ecs::Client::new(sdk),
+            servicediscovery: aws_sdk_servicediscovery::Client::new(sdk),
+        }
+    }
+}
+
+/// The backend's settings, taken from [`Config`].
+#[derive(Debug, Clone)]
+pub struct EcsSettings {
+    pub namespace: Namespace,
+    pub cloudmap_namespace_id: String,
+    pub dns_ttl: i64,
+    pub service: ServiceSettings,
+    pub task: TaskSettings,
+}
+
+impl EcsSettings {
+    pub fn from_config(config: &Config, region: &str) -> Result<Self, crate::config::ConfigError> {
+        let placement = config.placement()?;
+        let fargate = match &placement {
+            Placement::LaunchType(t) => t == "FARGATE",
+            Placement::CapacityProviders(p) => p.iter().any(|(name, _)| name.starts_with("FARGATE")),
+        };
+        Ok(Self {
+            namespace: Namespace::default_namespace(),
+            cloudmap_namespace_id: config.cloudmap_namespace_id.clone(),
+            dns_ttl: config.dns_ttl,
+            service: ServiceSettings {
+                cluster: config.cluster.clone(),
+                subnets: config.subnets.0.clone(),
+                security_groups: config.security_groups.0.clone(),
+                assign_public_ip: config.assign_public_ip,
+                placement,
+            },
+            task: TaskSettings {
+                execution_role_arn: config.execution_role_arn.clone(),
+                task_role_arn: config.task_role().map(String::from),
+                log_group: config.log_group.clone(),
+                region: region.to_string(),
+                default_cpu: config.default_cpu,
+                default_memory: config.default_memory,
+                fargate,
+            },
+        })
+    }
+}
+
+/// Functions on ECS. Reads come from the cache; every change goes to AWS first, then the cache.
+pub struct EcsBackend {
+    aws: AwsClients,
+    settings: EcsSettings,
+    /// The Cloud Map namespace's DNS name, e.g. `openfaas.local`.
+    dns_domain: String,
+    cache: Cache,
+}
+
+impl EcsBackend {
+    /// Checks the Cloud Map namespace and fills the cache from ECS.
+    pub async fn start(aws: AwsClients, settings: EcsSettings) -> Result<Arc<Self>, Error> {
+        let dns_domain = cloudmap::namespace_name(&aws.servicediscovery, &settings.cloudmap_namespace_id).await?;
+        let backend = Arc::new(Self { aws, settings, dns_domain, cache: Cache::default() });
+        backend.refresh().await?;
+        Ok(backend)
+    }
+
+    /// The DNS name functions are registered under.
+    pub fn dns_domain(&self) -> &str {
+        &self.dns_domain
+    }
+
+    /// Refreshes the cache every `interval` until the returned task is aborted.
+    pub fn spawn_refresh(self: &Arc<Self>, interval: Duration) -> tokio::task::JoinHandle<()> {
+        let backend = Arc::downgrade(self);
+        tokio::spawn(async move {
+            let mut ticker = tokio::time::interval(interval);
+            ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            ticker.tick().await;
+            loop {
+                ticker.tick().await;
+                let Some(backend) = backend.upgrade() else { return };
+                if let Err(e) = backend.refresh().await {
+                    tracing::warn!(error = %DisplayChain(&e), "refreshing functions from ECS failed; serving the last known state");
+                }
+            }
+        })
+    }
+
+    /// Reads every function of ours from ECS into the cache.
+    pub async fn refresh(&self) -> Result<(), Error> {
+        let started = Instant::now();
+        let namespace = &self.settings.namespace;
+        let services = service::list_ours(&self.aws.ecs, &self.settings.service.cluster, namespace).await?;
+        let mut statuses = Vec::with_capacity(services.len());
+        for svc in &services {
+            if let Some(status) = self.status_of(svc).await? {
+                statuses.push(status);
+            }
+        }
+        let in_use: Vec<&str> = services.iter().filter_map(|s| s.task_definition()).collect();
+        self.cache.retain_records(&in_use);
+        self.cache.replace(statuses, started);
+        Ok(())
+    }
+
+    /// The deployment recorded in a revision: from memory, else one DescribeTaskDefinition.
+    async fn record(&self, task_definition_arn: &str) -> Result<Option<Arc<FunctionDeployment>>, Error> {
+        if let Some(record) = self.cache.record(task_definition_arn) {
+            return Ok(Some(record));
+        }
+        let Some(record) = task_definition::read_record(&self.aws.ecs, task_definition_arn).await? else {
+            return Ok(None);
+        };
+        let record = Arc::new(record);
+        self.cache.put_record(task_definition_arn, record.clone());
+        Ok(Some(record))
+    }
+
+    async fn status_of(&self, svc: &Service) -> Result<Option<FunctionStatus>, Error> {
+        let Some(arn) = svc.task_definition() else { return Ok(None) };
+        let Some(record) = self.record(arn).await? else {
+            tracing::warn!(ecs.service = svc.service_name(), "service is tagged as ours but its task definition has no deployment record; skipped");
+            return Ok(None);
+        };
+        Ok(Some(mapping::function_status(svc, &record, &self.settings.namespace)))
+    }
+
+    async fn find(&self, name: &FunctionName) -> Result<Found, Error> {
+        service::find(&self.aws.ecs, &self.settings.service.cluster, &self.settings.namespace, name).await
+    }
+
+    /// The function's live service, or NotFound.
+    async fn existing(&self, name: &FunctionName) -> Result<Box<Service>, Error> {
+        match self.find(name).await? {
+            Found::Ours(svc) => Ok(svc),
+            _ => {
+                self.cache.remove(name.as_str());
+                Err(Error::NotFound(format!("function {name}")))
+            }
+        }
+    }
+
+    /// Best effort undo of a half-made deploy or update; failures are logged, not returned.
+    async fn discard_revision(&self, arn: &str) {
+        if let Err(e) = task_definition::remove_revisions(&self.aws.ecs, &[arn.to_string()]).await {
+            tracing::error!(task_definition = arn, error = %DisplayChain(&e), "could not remove task definition after a failed change");
+        }
+    }
+
+    /// Removes every revision and the Cloud Map service of a deleted function.
+    async fn clean_up(&self, name: &FunctionName, registry_arns: Vec<String>) -> Result<(), Error> {
+        let family = task_definition::family(&self.settings.namespace, name);
+        let revisions = task_definition::active_revisions(&self.aws.ecs, &family).await?;
+        task_definition::remove_revisions(&self.aws.ecs, &revisions).await?;
+        for arn in registry_arns {
+            let Some(id) = cloudmap::service_id_of(&arn) else { continue };
+            if cloudmap::delete(&self.aws.servicediscovery, id).await? == cloudmap::Deleted::InUse {
+                let sd = self.aws.servicediscovery.clone();
+                let id = id.to_string();
+                let function = name.to_string();
+                tokio::spawn(async move {
+                    if let Err(e) = cloudmap::delete_when_empty(&sd, &id).await {
+                        tracing::error!(function.name = %function, cloudmap.service = %id, error = %DisplayChain(&e), "Cloud Map service of a deleted function was left behind");
+                    }
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl FunctionBackend for EcsBackend {
+    fn namespaces(&self) -> Vec<Namespace> {
+        vec![self.settings.namespace.clone()]
+    }
+
+    async fn list(&self, namespace: &Namespace) -> Result<Vec<FunctionStatus>, Error> {
+        self.check_namespace(namespace)?;
+        Ok(self.cache.list())
+    }
+
+    async fn get(&self, namespace: &Namespace, name: &FunctionName) -> Result<Option<FunctionStatus>, Error> {
+        self.check_namespace(namespace)?;
+        if let Some(status) = self.cache.get(name.as_str()) {
+            return Ok(Some(status));
+        }
+        // Another provider replica may have deployed it since the last refresh.
+        match self.find(name).await? {
+            Found::Ours(svc) => {
+                let status = self.status_of(&svc).await?;
+                if let Some(status) = &status {
+                    self.cache.put(status.clone());
+                }
+                Ok(status)
+            }
+            _ => Ok(None),
+        }
+    }
+
+    async fn deploy(&self, spec: &FunctionSpec) -> Result<(), Error> {
+        self.check_namespace(&spec.namespace)?;
+        let name = &spec.name;
+        match self.find(name).await? {
+            Found::Missing => {}
+            Found::Ours(_) => return Err(Error::Conflict(format!("function {name} already exists"))),
+            Found::Draining => {
+                return Err(Error::Conflict(format!("function {name} is still being deleted; retry shortly")));
+            }
+            Found::Foreign => {
+                return Err(Error::Conflict(format!(
+                    "the cluster has a service named {name} that faas-ecs does not manage"
+                )));
+            }
+        }
+        let plan = task_definition::plan(spec, &self.settings.task)?;
+        let arn = task_definition::register(&self.aws.ecs, plan).await?;
+        let registry = match cloudmap::create(
+            &self.aws.servicediscovery,
+            &self.settings.cloudmap_namespace_id,
+            self.settings.dns_ttl,
+            &spec.namespace,
+            name,
+        )
+        .await
+        {
+            Ok(registry) => registry,
+            Err(e) => {
+                self.discard_revision(&arn).await;
+                return Err(e);
+            }
+        };
+        let created = service::create(
+            &self.aws.ecs,
+            &self.settings.service,
+            &spec.namespace,
+            name,
+            &arn,
+            &registry.arn,
+            spec.initial_replicas(),
+        )
+        .await;
+        let svc = match created {
+            Ok(svc) => svc,
+            Err(e) => {
+                if let Err(undo) = cloudmap::delete(&self.aws.servicediscovery, &registry.id).await {
+                    // A Cloud Map service no ECS service used has no instances, so one try suffices.
+                    tracing::error!(function.name = %name, error = %DisplayChain(&undo), "could not remove Cloud Map service after a failed deploy");
+                }
+                self.discard_revision(&arn).await;
+                return Err(e);
+            }
+        };
+        self.cache.put_record(&arn, Arc::new(spec.deployment.clone()));
+        self.cache.put(mapping::function_status(&svc, &spec.deployment, &spec.namespace));
+        tracing::info!(function.name = %name, task_definition = %arn, replicas = spec.initial_replicas(), "function deployed");
+        Ok(())
+    }
+
+    async fn update(&self, spec: &FunctionSpec) -> Result<(), Error> {
+        self.check_namespace(&spec.namespace)?;
+        let name = &spec.name;
+        self.existing(name).await?;
+        let plan = task_definition::plan(spec, &self.settings.task)?;
+        let arn = task_definition::register(&self.aws.ecs, plan).await?;
+        let svc = match service::update(&self.aws.ecs, &self.settings.service.cluster, name, Some(&arn), None).await {
+            Ok(svc) => svc,
+            Err(e) => {
+                self.discard_revision(&arn).await;
+                return Err(e);
+            }
+        };
+        self.cache.put_record(&arn, Arc::new(spec.deployment.clone()));
+        self.cache.put(mapping::function_status(&svc, &spec.deployment, &spec.namespace));
+        tracing::info!(function.name = %name, task_definition = %arn, "function updated");
+        Ok(())
+    }
+
+    async fn delete(&self, namespace: &Namespace, name: &FunctionName) -> Result<(), Error> {
+        self.check_namespace(namespace)?;
+        let svc = self.existing(name).await?;
+        service::delete(&self.aws.ecs, &self.settings.service.cluster, name).await?;
+        self.cache.remove(name.as_str());
+        let registries = svc.service_registries().iter().filter_map(|r| r.registry_arn()).map(String::from).collect();
+        self.clean_up(name, registries).await?;
+        tracing::info!(function.name = %name, "function deleted");
+        Ok(())
+    }
+
+    async fn scale(&self, namespace: &Namespace, name: &FunctionName, replicas: u32) -> Result<(), Error> {
+        self.check_namespace(namespace)?;
+        self.existing(name).await?;
+        let svc = service::update(&self.aws.ecs, &self.settings.service.cluster, name, None, Some(replicas)).await?;
+        if let Some(status) = self.status_of(&svc).await? {
+            self.cache.put(status);
+        }
+        tracing::info!(function.name = %name, replicas, "function scaled");
+        Ok(())
+    }
+}

@@ -1,0 +1,204 @@
+//! The function's ECS service: describe, create, update, delete, list.
+
+use aws_sdk_ecs::types::{
+    AssignPublicIp, AwsVpcConfiguration, CapacityProviderStrategyItem, DeploymentCircuitBreaker,
+    DeploymentConfiguration, LaunchType, NetworkConfiguration, PropagateTags, Service, ServiceField,
+    ServiceRegistry, Tag,
+};
+use futures::{StreamExt, TryStreamExt};
+
+use super::{aws_error, owner_tags, MANAGED_BY_TAG, MANAGED_BY_VALUE, NAMESPACE_TAG};
+use crate::config::Placement;
+use crate::error::Error;
+use crate::model::{FunctionName, Namespace};
+
+/// Where function services run; from the configuration.
+#[derive(Debug, Clone)]
+pub struct ServiceSettings {
+    pub cluster: String,
+    pub subnets: Vec<String>,
+    pub security_groups: Vec<String>,
+    pub assign_public_ip: bool,
+    pub placement: Placement,
+}
+
+/// What a lookup of a function's service found.
+#[derive(Debug, Clone)]
+pub enum Found {
+    /// An active service made by this provider for this namespace.
+    Ours(Box<Service>),
+    /// Being deleted: the name cannot be reused yet.
+    Draining,
+    /// A service of that name that this provider does not manage.
+    Foreign,
+    Missing,
+}
+
+fn tag<'a>(service: &'a Service, key: &str) -> Option<&'a str> {
+    service.tags().iter().find(|t| t.key() == Some(key)).and_then(|t| t.value())
+}
+
+/// Whether a described service is an active one of ours in `namespace`.
+pub fn is_ours(service: &Service, namespace: &Namespace) -> bool {
+    service.status() == Some("ACTIVE")
+        && tag(service, MANAGED_BY_TAG) == Some(MANAGED_BY_VALUE)
+        && tag(service, NAMESPACE_TAG) == Some(namespace.as_str())
+}
+
+fn classify(service: Option<Service>, namespace: &Namespace) -> Found {
+    match service {
+        None => Found::Missing,
+        Some(s) if is_ours(&s, namespace) => Found::Ours(Box::new(s)),
+        // AWS keeps deleted services visible as INACTIVE for a while (moto lists them too).
+        Some(s) if s.status() == Some("INACTIVE") => Found::Missing,
+        Some(s) if s.status() == Some("DRAINING") => Found::Draining,
+        Some(_) => Found::Foreign,
+    }
+}
+
+/// Looks up one function's service by its exact name.
+pub async fn find(ecs: &aws_sdk_ecs::Client, cluster: &str, namespace: &Namespace, name: &FunctionName) -> Result<Found, Error> {
+    let out = ecs
+        .describe_services()
+        .cluster(cluster)
+        .services(name.as_str())
+        .include(ServiceField::Tags)
+        .send()
+        .await
+        .map_err(|e| aws_error("DescribeServices", e))?;
+    let service = out
+        .services()
+        .iter()
+        .find(|s| s.service_name() == Some(name.as_str()))
+        .cloned();
+    Ok(classify(service, namespace))
+}
+
+/// Every active service of ours in the cluster: ListServices paged through, DescribeServices in batches.
+pub async fn list_ours(ecs: &aws_sdk_ecs::Client, cluster: &str, namespace: &Namespace) -> Result<Vec<Service>, Error> {
+    let arns: Vec<String> = ecs
+        .list_services()
+        .cluster(cluster)
+        .max_results(100)
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+        .map_err(|e| aws_error("ListServices", e))?;
+    // DescribeServices takes at most 10 services.
+    let batches: Vec<Vec<String>> = arns.chunks(10).map(<[String]>::to_vec).collect();
+    let described: Vec<Vec<Service>> = futures::stream::iter(batches)
+        .map(|batch| async move {
+            ecs.describe_services()
+                .cluster(cluster)
+                .set_services(Some(batch))
+                .include(ServiceField::Tags)
+                .send()
+                .await
+                .map(|out| out.services().to_vec())
+                .map_err(|e| aws_error("DescribeServices", e))
+        })
+        .buffer_unordered(4)
+        .try_collect()
+        .await?;
+    Ok(described.into_iter().flatten().filter(|s| is_ours(s, namespace)).collect())
+}
+
+fn network(settings: &ServiceSettings) -> Result<NetworkConfiguration, Error> {
+    let vpc = AwsVpcConfiguration::builder()
+        .set_subnets(Some(settings.subnets.clone()))
+        .set_security_groups(Some(settings.security_groups.clone()).filter(|g| !g.is_empty()))
+        .assign_public_ip(if settings.assign_public_ip { AssignPublicIp::Enabled } else { AssignPublicIp::Disabled })
+        .build()
+        .map_err(|e| Error::aws("CreateService", e))?;
+    Ok(NetworkConfiguration::builder().awsvpc_configuration(vpc).build())
+}
+
+/// Creates the function's service, registered in Cloud Map and tagged as ours.
+pub async fn create(
+    ecs: &aws_sdk_ecs::Client,
+    settings: &ServiceSettings,
+    namespace: &Namespace,
+    name: &FunctionName,
+    task_definition: &str,
+    registry_arn: &str,
+    desired_count: u32,
+) -> Result<Service, Error> {
+    let mut request = ecs
+        .create_service()
+        .cluster(&settings.cluster)
+        .service_name(name.as_str())
+        .task_definition(task_definition)
+        .desired_count(i32::try_from(desired_count).unwrap_or(i32::MAX))
+        .network_configuration(network(settings)?)
+        .service_registries(ServiceRegistry::builder().registry_arn(registry_arn).build())
+        .deployment_configuration(
+            DeploymentConfiguration::builder()
+                .deployment_circuit_breaker(DeploymentCircuitBreaker::builder().enable(true).rollback(true).build())
+                .minimum_healthy_percent(100)
+                .maximum_percent(200)
+                .build(),
+        )
+        .set_tags(Some(owner_tags(namespace, name).map(|(k, v)| Tag::builder().key(k).value(v).build()).collect()))
+        .propagate_tags(PropagateTags::Service)
+        .enable_ecs_managed_tags(true);
+    request = match &settings.placement {
+        Placement::LaunchType(t) => request.launch_type(LaunchType::from(t.as_str())),
+        Placement::CapacityProviders(strategy) => {
+            let items = strategy
+                .iter()
+                .map(|(provider, weight)| {
+                    CapacityProviderStrategyItem::builder()
+                        .capacity_provider(provider)
+                        .weight(*weight)
+                        .build()
+                        .map_err(|e| Error::aws("CreateService", e))
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            request.set_capacity_provider_strategy(Some(items))
+        }
+    };
+    let out = request.send().await.map_err(|e| aws_error("CreateService", e))?;
+    out.service().cloned().ok_or_else(|| Error::aws("CreateService", "answer carries no service"))
+}
+
+/// Moves the service to another task definition, or sets its desired count; returns the service.
+pub async fn update(
+    ecs: &aws_sdk_ecs::Client,
+    cluster: &str,
+    name: &FunctionName,
+    task_definition: Option<&str>,
+    desired_count: Option<u32>,
+) -> Result<Service, Error> {
+    let out = ecs
+        .update_service()
+        .cluster(cluster)
+        .service(name.as_str())
+        .set_task_definition(task_definition.map(String::from))
+        .set_desired_count(desired_count.map(|c| i32::try_from(c).unwrap_or(i32::MAX)))
+        .send()
+        .await
+        .map_err(|e| {
+            use aws_sdk_ecs::operation::update_service::UpdateServiceError as E;
+            match e.as_service_error() {
+                Some(E::ServiceNotFoundException(_) | E::ServiceNotActiveException(_)) => {
+                    Error::NotFound(format!("function {name}"))
+                }
+                _ => aws_error("UpdateService", e),
+            }
+        })?;
+    out.service().cloned().ok_or_else(|| Error::aws("UpdateService", "answer carries no service"))
+}
+
+/// Deletes the service and stops its tasks.
+pub async fn delete(ecs: &aws_sdk_ecs::Client, cluster: &str, name: &FunctionName) -> Result<(), Error> {
+    ecs.delete_service()
+        .cluster(cluster)
+        .service(name.as_str())
+        .force(true)
+        .send()
+        .await
+        .map_err(|e| aws_error("DeleteService", e))?;
+    Ok(())
+}

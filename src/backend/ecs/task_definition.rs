@@ -1,0 +1,393 @@
+//! FunctionSpec -> task definition: a pure plan (unit tested) and the calls that register and remove it.
+
+use aws_sdk_ecs::types::{
+    Compatibility, ContainerDefinition, HealthCheck, KeyValuePair, LogConfiguration, LogDriver, MountPoint,
+    NetworkMode, PortMapping, Tag, TaskDefinitionStatus, TransportProtocol, Volume,
+};
+
+use super::{aws_error, owner_tags, RECORD_LABEL};
+use crate::error::Error;
+use crate::model::{FunctionName, FunctionSpec, Namespace};
+
+/// Port the OpenFaaS watchdog listens on.
+pub const WATCHDOG_PORT: i32 = 8080;
+
+/// What every task definition of this provider shares; from the configuration.
+#[derive(Debug, Clone)]
+pub struct TaskSettings {
+    pub execution_role_arn: String,
+    pub task_role_arn: Option<String>,
+    pub log_group: String,
+    pub region: String,
+    pub default_cpu: u32,
+    pub default_memory: u32,
+    /// Size tasks as Fargate requires (fixed cpu/memory pairs).
+    pub fargate: bool,
+}
+
+/// A task definition ready to register.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TaskDefinitionPlan {
+    pub family: String,
+    pub cpu: u32,
+    pub memory: u32,
+    pub fargate: bool,
+    pub execution_role_arn: String,
+    pub task_role_arn: Option<String>,
+    pub containers: Vec<ContainerDefinition>,
+    pub volumes: Vec<Volume>,
+    pub tags: Vec<Tag>,
+}
+
+/// One task definition family per function; `_` cannot occur in either name, so families never collide.
+pub fn family(namespace: &Namespace, name: &FunctionName) -> String {
+    format!("{namespace}_{name}")
+}
+
+/// Fargate's cpu units and the memory (MiB) each accepts.
+fn fargate_memory_options(cpu: u32) -> Vec<u32> {
+    match cpu {
+        256 => vec![512, 1024, 2048],
+        512 => (1..=4).map(|g| g * 1024).collect(),
+        1024 => (2..=8).map(|g| g * 1024).collect(),
+        2048 => (4..=16).map(|g| g * 1024).collect(),
+        4096 => (8..=30).map(|g| g * 1024).collect(),
+        8192 => (4..=15).map(|g| g * 4096).collect(),
+        16384 => (4..=15).map(|g| g * 8192).collect(),
+        _ => vec![],
+    }
+}
+
+/// The smallest Fargate `(cpu, memory)` pair that holds the request; `None` when none does.
+pub fn fargate_size(cpu: u32, memory: u32) -> Option<(u32, u32)> {
+    [256, 512, 1024, 2048, 4096, 8192, 16384]
+        .into_iter()
+        .filter(|&c| c >= cpu)
+        .find_map(|c| fargate_memory_options(c).into_iter().find(|&m| m >= memory).map(|m| (c, m)))
+}
+
+fn mib(bytes: u64) -> u32 {
+    u32::try_from(bytes.div_ceil(1024 * 1024)).unwrap_or(u32::MAX)
+}
+
+fn cpu_units(millis: u64) -> u32 {
+    u32::try_from((millis * 1024).div_ceil(1000)).unwrap_or(u32::MAX)
+}
+
+fn to_i32(v: u32) -> i32 {
+    i32::try_from(v).unwrap_or(i32::MAX)
+}
+
+// Docker's smallest memory limit, which ECS enforces per container.
+const MIN_CONTAINER_MIB: u32 = 6;
+
+/// Plans the task definition of a function.
+pub fn plan(spec: &FunctionSpec, settings: &TaskSettings) -> Result<TaskDefinitionPlan, Error> {
+    let want_memory = spec
+        .limits
+        .memory_bytes
+        .or(spec.requests.memory_bytes)
+        .map(mib)
+        .unwrap_or(settings.default_memory)
+        .max(MIN_CONTAINER_MIB);
+    let want_cpu = spec
+        .limits
+        .cpu_millis
+        .or(spec.requests.cpu_millis)
+        .map(cpu_units)
+        .unwrap_or(settings.default_cpu)
+        .max(1);
+    let (cpu, memory) = if settings.fargate {
+        fargate_size(want_cpu, want_memory).ok_or_else(|| {
+            Error::BadRequest(format!(
+                "limits of {want_cpu} cpu units and {want_memory} MiB exceed the largest Fargate task (16 vCPU, 120 GiB)"
+            ))
+        })?
+    } else {
+        (want_cpu.max(128), want_memory.max(128))
+    };
+
+    let deployment = &spec.deployment;
+    let mut environment: Vec<KeyValuePair> = deployment
+        .env_vars
+        .iter()
+        .flatten()
+        .filter(|(k, _)| deployment.env_process.is_none() || k.as_str() != "fprocess")
+        .map(|(k, v)| KeyValuePair::builder().name(k).value(v).build())
+        .collect();
+    if let Some(fprocess) = &deployment.env_process {
+        environment.push(KeyValuePair::builder().name("fprocess").value(fprocess).build());
+    }
+
+    let record = serde_json::to_string(deployment).map_err(|e| Error::BadRequest(e.to_string()))?;
+    let container_memory = spec.limits.memory_bytes.map(|b| mib(b).max(MIN_CONTAINER_MIB)).unwrap_or(memory);
+    let reservation = spec
+        .requests
+        .memory_bytes
+        .map(|b| mib(b).max(MIN_CONTAINER_MIB).min(container_memory));
+
+    let mut volumes = Vec::new();
+    let mut mount_points = Vec::new();
+    if deployment.read_only_root_filesystem {
+        // The watchdog writes its lock file and temporary files under /tmp.
+        volumes.push(Volume::builder().name("tmp").build());
+        mount_points.push(
+            MountPoint::builder()
+                .source_volume("tmp")
+                .container_path("/tmp")
+                .read_only(false)
+                .build(),
+        );
+    }
+
+    let container = ContainerDefinition::builder()
+        .name(spec.name.as_str())
+        .image(&deployment.image)
+        .essential(true)
+        .port_mappings(
+            PortMapping::builder()
+                .container_port(WATCHDOG_PORT)
+                .protocol(TransportProtocol::Tcp)
+                .build(),
+        )
+        .set_environment(Some(environment))
+        .docker_labels(RECORD_LABEL, record)
+        .readonly_root_filesystem(deployment.read_only_root_filesystem)
+        .memory(to_i32(container_memory))
+        .set_memory_reservation(reservation.map(to_i32))
+        .set_cpu(spec.requests.cpu_millis.or(spec.limits.cpu_millis).map(|m| to_i32(cpu_units(m))))
+        .set_mount_points(Some(mount_points))
+        .health_check(
+            // Both watchdogs create /tmp/.lock once they accept requests.
+            HealthCheck::builder()
+                .command("CMD-SHELL")
+                .command("[ -e /tmp/.lock ] || exit 1")
+                .interval(5)
+                .timeout(2)
+                .retries(3)
+                .start_period(5)
+                .build()
+                .map_err(|e| Error::BadRequest(e.to_string()))?,
+        )
+        .log_configuration(
+            LogConfiguration::builder()
+                .log_driver(LogDriver::Awslogs)
+                .options("awslogs-group", &settings.log_group)
+                .options("awslogs-region", &settings.region)
+                .options("awslogs-stream-prefix", spec.name.as_str())
+                .build()
+                .map_err(|e| Error::BadRequest(e.to_string()))?,
+        )
+        .build();
+
+    Ok(TaskDefinitionPlan {
+        family: family(&spec.namespace, &spec.name),
+        cpu,
+        memory,
+        fargate: settings.fargate,
+        execution_role_arn: settings.execution_role_arn.clone(),
+        task_role_arn: settings.task_role_arn.clone(),
+        containers: vec![container],
+        volumes,
+        tags: owner_tags(&spec.namespace, &spec.name)
+            .map(|(k, v)| Tag::builder().key(k).value(v).build())
+            .collect(),
+    })
+}
+
+/// Registers a planned task definition; returns its ARN.
+pub async fn register(ecs: &aws_sdk_ecs::Client, plan: TaskDefinitionPlan) -> Result<String, Error> {
+    let out = ecs
+        .register_task_definition()
+        .family(plan.family)
+        .network_mode(NetworkMode::Awsvpc)
+        .set_requires_compatibilities(plan.fargate.then(|| vec![Compatibility::Fargate]))
+        .cpu(plan.cpu.to_string())
+        .memory(plan.memory.to_string())
+        .execution_role_arn(plan.execution_role_arn)
+        .set_task_role_arn(plan.task_role_arn)
+        .set_container_definitions(Some(plan.containers))
+        .set_volumes(Some(plan.volumes))
+        .set_tags(Some(plan.tags))
+        .send()
+        .await
+        .map_err(|e| aws_error("RegisterTaskDefinition", e))?;
+    out.task_definition()
+        .and_then(|t| t.task_definition_arn())
+        .map(String::from)
+        .ok_or_else(|| Error::aws("RegisterTaskDefinition", "answer carries no task definition ARN"))
+}
+
+/// The deployment recorded in a task definition; `None` when it was not made by this provider.
+pub async fn read_record(
+    ecs: &aws_sdk_ecs::Client,
+    arn: &str,
+) -> Result<Option<crate::model::FunctionDeployment>, Error> {
+    let out = ecs
+        .describe_task_definition()
+        .task_definition(arn)
+        .send()
+        .await
+        .map_err(|e| aws_error("DescribeTaskDefinition", e))?;
+    let record = out
+        .task_definition()
+        .and_then(|t| t.container_definitions().iter().find_map(|c| c.docker_labels()?.get(RECORD_LABEL)))
+        .and_then(|json| serde_json::from_str(json).ok());
+    Ok(record)
+}
+
+/// The family of a task definition ARN (`.../task-definition/<family>:<revision>`).
+pub fn family_of(arn: &str) -> Option<&str> {
+    arn.rsplit_once("task-definition/")?.1.rsplit_once(':').map(|(f, _)| f)
+}
+
+/// Deregisters and deletes the given revisions. ECS keeps running tasks of a deleted revision.
+pub async fn remove_revisions(ecs: &aws_sdk_ecs::Client, arns: &[String]) -> Result<(), Error> {
+    for arn in arns {
+        ecs.deregister_task_definition()
+            .task_definition(arn)
+            .send()
+            .await
+            .map_err(|e| aws_error("DeregisterTaskDefinition", e))?;
+    }
+    // DeleteTaskDefinitions takes at most 10 revisions.
+    for chunk in arns.chunks(10) {
+        ecs.delete_task_definitions()
+            .set_task_definitions(Some(chunk.to_vec()))
+            .send()
+            .await
+            .map_err(|e| aws_error("DeleteTaskDefinitions", e))?;
+    }
+    Ok(())
+}
+
+/// Every active revision of exactly this family (ListTaskDefinitions matches by prefix).
+pub async fn active_revisions(ecs: &aws_sdk_ecs::Client, family: &str) -> Result<Vec<String>, Error> {
+    let arns: Vec<String> = ecs
+        .list_task_definitions()
+        .family_prefix(family)
+        .status(TaskDefinitionStatus::Active)
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+        .map_err(|e| aws_error("ListTaskDefinitions", e))?;
+    Ok(arns.into_iter().filter(|a| family_of(a) == Some(family)).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{FunctionDeployment, ResourceList};
+
+    fn settings() -> TaskSettings {
+        TaskSettings {
+            execution_role_arn: "arn:aws:iam::1:role/exec".into(),
+            task_role_arn: None,
+            log_group: "/openfaas/functions".into(),
+            region: "eu-west-1".into(),
+            default_cpu: 256,
+            default_memory: 512,
+            fargate: true,
+        }
+    }
+
+    fn spec(d: FunctionDeployment) -> FunctionSpec {
+        FunctionSpec::new(d, Namespace::default_namespace()).unwrap()
+    }
+
+    fn echo() -> FunctionDeployment {
+        FunctionDeployment {
+            service: "echo".into(),
+            image: "ghcr.io/openfaas/alpine:latest".into(),
+            env_process: Some("cat".into()),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn fargate_sizes_round_up_to_the_smallest_accepted_pair() {
+        assert_eq!(fargate_size(1, 6), Some((256, 512)));
+        assert_eq!(fargate_size(256, 513), Some((256, 1024)));
+        assert_eq!(fargate_size(256, 3000), Some((512, 3072)));
+        assert_eq!(fargate_size(1025, 1024), Some((2048, 4096)));
+        assert_eq!(fargate_size(8192, 20000), Some((8192, 20480)));
+        assert_eq!(fargate_size(16384, 122_881), None);
+        assert_eq!(fargate_size(20000, 512), None);
+    }
+
+    #[test]
+    fn a_tiny_limit_gets_the_smallest_task_and_a_tight_container() {
+        let mut d = echo();
+        d.limits = Some(ResourceList { memory: Some("5Mi".into()), cpu: Some("100m".into()) });
+        let p = plan(&spec(d), &settings()).unwrap();
+        assert_eq!((p.cpu, p.memory), (256, 512));
+        assert_eq!(p.containers[0].memory(), Some(6));
+        assert_eq!(p.containers[0].cpu(), 103);
+    }
+
+    #[test]
+    fn defaults_apply_without_limits() {
+        let p = plan(&spec(echo()), &settings()).unwrap();
+        assert_eq!((p.cpu, p.memory), (256, 512));
+        assert_eq!(p.containers[0].memory(), Some(512));
+        assert_eq!(p.family, "openfaas-fn_echo");
+    }
+
+    #[test]
+    fn huge_limits_are_refused() {
+        let mut d = echo();
+        d.limits = Some(ResourceList { memory: Some("500Gi".into()), cpu: None });
+        assert!(matches!(plan(&spec(d), &settings()), Err(Error::BadRequest(_))));
+    }
+
+    #[test]
+    fn env_process_becomes_fprocess_after_the_env_vars() {
+        let mut d = echo();
+        d.env_vars = Some([("fprocess".to_string(), "ignored".to_string()), ("A".into(), "1".into())].into());
+        let p = plan(&spec(d), &settings()).unwrap();
+        let env: Vec<_> = p.containers[0]
+            .environment()
+            .iter()
+            .map(|kv| (kv.name().unwrap(), kv.value().unwrap()))
+            .collect();
+        assert_eq!(env, vec![("A", "1"), ("fprocess", "cat")]);
+    }
+
+    #[test]
+    fn the_deployment_is_recorded_whole_in_a_docker_label() {
+        let mut d = echo();
+        d.annotations = Some([("topic".to_string(), "{\n  \"a\": [1, 2]\n}".repeat(20))].into());
+        let s = spec(d);
+        let p = plan(&s, &settings()).unwrap();
+        let json = &p.containers[0].docker_labels().unwrap()[RECORD_LABEL];
+        let back: FunctionDeployment = serde_json::from_str(json).unwrap();
+        assert_eq!(back, s.deployment);
+    }
+
+    #[test]
+    fn read_only_root_gets_a_writable_tmp_and_the_rest_is_wired() {
+        let mut d = echo();
+        d.read_only_root_filesystem = true;
+        let p = plan(&spec(d), &settings()).unwrap();
+        let c = &p.containers[0];
+        assert_eq!(c.readonly_root_filesystem(), Some(true));
+        assert_eq!(c.mount_points()[0].container_path(), Some("/tmp"));
+        assert_eq!(p.volumes[0].name(), Some("tmp"));
+        assert_eq!(c.port_mappings()[0].container_port(), Some(WATCHDOG_PORT));
+        let log = c.log_configuration().unwrap().options().unwrap();
+        assert_eq!(log["awslogs-stream-prefix"], "echo");
+        assert_eq!(log["awslogs-group"], "/openfaas/functions");
+        assert!(c.health_check().unwrap().command().join(" ").contains("/tmp/.lock"));
+    }
+
+    #[test]
+    fn family_is_parsed_from_arns() {
+        assert_eq!(
+            family_of("arn:aws:ecs:eu-west-1:1:task-definition/openfaas-fn_echo:12"),
+            Some("openfaas-fn_echo")
+        );
+        assert_eq!(family_of("nonsense"), None);
+    }
+}

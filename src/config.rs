@@ -1,0 +1,274 @@
+//! Configuration, read once at start from flags or environment variables (README lists each).
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Parser;
+
+/// Parses `60`, `60s`, `1m30s` or `500ms`.
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    if let Ok(secs) = s.parse::<u64>() {
+        return Ok(Duration::from_secs(secs));
+    }
+    humantime::parse_duration(s).map_err(|e| format!("{e} (expected seconds or a duration like 60s)"))
+}
+
+/// A comma-separated list; blanks are dropped.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CommaList(pub Vec<String>);
+
+impl CommaList {
+    pub fn iter(&self) -> std::slice::Iter<'_, String> {
+        self.0.iter()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+fn parse_list(s: &str) -> Result<CommaList, String> {
+    Ok(CommaList(
+        s.split(',').map(str::trim).filter(|s| !s.is_empty()).map(String::from).collect(),
+    ))
+}
+
+/// How ECS places function tasks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Placement {
+    LaunchType(String),
+    /// `(capacity provider, weight)` pairs.
+    CapacityProviders(Vec<(String, i32)>),
+}
+
+/// Every setting of the provider. Flags mirror the environment variables, whose names are given as
+/// value names so that a parse error names the variable.
+#[derive(Debug, Clone, Parser)]
+#[command(name = "faas-ecs", version, about = "OpenFaaS provider for AWS ECS and Cloud Map")]
+pub struct Config {
+    /// Address to listen on.
+    #[arg(long, env = "bind_address", value_name = "bind_address", default_value = "0.0.0.0")]
+    pub bind_address: IpAddr,
+
+    /// Port to listen on.
+    #[arg(long, env = "port", value_name = "port", default_value_t = 8081)]
+    pub port: u16,
+
+    /// Longest time to read a request, seconds or a duration such as 60s.
+    #[arg(long, env = "read_timeout", value_name = "read_timeout", default_value = "60s", value_parser = parse_duration)]
+    pub read_timeout: Duration,
+
+    /// Longest time a function may take to answer.
+    #[arg(long, env = "write_timeout", value_name = "write_timeout", default_value = "60s", value_parser = parse_duration)]
+    pub write_timeout: Duration,
+
+    /// Require HTTP basic auth on /system/* (credentials from secret_mount_path).
+    #[arg(long, env = "basic_auth", value_name = "basic_auth", default_value_t = false, action = clap::ArgAction::Set)]
+    pub basic_auth: bool,
+
+    /// Folder holding basic-auth-user and basic-auth-password.
+    #[arg(long, env = "secret_mount_path", value_name = "secret_mount_path", default_value = "/run/secrets/")]
+    pub secret_mount_path: PathBuf,
+
+    /// ECS cluster that runs the functions.
+    #[arg(long, env = "FAAS_ECS_CLUSTER", value_name = "FAAS_ECS_CLUSTER", default_value = "openfaas")]
+    pub cluster: String,
+
+    /// Subnets for function tasks, comma separated (awsvpc).
+    #[arg(long, env = "FAAS_ECS_SUBNETS", value_name = "FAAS_ECS_SUBNETS", value_parser = parse_list, default_value = "")]
+    pub subnets: CommaList,
+
+    /// Security groups for function tasks, comma separated.
+    #[arg(long, env = "FAAS_ECS_SECURITY_GROUPS", value_name = "FAAS_ECS_SECURITY_GROUPS", value_parser = parse_list, default_value = "")]
+    pub security_groups: CommaList,
+
+    /// Give function tasks a public IP (only for public subnets without a NAT gateway).
+    #[arg(long, env = "FAAS_ECS_ASSIGN_PUBLIC_IP", value_name = "FAAS_ECS_ASSIGN_PUBLIC_IP", default_value_t = false, action = clap::ArgAction::Set)]
+    pub assign_public_ip: bool,
+
+    /// Cloud Map private DNS namespace id (ns-...) that function services are registered in.
+    #[arg(long, env = "FAAS_ECS_CLOUDMAP_NAMESPACE_ID", value_name = "FAAS_ECS_CLOUDMAP_NAMESPACE_ID")]
+    pub cloudmap_namespace_id: String,
+
+    /// TTL in seconds of the function's Cloud Map DNS records.
+    #[arg(long, env = "FAAS_ECS_DNS_TTL", value_name = "FAAS_ECS_DNS_TTL", default_value_t = 5)]
+    pub dns_ttl: i64,
+
+    /// Role ECS uses to pull images, write logs and read secrets for function tasks.
+    #[arg(long, env = "FAAS_ECS_EXECUTION_ROLE_ARN", value_name = "FAAS_ECS_EXECUTION_ROLE_ARN")]
+    pub execution_role_arn: String,
+
+    /// Role function code runs as (optional).
+    #[arg(long, env = "FAAS_ECS_TASK_ROLE_ARN", value_name = "FAAS_ECS_TASK_ROLE_ARN")]
+    pub task_role_arn: Option<String>,
+
+    /// CloudWatch Logs group for function output.
+    #[arg(long, env = "FAAS_ECS_LOG_GROUP", value_name = "FAAS_ECS_LOG_GROUP", default_value = "/openfaas/functions")]
+    pub log_group: String,
+
+    /// Launch type of function tasks: FARGATE, EC2 or EXTERNAL. Ignored when capacity providers are set.
+    #[arg(long, env = "FAAS_ECS_LAUNCH_TYPE", value_name = "FAAS_ECS_LAUNCH_TYPE", default_value = "FARGATE")]
+    pub launch_type: String,
+
+    /// Capacity provider strategy, e.g. `FARGATE_SPOT:3,FARGATE:1` (name:weight, comma separated).
+    #[arg(long, env = "FAAS_ECS_CAPACITY_PROVIDERS", value_name = "FAAS_ECS_CAPACITY_PROVIDERS", default_value = "")]
+    pub capacity_providers: String,
+
+    /// CPU units of a function task when the function sets no cpu limit or request (1024 = 1 vCPU).
+    #[arg(long, env = "FAAS_ECS_DEFAULT_CPU", value_name = "FAAS_ECS_DEFAULT_CPU", default_value_t = 256)]
+    pub default_cpu: u32,
+
+    /// Memory (MiB) of a function task when the function sets no memory limit or request.
+    #[arg(long, env = "FAAS_ECS_DEFAULT_MEMORY", value_name = "FAAS_ECS_DEFAULT_MEMORY", default_value_t = 512)]
+    pub default_memory: u32,
+
+    /// How often the function cache is refreshed from ECS.
+    #[arg(long, env = "FAAS_ECS_REFRESH_INTERVAL", value_name = "FAAS_ECS_REFRESH_INTERVAL", default_value = "5s", value_parser = parse_duration)]
+    pub refresh_interval: Duration,
+
+    /// Attempts per AWS call, throttling and transient errors included (exponential backoff).
+    #[arg(long, env = "FAAS_ECS_AWS_MAX_ATTEMPTS", value_name = "FAAS_ECS_AWS_MAX_ATTEMPTS", default_value_t = 5)]
+    pub aws_max_attempts: u32,
+}
+
+/// A configuration error; names the variable at fault.
+#[derive(Debug, thiserror::Error)]
+#[error("{variable}: {reason}")]
+pub struct ConfigError {
+    pub variable: &'static str,
+    pub reason: String,
+}
+
+fn invalid(variable: &'static str, reason: impl Into<String>) -> ConfigError {
+    ConfigError { variable, reason: reason.into() }
+}
+
+impl Config {
+    /// Checks what clap cannot: required lists, formats, combinations.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.cluster.trim().is_empty() {
+            return Err(invalid("FAAS_ECS_CLUSTER", "must not be empty"));
+        }
+        if self.subnets.is_empty() {
+            return Err(invalid("FAAS_ECS_SUBNETS", "at least one subnet id is required"));
+        }
+        if let Some(bad) = self.subnets.iter().find(|s| !s.starts_with("subnet-")) {
+            return Err(invalid("FAAS_ECS_SUBNETS", format!("{bad:?} is not a subnet id (subnet-...)")));
+        }
+        if let Some(bad) = self.security_groups.iter().find(|s| !s.starts_with("sg-")) {
+            return Err(invalid("FAAS_ECS_SECURITY_GROUPS", format!("{bad:?} is not a security group id (sg-...)")));
+        }
+        if !self.cloudmap_namespace_id.starts_with("ns-") {
+            return Err(invalid("FAAS_ECS_CLOUDMAP_NAMESPACE_ID", "must be a Cloud Map namespace id (ns-...)"));
+        }
+        if !(0..=2_147_483_647).contains(&self.dns_ttl) {
+            return Err(invalid("FAAS_ECS_DNS_TTL", "must be between 0 and 2147483647"));
+        }
+        if !self.execution_role_arn.starts_with("arn:") {
+            return Err(invalid("FAAS_ECS_EXECUTION_ROLE_ARN", "must be an IAM role ARN"));
+        }
+        if let Some(arn) = &self.task_role_arn
+            && !arn.is_empty()
+            && !arn.starts_with("arn:")
+        {
+            return Err(invalid("FAAS_ECS_TASK_ROLE_ARN", "must be an IAM role ARN"));
+        }
+        if self.log_group.trim().is_empty() {
+            return Err(invalid("FAAS_ECS_LOG_GROUP", "must not be empty"));
+        }
+        if !["FARGATE", "EC2", "EXTERNAL"].contains(&self.launch_type.as_str()) {
+            return Err(invalid("FAAS_ECS_LAUNCH_TYPE", "must be FARGATE, EC2 or EXTERNAL"));
+        }
+        self.placement()?;
+        if self.refresh_interval.is_zero() {
+            return Err(invalid("FAAS_ECS_REFRESH_INTERVAL", "must be more than zero"));
+        }
+        if self.aws_max_attempts == 0 {
+            return Err(invalid("FAAS_ECS_AWS_MAX_ATTEMPTS", "must be at least 1"));
+        }
+        Ok(())
+    }
+
+    /// The launch type or capacity provider strategy for function services.
+    pub fn placement(&self) -> Result<Placement, ConfigError> {
+        let providers = parse_list(&self.capacity_providers).unwrap_or_default().0;
+        if providers.is_empty() {
+            return Ok(Placement::LaunchType(self.launch_type.clone()));
+        }
+        let strategy = providers
+            .iter()
+            .map(|p| match p.split_once(':') {
+                None => Ok((p.clone(), 1)),
+                Some((name, weight)) => weight
+                    .parse::<i32>()
+                    .ok()
+                    .filter(|w| (0..=1000).contains(w))
+                    .map(|w| (name.to_string(), w))
+                    .ok_or_else(|| invalid("FAAS_ECS_CAPACITY_PROVIDERS", format!("bad weight in {p:?} (0 to 1000)"))),
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Placement::CapacityProviders(strategy))
+    }
+
+    /// The task role, when one is set.
+    pub fn task_role(&self) -> Option<&str> {
+        self.task_role_arn.as_deref().filter(|s| !s.is_empty())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A valid configuration with `extra` flags; a flag given in `extra` replaces the base one.
+    fn config(extra: &[&str]) -> Result<Config, clap::Error> {
+        let base = ["--subnets=subnet-1", "--cloudmap-namespace-id=ns-1", "--execution-role-arn=arn:aws:iam::1:role/x"];
+        let flag = |a: &str| a.split('=').next().unwrap_or_default().to_string();
+        let mut args = vec!["faas-ecs"];
+        args.extend(base.iter().filter(|b| !extra.iter().any(|e| flag(e) == flag(b))));
+        args.extend_from_slice(extra);
+        Config::try_parse_from(args)
+    }
+
+    #[test]
+    fn defaults_are_valid() {
+        let c = config(&[]).unwrap();
+        c.validate().unwrap();
+        assert_eq!(c.port, 8081);
+        assert_eq!(c.write_timeout, Duration::from_secs(60));
+        assert_eq!(c.placement().unwrap(), Placement::LaunchType("FARGATE".into()));
+    }
+
+    #[test]
+    fn durations_take_seconds_or_units() {
+        assert_eq!(parse_duration("90").unwrap(), Duration::from_secs(90));
+        assert_eq!(parse_duration("1m30s").unwrap(), Duration::from_secs(90));
+        assert_eq!(parse_duration("500ms").unwrap(), Duration::from_millis(500));
+        assert!(parse_duration("soon").is_err());
+    }
+
+    #[test]
+    fn parse_errors_name_the_variable() {
+        let err = config(&["--read-timeout=soon"]).unwrap_err().to_string();
+        assert!(err.contains("read_timeout"), "{err}");
+    }
+
+    #[test]
+    fn validation_errors_name_the_variable() {
+        let err = config(&["--subnets=vpc-1"]).unwrap().validate().unwrap_err();
+        assert_eq!(err.variable, "FAAS_ECS_SUBNETS");
+        let err = config(&["--capacity-providers=FARGATE_SPOT:x"]).unwrap().validate().unwrap_err();
+        assert_eq!(err.variable, "FAAS_ECS_CAPACITY_PROVIDERS");
+    }
+
+    #[test]
+    fn capacity_providers_take_weights() {
+        let c = config(&["--capacity-providers=FARGATE_SPOT:3, FARGATE"]).unwrap();
+        assert_eq!(
+            c.placement().unwrap(),
+            Placement::CapacityProviders(vec![("FARGATE_SPOT".into(), 3), ("FARGATE".into(), 1)])
+        );
+    }
+}

@@ -1,0 +1,85 @@
+//! The provider's errors and the one table that turns them into HTTP answers.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+
+type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Bad input; the text is shown to the user.
+    #[error("{0}")]
+    BadRequest(String),
+    /// Parameters that parse as the wrong thing (the logs API answers 422).
+    #[error("{0}")]
+    Unprocessable(String),
+    #[error("{0} not found")]
+    NotFound(String),
+    /// The thing exists already, or is in a state that forbids the change.
+    #[error("{0}")]
+    Conflict(String),
+    #[error("Feature not implemented")]
+    NotImplemented,
+    /// AWS kept throttling after the SDK's retries.
+    #[error("AWS is throttling {operation}; retry shortly")]
+    Throttled { operation: &'static str },
+    /// Any other AWS failure. The source is logged, never shown to the client.
+    #[error("AWS call {operation} failed")]
+    Aws {
+        operation: &'static str,
+        #[source]
+        source: BoxError,
+    },
+}
+
+impl Error {
+    pub fn bad_request(e: impl std::fmt::Display) -> Self {
+        Self::BadRequest(e.to_string())
+    }
+
+    pub fn aws(operation: &'static str, source: impl Into<BoxError>) -> Self {
+        Self::Aws {
+            operation,
+            source: source.into(),
+        }
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::Conflict(_) => StatusCode::CONFLICT,
+            Self::NotImplemented => StatusCode::NOT_IMPLEMENTED,
+            Self::Throttled { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Aws { .. } => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+impl IntoResponse for Error {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        if let Self::Aws { operation, source } = &self {
+            tracing::error!(aws.operation = operation, error = %DisplayChain(source.as_ref()), "AWS call failed");
+        } else if status.is_server_error() {
+            tracing::warn!(error = %self, "request failed");
+        }
+        (status, self.to_string()).into_response()
+    }
+}
+
+/// Formats an error with its sources, for logs.
+pub struct DisplayChain<'a>(pub &'a (dyn std::error::Error + 'static));
+
+impl std::fmt::Display for DisplayChain<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0)?;
+        let mut source = self.0.source();
+        while let Some(s) = source {
+            write!(f, ": {s}")?;
+            source = s.source();
+        }
+        Ok(())
+    }
+}

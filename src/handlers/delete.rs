@@ -1,0 +1,22 @@
+//! DELETE /system/functions
+
+use axum::body::Bytes;
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+
+use super::{namespace, parse_json, NamespaceQuery};
+use crate::error::Error;
+use crate::model::{DeleteFunctionRequest, FunctionName};
+use crate::state::AppState;
+
+pub async fn delete(
+    State(state): State<AppState>,
+    Query(query): Query<NamespaceQuery>,
+    body: Bytes,
+) -> Result<StatusCode, Error> {
+    let request: DeleteFunctionRequest = parse_json(&body)?;
+    let namespace = namespace(request.namespace.as_deref(), query.namespace.as_deref())?;
+    let name = FunctionName::parse(&request.function_name).map_err(Error::bad_request)?;
+    state.backend.delete(&namespace, &name).await?;
+    Ok(StatusCode::ACCEPTED)
+}

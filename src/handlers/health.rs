@@ -1,0 +1,5 @@
+//! GET and HEAD /healthz
+
+pub async fn health() -> &'static str {
+    "OK"
+}

@@ -1,0 +1,74 @@
+//! One file per endpoint; each parses, calls the backend and maps the answer.
+
+pub mod delete;
+pub mod deploy;
+pub mod health;
+pub mod info;
+pub mod list;
+pub mod metrics;
+pub mod namespaces;
+pub mod scale;
+pub mod status;
+pub mod update;
+
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+
+use crate::error::Error;
+use crate::model::{FunctionName, Namespace, DEFAULT_NAMESPACE};
+
+/// `?namespace=` as the routes take it.
+#[derive(Debug, Default, Deserialize)]
+pub struct NamespaceQuery {
+    pub namespace: Option<String>,
+}
+
+/// Parses a JSON body; any fault is a 400 with serde's reason.
+pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, Error> {
+    serde_json::from_slice(body).map_err(|e| Error::BadRequest(format!("invalid request body: {e}")))
+}
+
+fn given(s: Option<&str>) -> Option<&str> {
+    s.map(str::trim).filter(|s| !s.is_empty())
+}
+
+/// The namespace of a request: the body's, else the query's, else the default.
+pub fn namespace(body: Option<&str>, query: Option<&str>) -> Result<Namespace, Error> {
+    let name = given(body).or(given(query)).unwrap_or(DEFAULT_NAMESPACE);
+    Namespace::parse(name).map_err(Error::bad_request)
+}
+
+/// A function named in a path: `name` or `name.namespace` (the namespace follows the last dot).
+pub fn function_in_path(
+    path: &str,
+    body_namespace: Option<&str>,
+    query_namespace: Option<&str>,
+) -> Result<(FunctionName, Namespace), Error> {
+    let (name, namespace) = match path.rsplit_once('.') {
+        Some((name, ns)) => (name, namespace(Some(ns), None)?),
+        None => (path, namespace(body_namespace, query_namespace)?),
+    };
+    Ok((FunctionName::parse(name).map_err(Error::bad_request)?, namespace))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn body_namespace_wins_over_query_over_default() {
+        assert_eq!(namespace(Some("a"), Some("b")).unwrap().as_str(), "a");
+        assert_eq!(namespace(Some(""), Some("b")).unwrap().as_str(), "b");
+        assert_eq!(namespace(None, None).unwrap().as_str(), "openfaas-fn");
+        assert!(namespace(Some("Bad_Ns"), None).is_err());
+    }
+
+    #[test]
+    fn the_text_after_the_last_dot_is_the_namespace() {
+        let (name, ns) = function_in_path("echo.team-a", None, Some("ignored")).unwrap();
+        assert_eq!((name.as_str(), ns.as_str()), ("echo", "team-a"));
+        let (name, ns) = function_in_path("echo", None, Some("team-b")).unwrap();
+        assert_eq!((name.as_str(), ns.as_str()), ("echo", "team-b"));
+        assert!(function_in_path("a.b.c", None, None).is_err());
+    }
+}

@@ -1,0 +1,14 @@
+//! faas-ecs: the OpenFaaS provider for AWS ECS and Cloud Map.
+
+pub mod auth;
+pub mod backend;
+pub mod config;
+pub mod error;
+pub mod handlers;
+pub mod metrics;
+pub mod model;
+pub mod routes;
+pub mod state;
+
+pub use routes::router;
+pub use state::AppState;

@@ -1,0 +1,60 @@
+//! The provider's wire types and validated names.
+
+mod function;
+mod name;
+mod resources;
+
+pub use function::{
+    DeleteFunctionRequest, FunctionDeployment, FunctionStatus, ResourceList, ScaleServiceRequest,
+    FUNCTION_LABEL, SCALE_MIN_LABEL,
+};
+pub use name::{FunctionName, InvalidName, Namespace, DEFAULT_NAMESPACE};
+pub use resources::{parse_cpu_millis, parse_memory_bytes, Resources};
+
+use crate::error::Error;
+
+/// A deployment request that passed validation: what the backend acts on.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FunctionSpec {
+    pub name: FunctionName,
+    pub namespace: Namespace,
+    /// The request as sent (namespace filled in), kept whole so that status round-trips it.
+    pub deployment: FunctionDeployment,
+    pub limits: Resources,
+    pub requests: Resources,
+}
+
+impl FunctionSpec {
+    /// Validates a deployment request; `namespace` is the one the handler resolved.
+    pub fn new(mut deployment: FunctionDeployment, namespace: Namespace) -> Result<Self, Error> {
+        let name = FunctionName::parse(&deployment.service).map_err(Error::bad_request)?;
+        if deployment.image.trim().is_empty() {
+            return Err(Error::BadRequest("image is required".into()));
+        }
+        let limits = Resources::parse(deployment.limits.as_ref(), "limits")?;
+        let requests = Resources::parse(deployment.requests.as_ref(), "requests")?;
+        if let Some(min) = deployment.label(SCALE_MIN_LABEL) {
+            min.parse::<u32>().map_err(|_| {
+                Error::BadRequest(format!(
+                    "label {SCALE_MIN_LABEL} must be a whole number, got {min:?}"
+                ))
+            })?;
+        }
+        deployment.namespace = Some(namespace.to_string());
+        Ok(Self {
+            name,
+            namespace,
+            deployment,
+            limits,
+            requests,
+        })
+    }
+
+    /// The desired count a new function starts with: `com.openfaas.scale.min`, else 1.
+    pub fn initial_replicas(&self) -> u32 {
+        self.deployment
+            .label(SCALE_MIN_LABEL)
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(1)
+    }
+}

@@ -1,0 +1,36 @@
+//! The route table and nothing else.
+
+use axum::extract::DefaultBodyLimit;
+use axum::middleware::from_fn_with_state;
+use axum::routing::{any, get, post};
+use axum::Router;
+
+use crate::handlers::{delete, deploy, health, info, list, metrics, namespaces, scale, status, update};
+use crate::state::AppState;
+use crate::{auth, metrics as track};
+
+/// Largest JSON body the /system routes accept.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+pub fn router(state: AppState) -> Router {
+    let system = Router::new()
+        .route(
+            "/system/functions",
+            get(list::list).post(deploy::deploy).put(update::update).delete(delete::delete),
+        )
+        .route("/system/function/{name}", get(status::status))
+        .route("/system/scale-function/{name}", post(scale::scale))
+        .route("/system/info", get(info::info))
+        .route("/system/namespaces", get(namespaces::list))
+        .route_layer(from_fn_with_state(state.clone(), auth::require));
+    // The gateway does not send credentials on these.
+    let open = Router::new()
+        .route("/system/namespace/{name}", any(namespaces::manage))
+        .route("/healthz", get(health::health))
+        .route("/metrics", get(metrics::metrics));
+    system
+        .merge(open)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(from_fn_with_state(state.clone(), track::track))
+        .with_state(state)
+}
