@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use axum::extract::{Request, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
@@ -19,13 +19,18 @@ pub struct Credentials {
 
 impl std::fmt::Debug for Credentials {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Credentials").field("user", &self.user).finish_non_exhaustive()
+        f.debug_struct("Credentials")
+            .field("user", &self.user)
+            .finish_non_exhaustive()
     }
 }
 
 impl Credentials {
     pub fn new(user: impl Into<String>, password: impl Into<String>) -> Self {
-        Self { user: user.into(), password: password.into() }
+        Self {
+            user: user.into(),
+            password: password.into(),
+        }
     }
 
     /// Reads `basic-auth-user` and `basic-auth-password` from `dir`, trimmed.
@@ -34,9 +39,17 @@ impl Credentials {
             let path = dir.join(file);
             std::fs::read_to_string(&path)
                 .map(|s| s.trim().to_string())
-                .map_err(|e| format!("basic_auth is on but {} cannot be read: {e}", path.display()))
+                .map_err(|e| {
+                    format!(
+                        "basic_auth is on but {} cannot be read: {e}",
+                        path.display()
+                    )
+                })
         };
-        Ok(Self::new(read("basic-auth-user")?, read("basic-auth-password")?))
+        Ok(Self::new(
+            read("basic-auth-user")?,
+            read("basic-auth-password")?,
+        ))
     }
 
     /// Whether the request carries these credentials; compared in constant time.
@@ -51,7 +64,10 @@ impl Credentials {
         let Ok(decoded) = base64::engine::general_purpose::STANDARD.decode(encoded.trim()) else {
             return false;
         };
-        let Some((user, password)) = std::str::from_utf8(&decoded).ok().and_then(|s| s.split_once(':')) else {
+        let Some((user, password)) = std::str::from_utf8(&decoded)
+            .ok()
+            .and_then(|s| s.split_once(':'))
+        else {
             return false;
         };
         let user_ok = user.as_bytes().ct_eq(self.user.as_bytes());
@@ -65,7 +81,10 @@ pub async fn require(State(state): State<AppState>, request: Request, next: Next
     match &state.auth {
         Some(credentials) if !credentials.accepts(request.headers()) => (
             StatusCode::UNAUTHORIZED,
-            [(header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"Restricted\""))],
+            [(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Basic realm=\"Restricted\""),
+            )],
             "Unauthorized",
         )
             .into_response(),
@@ -103,6 +122,10 @@ mod tests {
         let c = Credentials::load(&dir).unwrap();
         assert_eq!((c.user.as_str(), c.password.as_str()), ("admin", "pw"));
         std::fs::remove_dir_all(&dir).unwrap();
-        assert!(Credentials::load(&dir).unwrap_err().contains("basic-auth-user"));
+        assert!(
+            Credentials::load(&dir)
+                .unwrap_err()
+                .contains("basic-auth-user")
+        );
     }
 }

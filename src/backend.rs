@@ -21,7 +21,11 @@ pub trait FunctionBackend: Send + Sync + 'static {
     async fn list(&self, namespace: &Namespace) -> Result<Vec<FunctionStatus>, Error>;
 
     /// One function; `None` when it does not exist.
-    async fn get(&self, namespace: &Namespace, name: &FunctionName) -> Result<Option<FunctionStatus>, Error>;
+    async fn get(
+        &self,
+        namespace: &Namespace,
+        name: &FunctionName,
+    ) -> Result<Option<FunctionStatus>, Error>;
 
     /// Creates a function; [`Error::Conflict`] when it exists.
     async fn deploy(&self, spec: &FunctionSpec) -> Result<(), Error>;
@@ -33,14 +37,21 @@ pub trait FunctionBackend: Send + Sync + 'static {
     async fn delete(&self, namespace: &Namespace, name: &FunctionName) -> Result<(), Error>;
 
     /// Sets the desired count.
-    async fn scale(&self, namespace: &Namespace, name: &FunctionName, replicas: u32) -> Result<(), Error>;
+    async fn scale(
+        &self,
+        namespace: &Namespace,
+        name: &FunctionName,
+        replicas: u32,
+    ) -> Result<(), Error>;
 
     /// Checks that a namespace is managed here.
     fn check_namespace(&self, namespace: &Namespace) -> Result<(), Error> {
         if self.namespaces().contains(namespace) {
             Ok(())
         } else {
-            Err(Error::BadRequest(format!("namespace {namespace} is not managed by this provider")))
+            Err(Error::BadRequest(format!(
+                "namespace {namespace} is not managed by this provider"
+            )))
         }
     }
 }

@@ -12,7 +12,8 @@ fn parse_duration(s: &str) -> Result<Duration, String> {
     if let Ok(secs) = s.parse::<u64>() {
         return Ok(Duration::from_secs(secs));
     }
-    humantime::parse_duration(s).map_err(|e| format!("{e} (expected seconds or a duration like 60s)"))
+    humantime::parse_duration(s)
+        .map_err(|e| format!("{e} (expected seconds or a duration like 60s)"))
 }
 
 /// A comma-separated list; blanks are dropped.
@@ -31,7 +32,11 @@ impl CommaList {
 
 fn parse_list(s: &str) -> Result<CommaList, String> {
     Ok(CommaList(
-        s.split(',').map(str::trim).filter(|s| !s.is_empty()).map(String::from).collect(),
+        s.split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(String::from)
+            .collect(),
     ))
 }
 
@@ -46,10 +51,19 @@ pub enum Placement {
 /// Every setting of the provider. Flags mirror the environment variables, whose names are given as
 /// value names so that a parse error names the variable.
 #[derive(Debug, Clone, Parser)]
-#[command(name = "faas-ecs", version, about = "OpenFaaS provider for AWS ECS and Cloud Map")]
+#[command(
+    name = "faas-ecs",
+    version,
+    about = "OpenFaaS provider for AWS ECS and Cloud Map"
+)]
 pub struct Config {
     /// Address to listen on.
-    #[arg(long, env = "bind_address", value_name = "bind_address", default_value = "0.0.0.0")]
+    #[arg(
+        long,
+        env = "bind_address",
+        value_name = "bind_address",
+        default_value = "0.0.0.0"
+    )]
     pub bind_address: IpAddr,
 
     /// Port to listen on.
@@ -69,11 +83,21 @@ pub struct Config {
     pub basic_auth: bool,
 
     /// Folder holding basic-auth-user and basic-auth-password.
-    #[arg(long, env = "secret_mount_path", value_name = "secret_mount_path", default_value = "/run/secrets/")]
+    #[arg(
+        long,
+        env = "secret_mount_path",
+        value_name = "secret_mount_path",
+        default_value = "/run/secrets/"
+    )]
     pub secret_mount_path: PathBuf,
 
     /// ECS cluster that runs the functions.
-    #[arg(long, env = "FAAS_ECS_CLUSTER", value_name = "FAAS_ECS_CLUSTER", default_value = "openfaas")]
+    #[arg(
+        long,
+        env = "FAAS_ECS_CLUSTER",
+        value_name = "FAAS_ECS_CLUSTER",
+        default_value = "openfaas"
+    )]
     pub cluster: String,
 
     /// Subnets for function tasks, comma separated (awsvpc).
@@ -89,39 +113,81 @@ pub struct Config {
     pub assign_public_ip: bool,
 
     /// Cloud Map private DNS namespace id (ns-...) that function services are registered in.
-    #[arg(long, env = "FAAS_ECS_CLOUDMAP_NAMESPACE_ID", value_name = "FAAS_ECS_CLOUDMAP_NAMESPACE_ID")]
+    #[arg(
+        long,
+        env = "FAAS_ECS_CLOUDMAP_NAMESPACE_ID",
+        value_name = "FAAS_ECS_CLOUDMAP_NAMESPACE_ID"
+    )]
     pub cloudmap_namespace_id: String,
 
     /// TTL in seconds of the function's Cloud Map DNS records.
-    #[arg(long, env = "FAAS_ECS_DNS_TTL", value_name = "FAAS_ECS_DNS_TTL", default_value_t = 5)]
+    #[arg(
+        long,
+        env = "FAAS_ECS_DNS_TTL",
+        value_name = "FAAS_ECS_DNS_TTL",
+        default_value_t = 5
+    )]
     pub dns_ttl: i64,
 
     /// Role ECS uses to pull images, write logs and read secrets for function tasks.
-    #[arg(long, env = "FAAS_ECS_EXECUTION_ROLE_ARN", value_name = "FAAS_ECS_EXECUTION_ROLE_ARN")]
+    #[arg(
+        long,
+        env = "FAAS_ECS_EXECUTION_ROLE_ARN",
+        value_name = "FAAS_ECS_EXECUTION_ROLE_ARN"
+    )]
     pub execution_role_arn: String,
 
     /// Role function code runs as (optional).
-    #[arg(long, env = "FAAS_ECS_TASK_ROLE_ARN", value_name = "FAAS_ECS_TASK_ROLE_ARN")]
+    #[arg(
+        long,
+        env = "FAAS_ECS_TASK_ROLE_ARN",
+        value_name = "FAAS_ECS_TASK_ROLE_ARN"
+    )]
     pub task_role_arn: Option<String>,
 
     /// CloudWatch Logs group for function output.
-    #[arg(long, env = "FAAS_ECS_LOG_GROUP", value_name = "FAAS_ECS_LOG_GROUP", default_value = "/openfaas/functions")]
+    #[arg(
+        long,
+        env = "FAAS_ECS_LOG_GROUP",
+        value_name = "FAAS_ECS_LOG_GROUP",
+        default_value = "/openfaas/functions"
+    )]
     pub log_group: String,
 
     /// Launch type of function tasks: FARGATE, EC2 or EXTERNAL. Ignored when capacity providers are set.
-    #[arg(long, env = "FAAS_ECS_LAUNCH_TYPE", value_name = "FAAS_ECS_LAUNCH_TYPE", default_value = "FARGATE")]
+    #[arg(
+        long,
+        env = "FAAS_ECS_LAUNCH_TYPE",
+        value_name = "FAAS_ECS_LAUNCH_TYPE",
+        default_value = "FARGATE"
+    )]
     pub launch_type: String,
 
     /// Capacity provider strategy, e.g. `FARGATE_SPOT:3,FARGATE:1` (name:weight, comma separated).
-    #[arg(long, env = "FAAS_ECS_CAPACITY_PROVIDERS", value_name = "FAAS_ECS_CAPACITY_PROVIDERS", default_value = "")]
+    #[arg(
+        long,
+        env = "FAAS_ECS_CAPACITY_PROVIDERS",
+        value_name = "FAAS_ECS_CAPACITY_PROVIDERS",
+        default_value = ""
+    )]
     pub capacity_providers: String,
 
     /// CPU units of a function task when the function sets no cpu limit or request (1024 = 1 vCPU).
-    #[arg(long, env = "FAAS_ECS_DEFAULT_CPU", value_name = "FAAS_ECS_DEFAULT_CPU", default_value_t = 256)]
+    #[arg(
+        long,
+        env = "FAAS_ECS_DEFAULT_CPU",
+        value_name = "FAAS_ECS_DEFAULT_CPU",
+        default_value_t = 256
+    )]
     pub default_cpu: u32,
 
     /// Memory (MiB) of a function task when the function sets no memory limit or request.
-    #[arg(long, env = "FAAS_ECS_DEFAULT_MEMORY", value_name = "FAAS_ECS_DEFAULT_MEMORY", default_value_t = 512)]
+    #[arg(
+        long,
+        env = "FAAS_ECS_DEFAULT_MEMORY",
+        value_name = "FAAS_ECS_DEFAULT_MEMORY",
+        default_value_t = 512
+    )]
     pub default_memory: u32,
 
     /// How often the function cache is refreshed from ECS.
@@ -129,7 +195,12 @@ pub struct Config {
     pub refresh_interval: Duration,
 
     /// Attempts per AWS call, throttling and transient errors included (exponential backoff).
-    #[arg(long, env = "FAAS_ECS_AWS_MAX_ATTEMPTS", value_name = "FAAS_ECS_AWS_MAX_ATTEMPTS", default_value_t = 5)]
+    #[arg(
+        long,
+        env = "FAAS_ECS_AWS_MAX_ATTEMPTS",
+        value_name = "FAAS_ECS_AWS_MAX_ATTEMPTS",
+        default_value_t = 5
+    )]
     pub aws_max_attempts: u32,
 }
 
@@ -142,7 +213,10 @@ pub struct ConfigError {
 }
 
 fn invalid(variable: &'static str, reason: impl Into<String>) -> ConfigError {
-    ConfigError { variable, reason: reason.into() }
+    ConfigError {
+        variable,
+        reason: reason.into(),
+    }
 }
 
 impl Config {
@@ -152,22 +226,40 @@ impl Config {
             return Err(invalid("FAAS_ECS_CLUSTER", "must not be empty"));
         }
         if self.subnets.is_empty() {
-            return Err(invalid("FAAS_ECS_SUBNETS", "at least one subnet id is required"));
+            return Err(invalid(
+                "FAAS_ECS_SUBNETS",
+                "at least one subnet id is required",
+            ));
         }
         if let Some(bad) = self.subnets.iter().find(|s| !s.starts_with("subnet-")) {
-            return Err(invalid("FAAS_ECS_SUBNETS", format!("{bad:?} is not a subnet id (subnet-...)")));
+            return Err(invalid(
+                "FAAS_ECS_SUBNETS",
+                format!("{bad:?} is not a subnet id (subnet-...)"),
+            ));
         }
         if let Some(bad) = self.security_groups.iter().find(|s| !s.starts_with("sg-")) {
-            return Err(invalid("FAAS_ECS_SECURITY_GROUPS", format!("{bad:?} is not a security group id (sg-...)")));
+            return Err(invalid(
+                "FAAS_ECS_SECURITY_GROUPS",
+                format!("{bad:?} is not a security group id (sg-...)"),
+            ));
         }
         if !self.cloudmap_namespace_id.starts_with("ns-") {
-            return Err(invalid("FAAS_ECS_CLOUDMAP_NAMESPACE_ID", "must be a Cloud Map namespace id (ns-...)"));
+            return Err(invalid(
+                "FAAS_ECS_CLOUDMAP_NAMESPACE_ID",
+                "must be a Cloud Map namespace id (ns-...)",
+            ));
         }
         if !(0..=2_147_483_647).contains(&self.dns_ttl) {
-            return Err(invalid("FAAS_ECS_DNS_TTL", "must be between 0 and 2147483647"));
+            return Err(invalid(
+                "FAAS_ECS_DNS_TTL",
+                "must be between 0 and 2147483647",
+            ));
         }
         if !self.execution_role_arn.starts_with("arn:") {
-            return Err(invalid("FAAS_ECS_EXECUTION_ROLE_ARN", "must be an IAM role ARN"));
+            return Err(invalid(
+                "FAAS_ECS_EXECUTION_ROLE_ARN",
+                "must be an IAM role ARN",
+            ));
         }
         if let Some(arn) = &self.task_role_arn
             && !arn.is_empty()
@@ -179,11 +271,17 @@ impl Config {
             return Err(invalid("FAAS_ECS_LOG_GROUP", "must not be empty"));
         }
         if !["FARGATE", "EC2", "EXTERNAL"].contains(&self.launch_type.as_str()) {
-            return Err(invalid("FAAS_ECS_LAUNCH_TYPE", "must be FARGATE, EC2 or EXTERNAL"));
+            return Err(invalid(
+                "FAAS_ECS_LAUNCH_TYPE",
+                "must be FARGATE, EC2 or EXTERNAL",
+            ));
         }
         self.placement()?;
         if self.refresh_interval.is_zero() {
-            return Err(invalid("FAAS_ECS_REFRESH_INTERVAL", "must be more than zero"));
+            return Err(invalid(
+                "FAAS_ECS_REFRESH_INTERVAL",
+                "must be more than zero",
+            ));
         }
         if self.aws_max_attempts == 0 {
             return Err(invalid("FAAS_ECS_AWS_MAX_ATTEMPTS", "must be at least 1"));
@@ -206,7 +304,12 @@ impl Config {
                     .ok()
                     .filter(|w| (0..=1000).contains(w))
                     .map(|w| (name.to_string(), w))
-                    .ok_or_else(|| invalid("FAAS_ECS_CAPACITY_PROVIDERS", format!("bad weight in {p:?} (0 to 1000)"))),
+                    .ok_or_else(|| {
+                        invalid(
+                            "FAAS_ECS_CAPACITY_PROVIDERS",
+                            format!("bad weight in {p:?} (0 to 1000)"),
+                        )
+                    }),
             })
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Placement::CapacityProviders(strategy))
@@ -224,10 +327,17 @@ mod tests {
 
     /// A valid configuration with `extra` flags; a flag given in `extra` replaces the base one.
     fn config(extra: &[&str]) -> Result<Config, clap::Error> {
-        let base = ["--subnets=subnet-1", "--cloudmap-namespace-id=ns-1", "--execution-role-arn=arn:aws:iam::1:role/x"];
+        let base = [
+            "--subnets=subnet-1",
+            "--cloudmap-namespace-id=ns-1",
+            "--execution-role-arn=arn:aws:iam::1:role/x",
+        ];
         let flag = |a: &str| a.split('=').next().unwrap_or_default().to_string();
         let mut args = vec!["faas-ecs"];
-        args.extend(base.iter().filter(|b| !extra.iter().any(|e| flag(e) == flag(b))));
+        args.extend(
+            base.iter()
+                .filter(|b| !extra.iter().any(|e| flag(e) == flag(b))),
+        );
         args.extend_from_slice(extra);
         Config::try_parse_from(args)
     }
@@ -238,7 +348,10 @@ mod tests {
         c.validate().unwrap();
         assert_eq!(c.port, 8081);
         assert_eq!(c.write_timeout, Duration::from_secs(60));
-        assert_eq!(c.placement().unwrap(), Placement::LaunchType("FARGATE".into()));
+        assert_eq!(
+            c.placement().unwrap(),
+            Placement::LaunchType("FARGATE".into())
+        );
     }
 
     #[test]
@@ -257,9 +370,15 @@ mod tests {
 
     #[test]
     fn validation_errors_name_the_variable() {
-        let err = config(&["--subnets=vpc-1"]).unwrap().validate().unwrap_err();
+        let err = config(&["--subnets=vpc-1"])
+            .unwrap()
+            .validate()
+            .unwrap_err();
         assert_eq!(err.variable, "FAAS_ECS_SUBNETS");
-        let err = config(&["--capacity-providers=FARGATE_SPOT:x"]).unwrap().validate().unwrap_err();
+        let err = config(&["--capacity-providers=FARGATE_SPOT:x"])
+            .unwrap()
+            .validate()
+            .unwrap_err();
         assert_eq!(err.variable, "FAAS_ECS_CAPACITY_PROVIDERS");
     }
 

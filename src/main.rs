@@ -2,8 +2,8 @@
 
 use std::process::ExitCode;
 
-use aws_config::retry::RetryConfig;
 use aws_config::BehaviorVersion;
+use aws_config::retry::RetryConfig;
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
@@ -11,14 +11,16 @@ use faas_ecs::auth::Credentials;
 use faas_ecs::backend::ecs::{AwsClients, EcsBackend, EcsSettings};
 use faas_ecs::config::Config;
 use faas_ecs::error::DisplayChain;
-use faas_ecs::{router, AppState};
+use faas_ecs::{AppState, router};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 #[tokio::main]
 async fn main() -> ExitCode {
     tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
         .init();
     let config = Config::parse();
     if let Err(e) = config.validate() {
@@ -35,12 +37,19 @@ async fn main() -> ExitCode {
 }
 
 async fn run(config: Config) -> Result<(), BoxError> {
-    let auth = if config.basic_auth { Some(Credentials::load(&config.secret_mount_path)?) } else { None };
+    let auth = if config.basic_auth {
+        Some(Credentials::load(&config.secret_mount_path)?)
+    } else {
+        None
+    };
     let sdk = aws_config::defaults(BehaviorVersion::latest())
         .retry_config(RetryConfig::standard().with_max_attempts(config.aws_max_attempts))
         .load()
         .await;
-    let region = sdk.region().ok_or("no AWS region: set AWS_REGION")?.to_string();
+    let region = sdk
+        .region()
+        .ok_or("no AWS region: set AWS_REGION")?
+        .to_string();
     let settings = EcsSettings::from_config(&config, &region)?;
     tracing::info!(
         port = config.port,
@@ -58,7 +67,9 @@ async fn run(config: Config) -> Result<(), BoxError> {
 
     let listener = tokio::net::TcpListener::bind((config.bind_address, config.port)).await?;
     tracing::info!(address = %listener.local_addr()?, "listening");
-    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown_signal()).await?;
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
     refresh.abort();
     Ok(())
 }
@@ -70,7 +81,8 @@ async fn shutdown_signal() {
     };
     #[cfg(unix)]
     let term = async {
-        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
             s.recv().await;
         }
     };

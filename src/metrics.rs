@@ -8,7 +8,7 @@ use axum::response::Response;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
-use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
 use crate::state::AppState;
@@ -46,10 +46,24 @@ impl Metrics {
     pub fn new() -> Self {
         let mut registry = Registry::with_prefix("faas_ecs");
         let requests = Family::<RequestLabels, Counter>::default();
-        let duration = Family::<RouteLabels, Histogram, fn() -> Histogram>::new_with_constructor(duration_histogram);
-        registry.register("http_requests", "HTTP requests answered, by route and status", requests.clone());
-        registry.register("http_request_duration_seconds", "Time to answer HTTP requests, by route", duration.clone());
-        Self { registry, requests, duration }
+        let duration = Family::<RouteLabels, Histogram, fn() -> Histogram>::new_with_constructor(
+            duration_histogram,
+        );
+        registry.register(
+            "http_requests",
+            "HTTP requests answered, by route and status",
+            requests.clone(),
+        );
+        registry.register(
+            "http_request_duration_seconds",
+            "Time to answer HTTP requests, by route",
+            duration.clone(),
+        );
+        Self {
+            registry,
+            requests,
+            duration,
+        }
     }
 
     /// The metrics in the Prometheus text format.
@@ -75,8 +89,15 @@ pub async fn track(State(state): State<AppState>, request: Request, next: Next) 
     state
         .metrics
         .duration
-        .get_or_create(&RouteLabels { method: method.clone(), path: path.clone() })
+        .get_or_create(&RouteLabels {
+            method: method.clone(),
+            path: path.clone(),
+        })
         .observe(start.elapsed().as_secs_f64());
-    state.metrics.requests.get_or_create(&RequestLabels { method, path, code }).inc();
+    state
+        .metrics
+        .requests
+        .get_or_create(&RequestLabels { method, path, code })
+        .inc();
     response
 }

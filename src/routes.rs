@@ -1,11 +1,13 @@
 //! The route table and nothing else.
 
+use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::middleware::from_fn_with_state;
 use axum::routing::{any, get, post};
-use axum::Router;
 
-use crate::handlers::{delete, deploy, health, info, list, metrics, namespaces, scale, status, update};
+use crate::handlers::{
+    delete, deploy, health, info, list, metrics, namespaces, scale, status, update,
+};
 use crate::state::AppState;
 use crate::{auth, metrics as track};
 
@@ -16,7 +18,10 @@ pub fn router(state: AppState) -> Router {
     let system = Router::new()
         .route(
             "/system/functions",
-            get(list::list).post(deploy::deploy).put(update::update).delete(delete::delete),
+            get(list::list)
+                .post(deploy::deploy)
+                .put(update::update)
+                .delete(delete::delete),
         )
         .route("/system/function/{name}", get(status::status))
         .route("/system/scale-function/{name}", post(scale::scale))

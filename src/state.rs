@@ -16,6 +16,10 @@ pub struct AppState {
 
 impl AppState {
     pub fn new(backend: Arc<dyn FunctionBackend>, auth: Option<Credentials>) -> Self {
-        Self { backend, auth: auth.map(Arc::new), metrics: Arc::new(Metrics::new()) }
+        Self {
+            backend,
+            auth: auth.map(Arc::new),
+            metrics: Arc::new(Metrics::new()),
+        }
     }
 }

@@ -19,7 +19,9 @@ impl MemoryBackend {
         Self::default()
     }
 
-    fn functions(&self) -> std::sync::MutexGuard<'_, BTreeMap<(Namespace, FunctionName), FunctionStatus>> {
+    fn functions(
+        &self,
+    ) -> std::sync::MutexGuard<'_, BTreeMap<(Namespace, FunctionName), FunctionStatus>> {
         self.functions.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
@@ -40,9 +42,16 @@ impl FunctionBackend for MemoryBackend {
             .collect())
     }
 
-    async fn get(&self, namespace: &Namespace, name: &FunctionName) -> Result<Option<FunctionStatus>, Error> {
+    async fn get(
+        &self,
+        namespace: &Namespace,
+        name: &FunctionName,
+    ) -> Result<Option<FunctionStatus>, Error> {
         self.check_namespace(namespace)?;
-        Ok(self.functions().get(&(namespace.clone(), name.clone())).cloned())
+        Ok(self
+            .functions()
+            .get(&(namespace.clone(), name.clone()))
+            .cloned())
     }
 
     async fn deploy(&self, spec: &FunctionSpec) -> Result<(), Error> {
@@ -50,10 +59,18 @@ impl FunctionBackend for MemoryBackend {
         let mut functions = self.functions();
         let key = (spec.namespace.clone(), spec.name.clone());
         if functions.contains_key(&key) {
-            return Err(Error::Conflict(format!("function {} already exists", spec.name)));
+            return Err(Error::Conflict(format!(
+                "function {} already exists",
+                spec.name
+            )));
         }
         let replicas = u64::from(spec.initial_replicas());
-        let mut status = FunctionStatus::from_deployment(&spec.deployment, spec.namespace.as_str(), replicas, replicas);
+        let mut status = FunctionStatus::from_deployment(
+            &spec.deployment,
+            spec.namespace.as_str(),
+            replicas,
+            replicas,
+        );
         status.created_at = Some("1970-01-01T00:00:00Z".into());
         functions.insert(key, status);
         Ok(())
@@ -63,9 +80,15 @@ impl FunctionBackend for MemoryBackend {
         self.check_namespace(&spec.namespace)?;
         let mut functions = self.functions();
         let key = (spec.namespace.clone(), spec.name.clone());
-        let old = functions.get(&key).ok_or_else(|| Error::NotFound(format!("function {}", spec.name)))?;
-        let mut status =
-            FunctionStatus::from_deployment(&spec.deployment, spec.namespace.as_str(), old.replicas, old.replicas);
+        let old = functions
+            .get(&key)
+            .ok_or_else(|| Error::NotFound(format!("function {}", spec.name)))?;
+        let mut status = FunctionStatus::from_deployment(
+            &spec.deployment,
+            spec.namespace.as_str(),
+            old.replicas,
+            old.replicas,
+        );
         status.created_at = old.created_at.clone();
         functions.insert(key, status);
         Ok(())
@@ -79,7 +102,12 @@ impl FunctionBackend for MemoryBackend {
             .ok_or_else(|| Error::NotFound(format!("function {name}")))
     }
 
-    async fn scale(&self, namespace: &Namespace, name: &FunctionName, replicas: u32) -> Result<(), Error> {
+    async fn scale(
+        &self,
+        namespace: &Namespace,
+        name: &FunctionName,
+        replicas: u32,
+    ) -> Result<(), Error> {
         self.check_namespace(namespace)?;
         let mut functions = self.functions();
         let status = functions

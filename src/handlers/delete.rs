@@ -4,7 +4,7 @@ use axum::body::Bytes;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 
-use super::{namespace, parse_json, NamespaceQuery};
+use super::{NamespaceQuery, namespace, parse_json};
 use crate::error::Error;
 use crate::model::{DeleteFunctionRequest, FunctionName};
 use crate::state::AppState;

@@ -20,6 +20,9 @@ pub async fn info() -> Json<ProviderInfo> {
     Json(ProviderInfo {
         provider: "faas-ecs",
         orchestration: "ecs",
-        version: VersionInfo { sha: env!("FAAS_ECS_GIT_SHA"), release: env!("CARGO_PKG_VERSION") },
+        version: VersionInfo {
+            sha: env!("FAAS_ECS_GIT_SHA"),
+            release: env!("CARGO_PKG_VERSION"),
+        },
     })
 }

@@ -1,9 +1,9 @@
 //! GET /system/functions
 
-use axum::extract::{Query, State};
 use axum::Json;
+use axum::extract::{Query, State};
 
-use super::{namespace, NamespaceQuery};
+use super::{NamespaceQuery, namespace};
 use crate::error::Error;
 use crate::model::FunctionStatus;
 use crate::state::AppState;

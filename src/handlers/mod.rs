@@ -11,11 +11,11 @@ pub mod scale;
 pub mod status;
 pub mod update;
 
-use serde::de::DeserializeOwned;
 use serde::Deserialize;
+use serde::de::DeserializeOwned;
 
 use crate::error::Error;
-use crate::model::{FunctionName, Namespace, DEFAULT_NAMESPACE};
+use crate::model::{DEFAULT_NAMESPACE, FunctionName, Namespace};
 
 /// `?namespace=` as the routes take it.
 #[derive(Debug, Default, Deserialize)]
@@ -25,7 +25,8 @@ pub struct NamespaceQuery {
 
 /// Parses a JSON body; any fault is a 400 with serde's reason.
 pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, Error> {
-    serde_json::from_slice(body).map_err(|e| Error::BadRequest(format!("invalid request body: {e}")))
+    serde_json::from_slice(body)
+        .map_err(|e| Error::BadRequest(format!("invalid request body: {e}")))
 }
 
 fn given(s: Option<&str>) -> Option<&str> {
@@ -48,7 +49,10 @@ pub fn function_in_path(
         Some((name, ns)) => (name, namespace(Some(ns), None)?),
         None => (path, namespace(body_namespace, query_namespace)?),
     };
-    Ok((FunctionName::parse(name).map_err(Error::bad_request)?, namespace))
+    Ok((
+        FunctionName::parse(name).map_err(Error::bad_request)?,
+        namespace,
+    ))
 }
 
 #[cfg(test)]

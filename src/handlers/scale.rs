@@ -4,7 +4,7 @@ use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 
-use super::{function_in_path, parse_json, NamespaceQuery};
+use super::{NamespaceQuery, function_in_path, parse_json};
 use crate::error::Error;
 use crate::model::ScaleServiceRequest;
 use crate::state::AppState;
@@ -19,10 +19,19 @@ pub async fn scale(
     body: Bytes,
 ) -> Result<StatusCode, Error> {
     let request: ScaleServiceRequest = parse_json(&body)?;
-    let (name, namespace) = function_in_path(&name, request.namespace.as_deref(), query.namespace.as_deref())?;
+    let (name, namespace) = function_in_path(
+        &name,
+        request.namespace.as_deref(),
+        query.namespace.as_deref(),
+    )?;
     if request.replicas > MAX_REPLICAS {
-        return Err(Error::BadRequest(format!("replicas must be at most {MAX_REPLICAS}")));
+        return Err(Error::BadRequest(format!(
+            "replicas must be at most {MAX_REPLICAS}"
+        )));
     }
-    state.backend.scale(&namespace, &name, request.replicas as u32).await?;
+    state
+        .backend
+        .scale(&namespace, &name, request.replicas as u32)
+        .await?;
     Ok(StatusCode::ACCEPTED)
 }

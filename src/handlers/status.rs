@@ -1,11 +1,11 @@
 //! GET /system/function/{name}: served from memory; 404 with an empty body when missing.
 
+use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 
-use super::{function_in_path, NamespaceQuery};
+use super::{NamespaceQuery, function_in_path};
 use crate::error::Error;
 use crate::state::AppState;
 

@@ -175,7 +175,8 @@ mod tests {
             "service": "f", "image": "i", "envVars": {}
         }))
         .unwrap();
-        let s = serde_json::to_value(FunctionStatus::from_deployment(&d, "openfaas-fn", 1, 0)).unwrap();
+        let s =
+            serde_json::to_value(FunctionStatus::from_deployment(&d, "openfaas-fn", 1, 0)).unwrap();
         assert_eq!(s["envVars"], json!({}));
         assert!(s.get("limits").is_none());
         assert!(s.get("constraints").is_none());
@@ -187,7 +188,11 @@ mod tests {
 
     #[test]
     fn available_replicas_never_exceed_desired() {
-        let d = FunctionDeployment { service: "f".into(), image: "i".into(), ..Default::default() };
+        let d = FunctionDeployment {
+            service: "f".into(),
+            image: "i".into(),
+            ..Default::default()
+        };
         let s = FunctionStatus::from_deployment(&d, "openfaas-fn", 2, 5);
         assert_eq!((s.replicas, s.available_replicas), (2, 2));
     }

@@ -5,11 +5,11 @@ mod name;
 mod resources;
 
 pub use function::{
-    DeleteFunctionRequest, FunctionDeployment, FunctionStatus, ResourceList, ScaleServiceRequest,
-    FUNCTION_LABEL, SCALE_MIN_LABEL,
+    DeleteFunctionRequest, FUNCTION_LABEL, FunctionDeployment, FunctionStatus, ResourceList,
+    SCALE_MIN_LABEL, ScaleServiceRequest,
 };
-pub use name::{FunctionName, InvalidName, Namespace, DEFAULT_NAMESPACE};
-pub use resources::{parse_cpu_millis, parse_memory_bytes, Resources};
+pub use name::{DEFAULT_NAMESPACE, FunctionName, InvalidName, Namespace};
+pub use resources::{Resources, parse_cpu_millis, parse_memory_bytes};
 
 use crate::error::Error;
 

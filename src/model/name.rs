@@ -97,7 +97,16 @@ mod tests {
 
     #[test]
     fn anything_else_is_refused_with_a_reason() {
-        for bad in ["", "Bad_Name", "-a", "a-", "a.b", "a b", "ÄÖ", &"a".repeat(64)] {
+        for bad in [
+            "",
+            "Bad_Name",
+            "-a",
+            "a-",
+            "a.b",
+            "a b",
+            "ÄÖ",
+            &"a".repeat(64),
+        ] {
             let err = FunctionName::parse(bad).unwrap_err();
             assert!(err.to_string().starts_with("function name"), "{err}");
         }

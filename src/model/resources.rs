@@ -17,17 +17,24 @@ impl Resources {
         };
         let memory_bytes = match non_empty(&list.memory) {
             Some(q) => Some(parse_memory_bytes(q).ok_or_else(|| {
-                Error::BadRequest(format!("{field}.memory {q:?} is not a memory quantity such as 128Mi"))
+                Error::BadRequest(format!(
+                    "{field}.memory {q:?} is not a memory quantity such as 128Mi"
+                ))
             })?),
             None => None,
         };
         let cpu_millis = match non_empty(&list.cpu) {
             Some(q) => Some(parse_cpu_millis(q).ok_or_else(|| {
-                Error::BadRequest(format!("{field}.cpu {q:?} is not a cpu quantity such as 100m or 0.5"))
+                Error::BadRequest(format!(
+                    "{field}.cpu {q:?} is not a cpu quantity such as 100m or 0.5"
+                ))
             })?),
             None => None,
         };
-        Ok(Self { memory_bytes, cpu_millis })
+        Ok(Self {
+            memory_bytes,
+            cpu_millis,
+        })
     }
 }
 
@@ -58,7 +65,9 @@ fn parse_quantity(q: &str) -> Option<f64> {
         .find_map(|(s, m)| q.strip_suffix(s).map(|n| (n, *m)))
         .unwrap_or((q, 1.0));
     // Plain numbers and decimal exponents ("1e3") parse as floats; reject what Kubernetes rejects.
-    if number.is_empty() || !number.starts_with(|c: char| c.is_ascii_digit() || c == '.' || c == '+') {
+    if number.is_empty()
+        || !number.starts_with(|c: char| c.is_ascii_digit() || c == '.' || c == '+')
+    {
         return None;
     }
     let value: f64 = number.parse().ok()?;
@@ -104,7 +113,10 @@ mod tests {
 
     #[test]
     fn bad_quantity_names_the_field() {
-        let list = ResourceList { memory: Some("big".into()), cpu: None };
+        let list = ResourceList {
+            memory: Some("big".into()),
+            cpu: None,
+        };
         let err = Resources::parse(Some(&list), "limits").unwrap_err();
         assert!(err.to_string().contains("limits.memory"), "{err}");
     }

@@ -67,7 +67,11 @@ impl Cache {
     }
 
     pub fn record(&self, task_definition_arn: &str) -> Option<Arc<FunctionDeployment>> {
-        self.records.read().unwrap_or_else(|e| e.into_inner()).get(task_definition_arn).cloned()
+        self.records
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(task_definition_arn)
+            .cloned()
     }
 
     pub fn put_record(&self, task_definition_arn: &str, record: Arc<FunctionDeployment>) {
@@ -99,7 +103,11 @@ mod tests {
     use super::*;
 
     fn status(name: &str, replicas: u64) -> FunctionStatus {
-        FunctionStatus { name: name.into(), replicas, ..Default::default() }
+        FunctionStatus {
+            name: name.into(),
+            replicas,
+            ..Default::default()
+        }
     }
 
     #[test]
@@ -109,7 +117,11 @@ mod tests {
         cache.put(status("gone", 1));
         let started = Instant::now();
         cache.replace(vec![status("a", 2), status("b", 1)], started);
-        let names: Vec<_> = cache.list().into_iter().map(|s| (s.name, s.replicas)).collect();
+        let names: Vec<_> = cache
+            .list()
+            .into_iter()
+            .map(|s| (s.name, s.replicas))
+            .collect();
         assert_eq!(names, vec![("a".into(), 2), ("b".into(), 1)]);
     }
 

@@ -8,7 +8,7 @@ use aws_sdk_servicediscovery::types::{
     DnsConfig, DnsRecord, HealthCheckCustomConfig, RecordType, RoutingPolicy, Tag,
 };
 
-use super::{aws_error, owner_tags, MANAGED_BY_TAG, MANAGED_BY_VALUE};
+use super::{MANAGED_BY_TAG, MANAGED_BY_VALUE, aws_error, owner_tags};
 use crate::error::Error;
 use crate::model::{FunctionName, Namespace};
 
@@ -21,7 +21,9 @@ pub struct Registry {
 
 /// The service id inside a Cloud Map service ARN (`.../service/srv-...`).
 pub fn service_id_of(arn: &str) -> Option<&str> {
-    arn.rsplit_once("service/").map(|(_, id)| id).filter(|id| id.starts_with("srv-"))
+    arn.rsplit_once("service/")
+        .map(|(_, id)| id)
+        .filter(|id| id.starts_with("srv-"))
 }
 
 /// Creates the function's Cloud Map service: A records with a short TTL, health as ECS reports it.
@@ -61,7 +63,10 @@ pub async fn create(
         Ok(out) => {
             let service = out.service();
             match (service.and_then(|s| s.id()), service.and_then(|s| s.arn())) {
-                (Some(id), Some(arn)) => Ok(Registry { id: id.into(), arn: arn.into() }),
+                (Some(id), Some(arn)) => Ok(Registry {
+                    id: id.into(),
+                    arn: arn.into(),
+                }),
                 _ => Err(Error::aws("CreateService", "answer carries no service id")),
             }
         }
@@ -71,7 +76,10 @@ pub async fn create(
             {
                 if is_ours(sd, arn).await? {
                     tracing::info!(function.name = %name, cloudmap.service = id, "adopting Cloud Map service left by an earlier deploy");
-                    return Ok(Registry { id: id.into(), arn: arn.into() });
+                    return Ok(Registry {
+                        id: id.into(),
+                        arn: arn.into(),
+                    });
                 }
                 return Err(Error::Conflict(format!(
                     "Cloud Map namespace already has a service named {name} that faas-ecs does not manage"
@@ -104,7 +112,10 @@ pub enum Deleted {
 }
 
 /// Deletes a function's Cloud Map service; a service that is already gone counts as deleted.
-pub async fn delete(sd: &aws_sdk_servicediscovery::Client, service_id: &str) -> Result<Deleted, Error> {
+pub async fn delete(
+    sd: &aws_sdk_servicediscovery::Client,
+    service_id: &str,
+) -> Result<Deleted, Error> {
     match sd.delete_service().id(service_id).send().await {
         Ok(_) => Ok(Deleted::Yes),
         Err(err) => match err.as_service_error() {
@@ -117,7 +128,10 @@ pub async fn delete(sd: &aws_sdk_servicediscovery::Client, service_id: &str) -> 
 
 /// Deletes a Cloud Map service once its instances are gone. ECS deregisters a deleted service's
 /// tasks as they stop; after a grace period this deregisters what is left itself.
-pub async fn delete_when_empty(sd: &aws_sdk_servicediscovery::Client, service_id: &str) -> Result<(), Error> {
+pub async fn delete_when_empty(
+    sd: &aws_sdk_servicediscovery::Client,
+    service_id: &str,
+) -> Result<(), Error> {
     let mut delay = Duration::from_secs(2);
     for attempt in 0..12 {
         tokio::time::sleep(delay).await;
@@ -129,10 +143,15 @@ pub async fn delete_when_empty(sd: &aws_sdk_servicediscovery::Client, service_id
         }
         delay = (delay * 2).min(Duration::from_secs(30));
     }
-    Err(Error::Conflict(format!("Cloud Map service {service_id} still has instances")))
+    Err(Error::Conflict(format!(
+        "Cloud Map service {service_id} still has instances"
+    )))
 }
 
-async fn deregister_all(sd: &aws_sdk_servicediscovery::Client, service_id: &str) -> Result<(), Error> {
+async fn deregister_all(
+    sd: &aws_sdk_servicediscovery::Client,
+    service_id: &str,
+) -> Result<(), Error> {
     let instances = sd
         .list_instances()
         .service_id(service_id)
@@ -153,7 +172,10 @@ async fn deregister_all(sd: &aws_sdk_servicediscovery::Client, service_id: &str)
 }
 
 /// The DNS name of the namespace, which function names are resolved under.
-pub async fn namespace_name(sd: &aws_sdk_servicediscovery::Client, namespace_id: &str) -> Result<String, Error> {
+pub async fn namespace_name(
+    sd: &aws_sdk_servicediscovery::Client,
+    namespace_id: &str,
+) -> Result<String, Error> {
     let out = sd
         .get_namespace()
         .id(namespace_id)
@@ -176,6 +198,9 @@ mod tests {
             service_id_of("arn:aws:servicediscovery:eu-west-1:1:service/srv-abc123"),
             Some("srv-abc123")
         );
-        assert_eq!(service_id_of("arn:aws:ecs:eu-west-1:1:service/cluster/foo"), None);
+        assert_eq!(
+            service_id_of("arn:aws:ecs:eu-west-1:1:service/cluster/foo"),
+            None
+        );
     }
 }

@@ -7,14 +7,22 @@ use crate::model::{FunctionDeployment, FunctionStatus, Namespace};
 
 /// `replicas` is the desired count; `availableReplicas` the running tasks, capped at desired
 /// (during a rollout old and new tasks both run).
-pub fn function_status(service: &Service, record: &FunctionDeployment, namespace: &Namespace) -> FunctionStatus {
+pub fn function_status(
+    service: &Service,
+    record: &FunctionDeployment,
+    namespace: &Namespace,
+) -> FunctionStatus {
     let desired = u64::try_from(service.desired_count()).unwrap_or(0);
     let running = u64::try_from(service.running_count()).unwrap_or(0);
     let mut status = FunctionStatus::from_deployment(record, namespace.as_str(), desired, running);
     // moto leaves the service's createdAt empty; its first deployment has the same time.
-    let created = service
-        .created_at()
-        .or_else(|| service.deployments().iter().filter_map(|d| d.created_at()).min_by_key(|t| t.as_nanos()));
+    let created = service.created_at().or_else(|| {
+        service
+            .deployments()
+            .iter()
+            .filter_map(|d| d.created_at())
+            .min_by_key(|t| t.as_nanos())
+    });
     status.created_at = created.and_then(|t| t.fmt(DateTimeFormat::DateTime).ok());
     status
 }
@@ -26,27 +34,49 @@ mod tests {
     use aws_sdk_ecs::types::Deployment;
 
     fn record() -> FunctionDeployment {
-        FunctionDeployment { service: "f".into(), image: "img:1".into(), ..Default::default() }
+        FunctionDeployment {
+            service: "f".into(),
+            image: "img:1".into(),
+            ..Default::default()
+        }
     }
 
     #[test]
     fn replicas_is_desired_and_available_is_running_never_more() {
-        let svc = Service::builder().service_name("f").desired_count(3).running_count(1).build();
+        let svc = Service::builder()
+            .service_name("f")
+            .desired_count(3)
+            .running_count(1)
+            .build();
         let s = function_status(&svc, &record(), &Namespace::default_namespace());
         assert_eq!((s.replicas, s.available_replicas), (3, 1));
-        let svc = Service::builder().service_name("f").desired_count(1).running_count(2).build();
+        let svc = Service::builder()
+            .service_name("f")
+            .desired_count(1)
+            .running_count(2)
+            .build();
         let s = function_status(&svc, &record(), &Namespace::default_namespace());
         assert_eq!((s.replicas, s.available_replicas), (1, 1));
     }
 
     #[test]
     fn created_at_is_rfc3339_and_falls_back_to_the_first_deployment() {
-        let svc = Service::builder().created_at(DateTime::from_secs(1_700_000_000)).build();
+        let svc = Service::builder()
+            .created_at(DateTime::from_secs(1_700_000_000))
+            .build();
         let s = function_status(&svc, &record(), &Namespace::default_namespace());
         assert_eq!(s.created_at.as_deref(), Some("2023-11-14T22:13:20Z"));
         let svc = Service::builder()
-            .deployments(Deployment::builder().created_at(DateTime::from_secs(1_700_000_100)).build())
-            .deployments(Deployment::builder().created_at(DateTime::from_secs(1_700_000_000)).build())
+            .deployments(
+                Deployment::builder()
+                    .created_at(DateTime::from_secs(1_700_000_100))
+                    .build(),
+            )
+            .deployments(
+                Deployment::builder()
+                    .created_at(DateTime::from_secs(1_700_000_000))
+                    .build(),
+            )
             .build();
         let s = function_status(&svc, &record(), &Namespace::default_namespace());
         assert_eq!(s.created_at.as_deref(), Some("2023-11-14T22:13:20Z"));

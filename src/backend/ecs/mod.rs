@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use aws_sdk_ecs::error::ProvideErrorMetadata;
-use aws_sdk_ecs::types::Service;
 use aws_sdk_ecs::error::SdkError;
+use aws_sdk_ecs::types::Service;
 
 use self::cache::Cache;
 use self::service::{Found, ServiceSettings};
@@ -45,8 +45,12 @@ pub fn owner_tags<'a>(
 }
 
 // Error codes AWS uses when it throttles; the SDK has already retried these with backoff.
-const THROTTLING_CODES: [&str; 4] =
-    ["ThrottlingException", "Throttling", "TooManyRequestsException", "RequestLimitExceeded"];
+const THROTTLING_CODES: [&str; 4] = [
+    "ThrottlingException",
+    "Throttling",
+    "TooManyRequestsException",
+    "RequestLimitExceeded",
+];
 
 /// Maps an SDK error to the provider's error, once, for every AWS call.
 pub(crate) fn aws_error<E, R>(operation: &'static str, err: SdkError<E, R>) -> Error
@@ -91,7 +95,9 @@ impl EcsSettings {
         let placement = config.placement()?;
         let fargate = match &placement {
             Placement::LaunchType(t) => t == "FARGATE",
-            Placement::CapacityProviders(p) => p.iter().any(|(name, _)| name.starts_with("FARGATE")),
+            Placement::CapacityProviders(p) => {
+                p.iter().any(|(name, _)| name.starts_with("FARGATE"))
+            }
         };
         Ok(Self {
             namespace: Namespace::default_namespace(),
@@ -129,8 +135,15 @@ pub struct EcsBackend {
 impl EcsBackend {
     /// Checks the Cloud Map namespace and fills the cache from ECS.
     pub async fn start(aws: AwsClients, settings: EcsSettings) -> Result<Arc<Self>, Error> {
-        let dns_domain = cloudmap::namespace_name(&aws.servicediscovery, &settings.cloudmap_namespace_id).await?;
-        let backend = Arc::new(Self { aws, settings, dns_domain, cache: Cache::default() });
+        let dns_domain =
+            cloudmap::namespace_name(&aws.servicediscovery, &settings.cloudmap_namespace_id)
+                .await?;
+        let backend = Arc::new(Self {
+            aws,
+            settings,
+            dns_domain,
+            cache: Cache::default(),
+        });
         backend.refresh().await?;
         Ok(backend)
     }
@@ -149,7 +162,9 @@ impl EcsBackend {
             ticker.tick().await;
             loop {
                 ticker.tick().await;
-                let Some(backend) = backend.upgrade() else { return };
+                let Some(backend) = backend.upgrade() else {
+                    return;
+                };
                 if let Err(e) = backend.refresh().await {
                     tracing::warn!(error = %DisplayChain(&e), "refreshing functions from ECS failed; serving the last known state");
                 }
@@ -161,25 +176,33 @@ impl EcsBackend {
     pub async fn refresh(&self) -> Result<(), Error> {
         let started = Instant::now();
         let namespace = &self.settings.namespace;
-        let services = service::list_ours(&self.aws.ecs, &self.settings.service.cluster, namespace).await?;
+        let services =
+            service::list_ours(&self.aws.ecs, &self.settings.service.cluster, namespace).await?;
         let mut statuses = Vec::with_capacity(services.len());
         for svc in &services {
             if let Some(status) = self.status_of(svc).await? {
                 statuses.push(status);
             }
         }
-        let in_use: Vec<&str> = services.iter().filter_map(|s| s.task_definition()).collect();
+        let in_use: Vec<&str> = services
+            .iter()
+            .filter_map(|s| s.task_definition())
+            .collect();
         self.cache.retain_records(&in_use);
         self.cache.replace(statuses, started);
         Ok(())
     }
 
     /// The deployment recorded in a revision: from memory, else one DescribeTaskDefinition.
-    async fn record(&self, task_definition_arn: &str) -> Result<Option<Arc<FunctionDeployment>>, Error> {
+    async fn record(
+        &self,
+        task_definition_arn: &str,
+    ) -> Result<Option<Arc<FunctionDeployment>>, Error> {
         if let Some(record) = self.cache.record(task_definition_arn) {
             return Ok(Some(record));
         }
-        let Some(record) = task_definition::read_record(&self.aws.ecs, task_definition_arn).await? else {
+        let Some(record) = task_definition::read_record(&self.aws.ecs, task_definition_arn).await?
+        else {
             return Ok(None);
         };
         let record = Arc::new(record);
@@ -188,16 +211,31 @@ impl EcsBackend {
     }
 
     async fn status_of(&self, svc: &Service) -> Result<Option<FunctionStatus>, Error> {
-        let Some(arn) = svc.task_definition() else { return Ok(None) };
-        let Some(record) = self.record(arn).await? else {
-            tracing::warn!(ecs.service = svc.service_name(), "service is tagged as ours but its task definition has no deployment record; skipped");
+        let Some(arn) = svc.task_definition() else {
             return Ok(None);
         };
-        Ok(Some(mapping::function_status(svc, &record, &self.settings.namespace)))
+        let Some(record) = self.record(arn).await? else {
+            tracing::warn!(
+                ecs.service = svc.service_name(),
+                "service is tagged as ours but its task definition has no deployment record; skipped"
+            );
+            return Ok(None);
+        };
+        Ok(Some(mapping::function_status(
+            svc,
+            &record,
+            &self.settings.namespace,
+        )))
     }
 
     async fn find(&self, name: &FunctionName) -> Result<Found, Error> {
-        service::find(&self.aws.ecs, &self.settings.service.cluster, &self.settings.namespace, name).await
+        service::find(
+            &self.aws.ecs,
+            &self.settings.service.cluster,
+            &self.settings.namespace,
+            name,
+        )
+        .await
     }
 
     /// The function's live service, or NotFound.
@@ -224,7 +262,9 @@ impl EcsBackend {
         let revisions = task_definition::active_revisions(&self.aws.ecs, &family).await?;
         task_definition::remove_revisions(&self.aws.ecs, &revisions).await?;
         for arn in registry_arns {
-            let Some(id) = cloudmap::service_id_of(&arn) else { continue };
+            let Some(id) = cloudmap::service_id_of(&arn) else {
+                continue;
+            };
             if cloudmap::delete(&self.aws.servicediscovery, id).await? == cloudmap::Deleted::InUse {
                 let sd = self.aws.servicediscovery.clone();
                 let id = id.to_string();
@@ -251,7 +291,11 @@ impl FunctionBackend for EcsBackend {
         Ok(self.cache.list())
     }
 
-    async fn get(&self, namespace: &Namespace, name: &FunctionName) -> Result<Option<FunctionStatus>, Error> {
+    async fn get(
+        &self,
+        namespace: &Namespace,
+        name: &FunctionName,
+    ) -> Result<Option<FunctionStatus>, Error> {
         self.check_namespace(namespace)?;
         if let Some(status) = self.cache.get(name.as_str()) {
             return Ok(Some(status));
@@ -274,9 +318,13 @@ impl FunctionBackend for EcsBackend {
         let name = &spec.name;
         match self.find(name).await? {
             Found::Missing => {}
-            Found::Ours(_) => return Err(Error::Conflict(format!("function {name} already exists"))),
+            Found::Ours(_) => {
+                return Err(Error::Conflict(format!("function {name} already exists")));
+            }
             Found::Draining => {
-                return Err(Error::Conflict(format!("function {name} is still being deleted; retry shortly")));
+                return Err(Error::Conflict(format!(
+                    "function {name} is still being deleted; retry shortly"
+                )));
             }
             Found::Foreign => {
                 return Err(Error::Conflict(format!(
@@ -314,7 +362,8 @@ impl FunctionBackend for EcsBackend {
         let svc = match created {
             Ok(svc) => svc,
             Err(e) => {
-                if let Err(undo) = cloudmap::delete(&self.aws.servicediscovery, &registry.id).await {
+                if let Err(undo) = cloudmap::delete(&self.aws.servicediscovery, &registry.id).await
+                {
                     // A Cloud Map service no ECS service used has no instances, so one try suffices.
                     tracing::error!(function.name = %name, error = %DisplayChain(&undo), "could not remove Cloud Map service after a failed deploy");
                 }
@@ -322,8 +371,13 @@ impl FunctionBackend for EcsBackend {
                 return Err(e);
             }
         };
-        self.cache.put_record(&arn, Arc::new(spec.deployment.clone()));
-        self.cache.put(mapping::function_status(&svc, &spec.deployment, &spec.namespace));
+        self.cache
+            .put_record(&arn, Arc::new(spec.deployment.clone()));
+        self.cache.put(mapping::function_status(
+            &svc,
+            &spec.deployment,
+            &spec.namespace,
+        ));
         tracing::info!(function.name = %name, task_definition = %arn, replicas = spec.initial_replicas(), "function deployed");
         Ok(())
     }
@@ -334,15 +388,28 @@ impl FunctionBackend for EcsBackend {
         self.existing(name).await?;
         let plan = task_definition::plan(spec, &self.settings.task)?;
         let arn = task_definition::register(&self.aws.ecs, plan).await?;
-        let svc = match service::update(&self.aws.ecs, &self.settings.service.cluster, name, Some(&arn), None).await {
+        let svc = match service::update(
+            &self.aws.ecs,
+            &self.settings.service.cluster,
+            name,
+            Some(&arn),
+            None,
+        )
+        .await
+        {
             Ok(svc) => svc,
             Err(e) => {
                 self.discard_revision(&arn).await;
                 return Err(e);
             }
         };
-        self.cache.put_record(&arn, Arc::new(spec.deployment.clone()));
-        self.cache.put(mapping::function_status(&svc, &spec.deployment, &spec.namespace));
+        self.cache
+            .put_record(&arn, Arc::new(spec.deployment.clone()));
+        self.cache.put(mapping::function_status(
+            &svc,
+            &spec.deployment,
+            &spec.namespace,
+        ));
         tracing::info!(function.name = %name, task_definition = %arn, "function updated");
         Ok(())
     }
@@ -352,16 +419,33 @@ impl FunctionBackend for EcsBackend {
         let svc = self.existing(name).await?;
         service::delete(&self.aws.ecs, &self.settings.service.cluster, name).await?;
         self.cache.remove(name.as_str());
-        let registries = svc.service_registries().iter().filter_map(|r| r.registry_arn()).map(String::from).collect();
+        let registries = svc
+            .service_registries()
+            .iter()
+            .filter_map(|r| r.registry_arn())
+            .map(String::from)
+            .collect();
         self.clean_up(name, registries).await?;
         tracing::info!(function.name = %name, "function deleted");
         Ok(())
     }
 
-    async fn scale(&self, namespace: &Namespace, name: &FunctionName, replicas: u32) -> Result<(), Error> {
+    async fn scale(
+        &self,
+        namespace: &Namespace,
+        name: &FunctionName,
+        replicas: u32,
+    ) -> Result<(), Error> {
         self.check_namespace(namespace)?;
         self.existing(name).await?;
-        let svc = service::update(&self.aws.ecs, &self.settings.service.cluster, name, None, Some(replicas)).await?;
+        let svc = service::update(
+            &self.aws.ecs,
+            &self.settings.service.cluster,
+            name,
+            None,
+            Some(replicas),
+        )
+        .await?;
         if let Some(status) = self.status_of(&svc).await? {
             self.cache.put(status);
         }

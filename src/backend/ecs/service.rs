@@ -2,12 +2,12 @@
 
 use aws_sdk_ecs::types::{
     AssignPublicIp, AwsVpcConfiguration, CapacityProviderStrategyItem, DeploymentCircuitBreaker,
-    DeploymentConfiguration, LaunchType, NetworkConfiguration, PropagateTags, Service, ServiceField,
-    ServiceRegistry, Tag,
+    DeploymentConfiguration, LaunchType, NetworkConfiguration, PropagateTags, Service,
+    ServiceField, ServiceRegistry, Tag,
 };
 use futures::{StreamExt, TryStreamExt};
 
-use super::{aws_error, owner_tags, MANAGED_BY_TAG, MANAGED_BY_VALUE, NAMESPACE_TAG};
+use super::{MANAGED_BY_TAG, MANAGED_BY_VALUE, NAMESPACE_TAG, aws_error, owner_tags};
 use crate::config::Placement;
 use crate::error::Error;
 use crate::model::{FunctionName, Namespace};
@@ -35,7 +35,11 @@ pub enum Found {
 }
 
 fn tag<'a>(service: &'a Service, key: &str) -> Option<&'a str> {
-    service.tags().iter().find(|t| t.key() == Some(key)).and_then(|t| t.value())
+    service
+        .tags()
+        .iter()
+        .find(|t| t.key() == Some(key))
+        .and_then(|t| t.value())
 }
 
 /// Whether a described service is an active one of ours in `namespace`.
@@ -57,7 +61,12 @@ fn classify(service: Option<Service>, namespace: &Namespace) -> Found {
 }
 
 /// Looks up one function's service by its exact name.
-pub async fn find(ecs: &aws_sdk_ecs::Client, cluster: &str, namespace: &Namespace, name: &FunctionName) -> Result<Found, Error> {
+pub async fn find(
+    ecs: &aws_sdk_ecs::Client,
+    cluster: &str,
+    namespace: &Namespace,
+    name: &FunctionName,
+) -> Result<Found, Error> {
     let out = ecs
         .describe_services()
         .cluster(cluster)
@@ -75,7 +84,11 @@ pub async fn find(ecs: &aws_sdk_ecs::Client, cluster: &str, namespace: &Namespac
 }
 
 /// Every active service of ours in the cluster: ListServices paged through, DescribeServices in batches.
-pub async fn list_ours(ecs: &aws_sdk_ecs::Client, cluster: &str, namespace: &Namespace) -> Result<Vec<Service>, Error> {
+pub async fn list_ours(
+    ecs: &aws_sdk_ecs::Client,
+    cluster: &str,
+    namespace: &Namespace,
+) -> Result<Vec<Service>, Error> {
     let arns: Vec<String> = ecs
         .list_services()
         .cluster(cluster)
@@ -102,17 +115,27 @@ pub async fn list_ours(ecs: &aws_sdk_ecs::Client, cluster: &str, namespace: &Nam
         .buffer_unordered(4)
         .try_collect()
         .await?;
-    Ok(described.into_iter().flatten().filter(|s| is_ours(s, namespace)).collect())
+    Ok(described
+        .into_iter()
+        .flatten()
+        .filter(|s| is_ours(s, namespace))
+        .collect())
 }
 
 fn network(settings: &ServiceSettings) -> Result<NetworkConfiguration, Error> {
     let vpc = AwsVpcConfiguration::builder()
         .set_subnets(Some(settings.subnets.clone()))
         .set_security_groups(Some(settings.security_groups.clone()).filter(|g| !g.is_empty()))
-        .assign_public_ip(if settings.assign_public_ip { AssignPublicIp::Enabled } else { AssignPublicIp::Disabled })
+        .assign_public_ip(if settings.assign_public_ip {
+            AssignPublicIp::Enabled
+        } else {
+            AssignPublicIp::Disabled
+        })
         .build()
         .map_err(|e| Error::aws("CreateService", e))?;
-    Ok(NetworkConfiguration::builder().awsvpc_configuration(vpc).build())
+    Ok(NetworkConfiguration::builder()
+        .awsvpc_configuration(vpc)
+        .build())
 }
 
 /// Creates the function's service, registered in Cloud Map and tagged as ours.
@@ -132,15 +155,28 @@ pub async fn create(
         .task_definition(task_definition)
         .desired_count(i32::try_from(desired_count).unwrap_or(i32::MAX))
         .network_configuration(network(settings)?)
-        .service_registries(ServiceRegistry::builder().registry_arn(registry_arn).build())
+        .service_registries(
+            ServiceRegistry::builder()
+                .registry_arn(registry_arn)
+                .build(),
+        )
         .deployment_configuration(
             DeploymentConfiguration::builder()
-                .deployment_circuit_breaker(DeploymentCircuitBreaker::builder().enable(true).rollback(true).build())
+                .deployment_circuit_breaker(
+                    DeploymentCircuitBreaker::builder()
+                        .enable(true)
+                        .rollback(true)
+                        .build(),
+                )
                 .minimum_healthy_percent(100)
                 .maximum_percent(200)
                 .build(),
         )
-        .set_tags(Some(owner_tags(namespace, name).map(|(k, v)| Tag::builder().key(k).value(v).build()).collect()))
+        .set_tags(Some(
+            owner_tags(namespace, name)
+                .map(|(k, v)| Tag::builder().key(k).value(v).build())
+                .collect(),
+        ))
         .propagate_tags(PropagateTags::Service)
         .enable_ecs_managed_tags(true);
     request = match &settings.placement {
@@ -159,8 +195,13 @@ pub async fn create(
             request.set_capacity_provider_strategy(Some(items))
         }
     };
-    let out = request.send().await.map_err(|e| aws_error("CreateService", e))?;
-    out.service().cloned().ok_or_else(|| Error::aws("CreateService", "answer carries no service"))
+    let out = request
+        .send()
+        .await
+        .map_err(|e| aws_error("CreateService", e))?;
+    out.service()
+        .cloned()
+        .ok_or_else(|| Error::aws("CreateService", "answer carries no service"))
 }
 
 /// Moves the service to another task definition, or sets its desired count; returns the service.
@@ -188,11 +229,17 @@ pub async fn update(
                 _ => aws_error("UpdateService", e),
             }
         })?;
-    out.service().cloned().ok_or_else(|| Error::aws("UpdateService", "answer carries no service"))
+    out.service()
+        .cloned()
+        .ok_or_else(|| Error::aws("UpdateService", "answer carries no service"))
 }
 
 /// Deletes the service and stops its tasks.
-pub async fn delete(ecs: &aws_sdk_ecs::Client, cluster: &str, name: &FunctionName) -> Result<(), Error> {
+pub async fn delete(
+    ecs: &aws_sdk_ecs::Client,
+    cluster: &str,
+    name: &FunctionName,
+) -> Result<(), Error> {
     ecs.delete_service()
         .cluster(cluster)
         .service(name.as_str())

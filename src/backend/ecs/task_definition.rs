@@ -1,11 +1,11 @@
 //! FunctionSpec -> task definition: a pure plan (unit tested) and the calls that register and remove it.
 
 use aws_sdk_ecs::types::{
-    Compatibility, ContainerDefinition, HealthCheck, KeyValuePair, LogConfiguration, LogDriver, MountPoint,
-    NetworkMode, PortMapping, Tag, TaskDefinitionStatus, TransportProtocol, Volume,
+    Compatibility, ContainerDefinition, HealthCheck, KeyValuePair, LogConfiguration, LogDriver,
+    MountPoint, NetworkMode, PortMapping, Tag, TaskDefinitionStatus, TransportProtocol, Volume,
 };
 
-use super::{aws_error, owner_tags, RECORD_LABEL};
+use super::{RECORD_LABEL, aws_error, owner_tags};
 use crate::error::Error;
 use crate::model::{FunctionName, FunctionSpec, Namespace};
 
@@ -63,7 +63,12 @@ pub fn fargate_size(cpu: u32, memory: u32) -> Option<(u32, u32)> {
     [256, 512, 1024, 2048, 4096, 8192, 16384]
         .into_iter()
         .filter(|&c| c >= cpu)
-        .find_map(|c| fargate_memory_options(c).into_iter().find(|&m| m >= memory).map(|m| (c, m)))
+        .find_map(|c| {
+            fargate_memory_options(c)
+                .into_iter()
+                .find(|&m| m >= memory)
+                .map(|m| (c, m))
+        })
 }
 
 fn mib(bytes: u64) -> u32 {
@@ -116,11 +121,20 @@ pub fn plan(spec: &FunctionSpec, settings: &TaskSettings) -> Result<TaskDefiniti
         .map(|(k, v)| KeyValuePair::builder().name(k).value(v).build())
         .collect();
     if let Some(fprocess) = &deployment.env_process {
-        environment.push(KeyValuePair::builder().name("fprocess").value(fprocess).build());
+        environment.push(
+            KeyValuePair::builder()
+                .name("fprocess")
+                .value(fprocess)
+                .build(),
+        );
     }
 
     let record = serde_json::to_string(deployment).map_err(|e| Error::BadRequest(e.to_string()))?;
-    let container_memory = spec.limits.memory_bytes.map(|b| mib(b).max(MIN_CONTAINER_MIB)).unwrap_or(memory);
+    let container_memory = spec
+        .limits
+        .memory_bytes
+        .map(|b| mib(b).max(MIN_CONTAINER_MIB))
+        .unwrap_or(memory);
     let reservation = spec
         .requests
         .memory_bytes
@@ -155,7 +169,12 @@ pub fn plan(spec: &FunctionSpec, settings: &TaskSettings) -> Result<TaskDefiniti
         .readonly_root_filesystem(deployment.read_only_root_filesystem)
         .memory(to_i32(container_memory))
         .set_memory_reservation(reservation.map(to_i32))
-        .set_cpu(spec.requests.cpu_millis.or(spec.limits.cpu_millis).map(|m| to_i32(cpu_units(m))))
+        .set_cpu(
+            spec.requests
+                .cpu_millis
+                .or(spec.limits.cpu_millis)
+                .map(|m| to_i32(cpu_units(m))),
+        )
         .set_mount_points(Some(mount_points))
         .health_check(
             // Both watchdogs create /tmp/.lock once they accept requests.
@@ -196,7 +215,10 @@ pub fn plan(spec: &FunctionSpec, settings: &TaskSettings) -> Result<TaskDefiniti
 }
 
 /// Registers a planned task definition; returns its ARN.
-pub async fn register(ecs: &aws_sdk_ecs::Client, plan: TaskDefinitionPlan) -> Result<String, Error> {
+pub async fn register(
+    ecs: &aws_sdk_ecs::Client,
+    plan: TaskDefinitionPlan,
+) -> Result<String, Error> {
     let out = ecs
         .register_task_definition()
         .family(plan.family)
@@ -215,7 +237,12 @@ pub async fn register(ecs: &aws_sdk_ecs::Client, plan: TaskDefinitionPlan) -> Re
     out.task_definition()
         .and_then(|t| t.task_definition_arn())
         .map(String::from)
-        .ok_or_else(|| Error::aws("RegisterTaskDefinition", "answer carries no task definition ARN"))
+        .ok_or_else(|| {
+            Error::aws(
+                "RegisterTaskDefinition",
+                "answer carries no task definition ARN",
+            )
+        })
 }
 
 /// The deployment recorded in a task definition; `None` when it was not made by this provider.
@@ -231,14 +258,21 @@ pub async fn read_record(
         .map_err(|e| aws_error("DescribeTaskDefinition", e))?;
     let record = out
         .task_definition()
-        .and_then(|t| t.container_definitions().iter().find_map(|c| c.docker_labels()?.get(RECORD_LABEL)))
+        .and_then(|t| {
+            t.container_definitions()
+                .iter()
+                .find_map(|c| c.docker_labels()?.get(RECORD_LABEL))
+        })
         .and_then(|json| serde_json::from_str(json).ok());
     Ok(record)
 }
 
 /// The family of a task definition ARN (`.../task-definition/<family>:<revision>`).
 pub fn family_of(arn: &str) -> Option<&str> {
-    arn.rsplit_once("task-definition/")?.1.rsplit_once(':').map(|(f, _)| f)
+    arn.rsplit_once("task-definition/")?
+        .1
+        .rsplit_once(':')
+        .map(|(f, _)| f)
 }
 
 /// Deregisters and deletes the given revisions. ECS keeps running tasks of a deleted revision.
@@ -262,7 +296,10 @@ pub async fn remove_revisions(ecs: &aws_sdk_ecs::Client, arns: &[String]) -> Res
 }
 
 /// Every active revision of exactly this family (ListTaskDefinitions matches by prefix).
-pub async fn active_revisions(ecs: &aws_sdk_ecs::Client, family: &str) -> Result<Vec<String>, Error> {
+pub async fn active_revisions(
+    ecs: &aws_sdk_ecs::Client,
+    family: &str,
+) -> Result<Vec<String>, Error> {
     let arns: Vec<String> = ecs
         .list_task_definitions()
         .family_prefix(family)
@@ -273,7 +310,10 @@ pub async fn active_revisions(ecs: &aws_sdk_ecs::Client, family: &str) -> Result
         .try_collect()
         .await
         .map_err(|e| aws_error("ListTaskDefinitions", e))?;
-    Ok(arns.into_iter().filter(|a| family_of(a) == Some(family)).collect())
+    Ok(arns
+        .into_iter()
+        .filter(|a| family_of(a) == Some(family))
+        .collect())
 }
 
 #[cfg(test)]
@@ -320,7 +360,10 @@ mod tests {
     #[test]
     fn a_tiny_limit_gets_the_smallest_task_and_a_tight_container() {
         let mut d = echo();
-        d.limits = Some(ResourceList { memory: Some("5Mi".into()), cpu: Some("100m".into()) });
+        d.limits = Some(ResourceList {
+            memory: Some("5Mi".into()),
+            cpu: Some("100m".into()),
+        });
         let p = plan(&spec(d), &settings()).unwrap();
         assert_eq!((p.cpu, p.memory), (256, 512));
         assert_eq!(p.containers[0].memory(), Some(6));
@@ -338,14 +381,26 @@ mod tests {
     #[test]
     fn huge_limits_are_refused() {
         let mut d = echo();
-        d.limits = Some(ResourceList { memory: Some("500Gi".into()), cpu: None });
-        assert!(matches!(plan(&spec(d), &settings()), Err(Error::BadRequest(_))));
+        d.limits = Some(ResourceList {
+            memory: Some("500Gi".into()),
+            cpu: None,
+        });
+        assert!(matches!(
+            plan(&spec(d), &settings()),
+            Err(Error::BadRequest(_))
+        ));
     }
 
     #[test]
     fn env_process_becomes_fprocess_after_the_env_vars() {
         let mut d = echo();
-        d.env_vars = Some([("fprocess".to_string(), "ignored".to_string()), ("A".into(), "1".into())].into());
+        d.env_vars = Some(
+            [
+                ("fprocess".to_string(), "ignored".to_string()),
+                ("A".into(), "1".into()),
+            ]
+            .into(),
+        );
         let p = plan(&spec(d), &settings()).unwrap();
         let env: Vec<_> = p.containers[0]
             .environment()
@@ -379,7 +434,13 @@ mod tests {
         let log = c.log_configuration().unwrap().options().unwrap();
         assert_eq!(log["awslogs-stream-prefix"], "echo");
         assert_eq!(log["awslogs-group"], "/openfaas/functions");
-        assert!(c.health_check().unwrap().command().join(" ").contains("/tmp/.lock"));
+        assert!(
+            c.health_check()
+                .unwrap()
+                .command()
+                .join(" ")
+                .contains("/tmp/.lock")
+        );
     }
 
     #[test]

@@ -1,0 +1,304 @@
+//! The HTTP API as clients see it, on the in-memory backend.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode, header};
+use base64::Engine;
+use faas_ecs::AppState;
+use faas_ecs::auth::Credentials;
+use faas_ecs::backend::memory::MemoryBackend;
+use serde_json::json;
+
+use crate::support::{call, call_raw};
+
+fn provider() -> Router {
+    faas_ecs::router(AppState::new(Arc::new(MemoryBackend::new()), None))
+}
+
+fn provider_with_auth() -> Router {
+    faas_ecs::router(AppState::new(
+        Arc::new(MemoryBackend::new()),
+        Some(Credentials::new("admin", "pw")),
+    ))
+}
+
+fn echo() -> serde_json::Value {
+    json!({"service": "echo", "image": "ghcr.io/openfaas/alpine:latest", "envProcess": "cat"})
+}
+
+#[tokio::test]
+async fn list_is_an_empty_array_at_first() {
+    let a = call(&provider(), Method::GET, "/system/functions", None).await;
+    assert_eq!(a.status, StatusCode::OK);
+    assert_eq!(a.json(), json!([]));
+}
+
+#[tokio::test]
+async fn deploy_then_get_then_list() {
+    let p = provider();
+    assert_eq!(
+        call(&p, Method::POST, "/system/functions", Some(echo()))
+            .await
+            .status,
+        StatusCode::ACCEPTED
+    );
+    let a = call(&p, Method::GET, "/system/function/echo", None).await;
+    assert_eq!(a.status, StatusCode::OK);
+    let s = a.json();
+    assert_eq!(s["name"], "echo");
+    assert_eq!(s["namespace"], "openfaas-fn");
+    assert_eq!(s["replicas"], 1);
+    assert_eq!(s["labels"]["faas_function"], "echo");
+    assert_eq!(s["annotations"], json!({}));
+    let list = call(&p, Method::GET, "/system/functions", None)
+        .await
+        .json();
+    assert_eq!(list.as_array().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn status_of_unknown_function_is_404_with_empty_body() {
+    let a = call(&provider(), Method::GET, "/system/function/nope", None).await;
+    assert_eq!(a.status, StatusCode::NOT_FOUND);
+    assert!(a.body.is_empty());
+}
+
+#[tokio::test]
+async fn update_of_unknown_function_is_404() {
+    let a = call(&provider(), Method::PUT, "/system/functions", Some(echo())).await;
+    assert_eq!(a.status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn deploy_of_existing_function_is_409() {
+    let p = provider();
+    call(&p, Method::POST, "/system/functions", Some(echo())).await;
+    assert_eq!(
+        call(&p, Method::POST, "/system/functions", Some(echo()))
+            .await
+            .status,
+        StatusCode::CONFLICT
+    );
+}
+
+#[tokio::test]
+async fn bad_input_is_400_with_a_reason() {
+    let p = provider();
+    for (body, reason) in [
+        (
+            json!({"service": "Bad_Name", "image": "i"}),
+            "function name",
+        ),
+        (json!({"service": "ok", "image": ""}), "image"),
+        (json!({"image": "i"}), "service"),
+        (
+            json!({"service": "ok", "image": "i", "limits": {"memory": "lots"}}),
+            "limits.memory",
+        ),
+        (
+            json!({"service": "ok", "image": "i", "namespace": "Bad_Ns"}),
+            "namespace",
+        ),
+        (
+            json!({"service": "ok", "image": "i", "labels": {"com.openfaas.scale.min": "x"}}),
+            "scale.min",
+        ),
+    ] {
+        let a = call(&p, Method::POST, "/system/functions", Some(body.clone())).await;
+        assert_eq!(a.status, StatusCode::BAD_REQUEST, "{body}");
+        assert!(a.text().contains(reason), "{body}: {}", a.text());
+    }
+    let a = call_raw(
+        &p,
+        Request::post("/system/functions")
+            .body(Body::from("{not json"))
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        call(&p, Method::GET, "/system/functions", None)
+            .await
+            .json(),
+        json!([])
+    );
+}
+
+#[tokio::test]
+async fn oversized_bodies_are_refused() {
+    let big =
+        json!({"service": "big", "image": "i", "annotations": {"a": "x".repeat(2 * 1024 * 1024)}});
+    let a = call(&provider(), Method::POST, "/system/functions", Some(big)).await;
+    assert_eq!(a.status, StatusCode::PAYLOAD_TOO_LARGE);
+}
+
+#[tokio::test]
+async fn unknown_fields_are_ignored() {
+    let mut body = echo();
+    body["network"] = json!("func_functions");
+    body["registryAuth"] = json!("");
+    body["labels"] = json!(null);
+    let a = call(&provider(), Method::POST, "/system/functions", Some(body)).await;
+    assert_eq!(a.status, StatusCode::ACCEPTED, "{}", a.text());
+}
+
+#[tokio::test]
+async fn scale_sets_replicas_and_unknown_is_404() {
+    let p = provider();
+    call(&p, Method::POST, "/system/functions", Some(echo())).await;
+    let a = call(
+        &p,
+        Method::POST,
+        "/system/scale-function/echo",
+        Some(json!({"serviceName": "echo", "replicas": 3})),
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::ACCEPTED);
+    assert_eq!(
+        call(&p, Method::GET, "/system/function/echo", None)
+            .await
+            .json()["replicas"],
+        3
+    );
+    let a = call(
+        &p,
+        Method::POST,
+        "/system/scale-function/nope",
+        Some(json!({"serviceName": "nope", "replicas": 1})),
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn name_dot_namespace_in_the_path_names_the_namespace() {
+    let p = provider();
+    call(&p, Method::POST, "/system/functions", Some(echo())).await;
+    assert_eq!(
+        call(&p, Method::GET, "/system/function/echo.openfaas-fn", None)
+            .await
+            .status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        call(
+            &p,
+            Method::GET,
+            "/system/function/echo?namespace=openfaas-fn",
+            None
+        )
+        .await
+        .status,
+        StatusCode::OK
+    );
+    let other = call(&p, Method::GET, "/system/functions?namespace=other", None).await;
+    assert_eq!(other.status, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn delete_removes_and_unknown_is_404() {
+    let p = provider();
+    call(&p, Method::POST, "/system/functions", Some(echo())).await;
+    let a = call(
+        &p,
+        Method::DELETE,
+        "/system/functions",
+        Some(json!({"functionName": "echo"})),
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::ACCEPTED);
+    assert_eq!(
+        call(&p, Method::GET, "/system/function/echo", None)
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    let a = call(
+        &p,
+        Method::DELETE,
+        "/system/functions",
+        Some(json!({"functionName": "echo"})),
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn info_namespaces_health_and_metrics() {
+    let p = provider();
+    let info = call(&p, Method::GET, "/system/info", None).await.json();
+    assert_eq!(info["provider"], "faas-ecs");
+    assert_eq!(info["orchestration"], "ecs");
+    assert!(!info["version"]["sha"].as_str().unwrap().is_empty());
+    assert!(!info["version"]["release"].as_str().unwrap().is_empty());
+    assert_eq!(
+        call(&p, Method::GET, "/system/namespaces", None)
+            .await
+            .json(),
+        json!(["openfaas-fn"])
+    );
+    assert_eq!(
+        call(&p, Method::GET, "/healthz", None).await.status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        call(&p, Method::HEAD, "/healthz", None).await.status,
+        StatusCode::OK
+    );
+    let a = call(&p, Method::GET, "/system/namespace/team-a", None).await;
+    assert_eq!(a.status, StatusCode::NOT_IMPLEMENTED);
+    assert_eq!(a.text(), "Feature not implemented");
+    let metrics = call(&p, Method::GET, "/metrics", None).await.text();
+    assert!(
+        metrics.contains(
+            "faas_ecs_http_requests_total{method=\"GET\",path=\"/system/info\",code=\"200\"} 1"
+        ),
+        "{metrics}"
+    );
+}
+
+#[tokio::test]
+async fn basic_auth_guards_system_routes_only() {
+    let p = provider_with_auth();
+    let a = call(&p, Method::GET, "/system/functions", None).await;
+    assert_eq!(a.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        a.headers[header::WWW_AUTHENTICATE],
+        "Basic realm=\"Restricted\""
+    );
+    let wrong = base64::engine::general_purpose::STANDARD.encode("admin:nope");
+    let a = call_raw(
+        &p,
+        Request::get("/system/functions")
+            .header("authorization", format!("Basic {wrong}"))
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::UNAUTHORIZED);
+    let right = base64::engine::general_purpose::STANDARD.encode("admin:pw");
+    let a = call_raw(
+        &p,
+        Request::get("/system/functions")
+            .header("authorization", format!("Basic {right}"))
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::OK);
+    for open in ["/healthz", "/metrics"] {
+        assert_eq!(
+            call(&p, Method::GET, open, None).await.status,
+            StatusCode::OK,
+            "{open}"
+        );
+    }
+    assert_eq!(
+        call(&p, Method::GET, "/system/namespace/x", None)
+            .await
+            .status,
+        StatusCode::NOT_IMPLEMENTED
+    );
+}

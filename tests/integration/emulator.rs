@@ -1,0 +1,567 @@
+//! The ECS backend against the moto emulator: every change checked in the emulator itself.
+//! moto differs from AWS in ways the backend handles as AWS behaves (deleted services are still
+//! listed as INACTIVE; running counts stay 0 until an UpdateService).
+
+use aws_sdk_ecs::types::{ServiceField, TaskDefinitionField, TaskDefinitionStatus};
+use axum::http::{Method, StatusCode};
+use faas_ecs::backend::FunctionBackend;
+use faas_ecs::model::{FunctionName, Namespace};
+use serde_json::json;
+
+use crate::support::{Account, call};
+
+fn echo() -> serde_json::Value {
+    json!({"service": "echo", "image": "ghcr.io/openfaas/alpine:latest", "envProcess": "cat"})
+}
+
+async fn service(account: &Account, name: &str) -> Option<aws_sdk_ecs::types::Service> {
+    let out = account
+        .aws
+        .ecs
+        .describe_services()
+        .cluster(&account.cluster)
+        .services(name)
+        .include(ServiceField::Tags)
+        .send()
+        .await
+        .unwrap();
+    out.services()
+        .iter()
+        .find(|s| s.status() == Some("ACTIVE"))
+        .cloned()
+}
+
+async fn task_definition(account: &Account, arn: &str) -> aws_sdk_ecs::types::TaskDefinition {
+    account
+        .aws
+        .ecs
+        .describe_task_definition()
+        .task_definition(arn)
+        .include(TaskDefinitionField::Tags)
+        .send()
+        .await
+        .unwrap()
+        .task_definition()
+        .unwrap()
+        .clone()
+}
+
+async fn active_revisions(account: &Account) -> Vec<String> {
+    account
+        .aws
+        .ecs
+        .list_task_definitions()
+        .status(TaskDefinitionStatus::Active)
+        .send()
+        .await
+        .unwrap()
+        .task_definition_arns()
+        .to_vec()
+}
+
+async fn cloudmap_services(
+    account: &Account,
+) -> Vec<aws_sdk_servicediscovery::types::ServiceSummary> {
+    account
+        .aws
+        .servicediscovery
+        .list_services()
+        .send()
+        .await
+        .unwrap()
+        .services()
+        .to_vec()
+}
+
+#[tokio::test]
+async fn deploy_makes_a_task_definition_a_cloud_map_service_and_an_ecs_service() {
+    let account = Account::new().await;
+    let p = account.provider().await;
+    let mut body = echo();
+    body["envVars"] = json!({"A": "1"});
+    let a = call(&p, Method::POST, "/system/functions", Some(body)).await;
+    assert_eq!(a.status, StatusCode::ACCEPTED, "{}", a.text());
+
+    let svc = service(&account, "echo").await.expect("ECS service");
+    assert_eq!(svc.desired_count(), 1);
+    assert!(
+        svc.tags()
+            .iter()
+            .any(|t| t.key() == Some("managed-by") && t.value() == Some("faas-ecs"))
+    );
+    let network = svc
+        .network_configuration()
+        .unwrap()
+        .awsvpc_configuration()
+        .unwrap();
+    assert_eq!(network.subnets(), std::slice::from_ref(&account.subnet));
+    assert_eq!(
+        network.security_groups(),
+        std::slice::from_ref(&account.security_group)
+    );
+
+    let td = task_definition(&account, svc.task_definition().unwrap()).await;
+    assert_eq!(td.family(), Some("openfaas-fn_echo"));
+    assert_eq!((td.cpu(), td.memory()), (Some("256"), Some("512")));
+    let c = &td.container_definitions()[0];
+    assert_eq!(c.image(), Some("ghcr.io/openfaas/alpine:latest"));
+    let env: Vec<_> = c
+        .environment()
+        .iter()
+        .map(|kv| (kv.name().unwrap(), kv.value().unwrap()))
+        .collect();
+    assert_eq!(env, [("A", "1"), ("fprocess", "cat")]);
+    assert_eq!(c.port_mappings()[0].container_port(), Some(8080));
+
+    let registries = svc.service_registries();
+    assert_eq!(registries.len(), 1);
+    let cm = cloudmap_services(&account).await;
+    assert_eq!(cm.len(), 1);
+    assert_eq!(cm[0].name(), Some("echo"));
+    assert_eq!(registries[0].registry_arn(), cm[0].arn());
+    let record = &cm[0].dns_config().unwrap().dns_records()[0];
+    assert_eq!(record.r#type().as_str(), "A");
+    assert!(cm[0].health_check_custom_config().is_some());
+}
+
+#[tokio::test]
+async fn status_round_trips_what_was_deployed() {
+    let account = Account::new().await;
+    let p = account.provider().await;
+    let body = json!({
+        "service": "tiny", "image": "Docker.io/Library/Alpine", "namespace": "openfaas-fn",
+        "envProcess": "env", "envVars": {}, "constraints": ["b", "a"], "secrets": [],
+        "labels": {"com.openfaas.scale.min": "2", "team": "x"},
+        "annotations": {"topic": "{\n \"a\": \"multi-line, with = and ; and more\"\n}"},
+        "limits": {"memory": "5Mi", "cpu": "100m"}, "requests": {"memory": "5Mi"},
+        "readOnlyRootFilesystem": true
+    });
+    let a = call(&p, Method::POST, "/system/functions", Some(body.clone())).await;
+    assert_eq!(a.status, StatusCode::ACCEPTED, "{}", a.text());
+    let s = call(&p, Method::GET, "/system/function/tiny", None)
+        .await
+        .json();
+    for field in [
+        "image",
+        "namespace",
+        "envProcess",
+        "envVars",
+        "constraints",
+        "secrets",
+        "annotations",
+        "limits",
+        "requests",
+        "readOnlyRootFilesystem",
+    ] {
+        assert_eq!(s[field], body[field], "{field}");
+    }
+    assert_eq!(
+        s["labels"],
+        json!({"com.openfaas.scale.min": "2", "team": "x", "faas_function": "tiny"})
+    );
+    assert_eq!(s["replicas"], 2, "scale.min sets the first desired count");
+    assert!(s["availableReplicas"].as_u64().unwrap() <= 2);
+    assert!(s["createdAt"].as_str().unwrap().contains('T'));
+
+    // Fargate rounds the task up; the function keeps its own limit.
+    let svc = service(&account, "tiny").await.unwrap();
+    let td = task_definition(&account, svc.task_definition().unwrap()).await;
+    assert_eq!((td.cpu(), td.memory()), (Some("256"), Some("512")));
+    assert_eq!(td.container_definitions()[0].memory(), Some(6));
+
+    // A plain deploy keeps absent fields absent.
+    call(&p, Method::POST, "/system/functions", Some(echo())).await;
+    let s = call(&p, Method::GET, "/system/function/echo", None)
+        .await
+        .json();
+    for absent in ["envVars", "limits", "requests", "constraints", "secrets"] {
+        assert!(s.get(absent).is_none(), "{absent}: {s}");
+    }
+}
+
+#[tokio::test]
+async fn update_moves_to_a_new_revision_and_keeps_the_desired_count() {
+    let account = Account::new().await;
+    let p = account.provider().await;
+    call(&p, Method::POST, "/system/functions", Some(echo())).await;
+    let a = call(
+        &p,
+        Method::POST,
+        "/system/scale-function/echo",
+        Some(json!({"serviceName": "echo", "replicas": 3})),
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::ACCEPTED);
+    let mut body = echo();
+    body["image"] = json!("ghcr.io/openfaas/alpine:3.20");
+    let a = call(&p, Method::PUT, "/system/functions", Some(body)).await;
+    assert_eq!(a.status, StatusCode::ACCEPTED, "{}", a.text());
+
+    let s = call(&p, Method::GET, "/system/function/echo", None)
+        .await
+        .json();
+    assert_eq!(s["image"], "ghcr.io/openfaas/alpine:3.20");
+    assert_eq!(s["replicas"], 3);
+    let svc = service(&account, "echo").await.unwrap();
+    assert_eq!(svc.desired_count(), 3);
+    assert!(
+        svc.task_definition()
+            .unwrap()
+            .ends_with("openfaas-fn_echo:2")
+    );
+    let td = task_definition(&account, svc.task_definition().unwrap()).await;
+    assert_eq!(
+        td.container_definitions()[0].image(),
+        Some("ghcr.io/openfaas/alpine:3.20")
+    );
+}
+
+#[tokio::test]
+async fn scale_sets_the_desired_count_including_zero() {
+    let account = Account::new().await;
+    let p = account.provider().await;
+    call(&p, Method::POST, "/system/functions", Some(echo())).await;
+    for replicas in [3, 0] {
+        let a = call(
+            &p,
+            Method::POST,
+            "/system/scale-function/echo",
+            Some(json!({"serviceName": "echo", "replicas": replicas})),
+        )
+        .await;
+        assert_eq!(a.status, StatusCode::ACCEPTED);
+        assert_eq!(
+            service(&account, "echo").await.unwrap().desired_count(),
+            replicas
+        );
+        let s = call(&p, Method::GET, "/system/function/echo", None)
+            .await
+            .json();
+        assert_eq!(s["replicas"], replicas);
+        assert!(s["availableReplicas"].as_i64().unwrap() <= i64::from(replicas));
+    }
+}
+
+#[tokio::test]
+async fn delete_leaves_nothing_behind() {
+    let account = Account::new().await;
+    let p = account.provider().await;
+    call(&p, Method::POST, "/system/functions", Some(echo())).await;
+    call(&p, Method::PUT, "/system/functions", Some(echo())).await;
+    assert_eq!(active_revisions(&account).await.len(), 2);
+    let a = call(
+        &p,
+        Method::DELETE,
+        "/system/functions",
+        Some(json!({"functionName": "echo"})),
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::ACCEPTED, "{}", a.text());
+
+    assert!(service(&account, "echo").await.is_none());
+    assert!(active_revisions(&account).await.is_empty());
+    assert!(cloudmap_services(&account).await.is_empty());
+    assert_eq!(
+        call(&p, Method::GET, "/system/function/echo", None)
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        call(&p, Method::GET, "/system/functions", None)
+            .await
+            .json(),
+        json!([])
+    );
+    // The name can be used again.
+    assert_eq!(
+        call(&p, Method::POST, "/system/functions", Some(echo()))
+            .await
+            .status,
+        StatusCode::ACCEPTED
+    );
+}
+
+#[tokio::test]
+async fn bad_input_makes_no_aws_resource() {
+    let account = Account::new().await;
+    let p = account.provider().await;
+    let a = call(
+        &p,
+        Method::POST,
+        "/system/functions",
+        Some(json!({"service": "Bad_Name", "image": "i"})),
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::BAD_REQUEST);
+    let huge = json!({"service": "huge", "image": "i", "limits": {"memory": "1Ti"}});
+    assert_eq!(
+        call(&p, Method::POST, "/system/functions", Some(huge))
+            .await
+            .status,
+        StatusCode::BAD_REQUEST
+    );
+    assert!(active_revisions(&account).await.is_empty());
+    assert!(cloudmap_services(&account).await.is_empty());
+    let services = account
+        .aws
+        .ecs
+        .list_services()
+        .cluster(&account.cluster)
+        .send()
+        .await
+        .unwrap();
+    assert!(services.service_arns().is_empty());
+}
+
+#[tokio::test]
+async fn unknown_functions_are_404_for_every_change() {
+    let account = Account::new().await;
+    let p = account.provider().await;
+    assert_eq!(
+        call(&p, Method::PUT, "/system/functions", Some(echo()))
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    let a = call(
+        &p,
+        Method::POST,
+        "/system/scale-function/echo",
+        Some(json!({"serviceName": "echo", "replicas": 1})),
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::NOT_FOUND);
+    let a = call(
+        &p,
+        Method::DELETE,
+        "/system/functions",
+        Some(json!({"functionName": "echo"})),
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::NOT_FOUND);
+    assert!(
+        active_revisions(&account).await.is_empty(),
+        "a PUT of an unknown function registers nothing"
+    );
+}
+
+#[tokio::test]
+async fn names_match_exactly_and_foreign_services_are_ignored() {
+    let account = Account::new().await;
+    let p = account.provider().await;
+    for name in ["foo", "foobar"] {
+        let a = call(
+            &p,
+            Method::POST,
+            "/system/functions",
+            Some(json!({"service": name, "image": "i"})),
+        )
+        .await;
+        assert_eq!(a.status, StatusCode::ACCEPTED);
+    }
+    // A service someone else runs in the same cluster.
+    let td = account
+        .aws
+        .ecs
+        .register_task_definition()
+        .family("other")
+        .container_definitions(
+            aws_sdk_ecs::types::ContainerDefinition::builder()
+                .name("o")
+                .image("o")
+                .memory(128)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    account
+        .aws
+        .ecs
+        .create_service()
+        .cluster(&account.cluster)
+        .service_name("fo")
+        .task_definition(td.task_definition().unwrap().task_definition_arn().unwrap())
+        .desired_count(1)
+        .send()
+        .await
+        .unwrap();
+
+    let a = call(
+        &p,
+        Method::DELETE,
+        "/system/functions",
+        Some(json!({"functionName": "foo"})),
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::ACCEPTED);
+    let a = call(
+        &p,
+        Method::DELETE,
+        "/system/functions",
+        Some(json!({"functionName": "fo"})),
+    )
+    .await;
+    assert_eq!(
+        a.status,
+        StatusCode::NOT_FOUND,
+        "a service faas-ecs did not make is not a function"
+    );
+    assert!(service(&account, "foobar").await.is_some());
+    assert!(service(&account, "fo").await.is_some());
+
+    // A fresh provider reads the cluster from ECS, not from memory.
+    let fresh = account.provider().await;
+    let names: Vec<_> = call(&fresh, Method::GET, "/system/functions", None)
+        .await
+        .json()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].clone())
+        .collect();
+    assert_eq!(names, [json!("foobar")]);
+    let revisions = active_revisions(&account).await;
+    assert!(
+        revisions.iter().any(|r| r.contains("openfaas-fn_foobar:")),
+        "{revisions:?}"
+    );
+    assert!(
+        !revisions.iter().any(|r| r.contains("openfaas-fn_foo:")),
+        "{revisions:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_restarted_provider_loses_nothing() {
+    let account = Account::new().await;
+    let p = account.provider().await;
+    let mut body = echo();
+    body["annotations"] = json!({"note": "kept"});
+    call(&p, Method::POST, "/system/functions", Some(body)).await;
+    call(
+        &p,
+        Method::POST,
+        "/system/scale-function/echo",
+        Some(json!({"serviceName": "echo", "replicas": 2})),
+    )
+    .await;
+    let before = call(&p, Method::GET, "/system/function/echo", None)
+        .await
+        .json();
+    drop(p);
+    let restarted = account.provider().await;
+    let after = call(&restarted, Method::GET, "/system/function/echo", None)
+        .await
+        .json();
+    assert_eq!(before["annotations"], after["annotations"]);
+    assert_eq!(before["replicas"], after["replicas"]);
+    assert_eq!(before["image"], after["image"]);
+    assert_eq!(before["createdAt"], after["createdAt"]);
+}
+
+#[tokio::test]
+async fn a_second_replica_sees_and_changes_what_the_first_deployed() {
+    let account = Account::new().await;
+    let first = account.provider().await;
+    let second = account.provider().await;
+    call(&first, Method::POST, "/system/functions", Some(echo())).await;
+    // Not yet in the second replica's cache: found by a lookup in ECS.
+    let a = call(&second, Method::GET, "/system/function/echo", None).await;
+    assert_eq!(a.status, StatusCode::OK);
+    let mut body = echo();
+    body["image"] = json!("img:2");
+    assert_eq!(
+        call(&second, Method::PUT, "/system/functions", Some(body))
+            .await
+            .status,
+        StatusCode::ACCEPTED
+    );
+    assert_eq!(
+        call(&first, Method::POST, "/system/functions", Some(echo()))
+            .await
+            .status,
+        StatusCode::CONFLICT
+    );
+}
+
+#[tokio::test]
+async fn a_refresh_brings_in_changes_made_elsewhere() {
+    let account = Account::new().await;
+    let config = account.config();
+    let first = account.backend_with(&config).await;
+    let second = account.backend_with(&config).await;
+    let p = faas_ecs::router(faas_ecs::AppState::new(first, None));
+    call(&p, Method::POST, "/system/functions", Some(echo())).await;
+    call(
+        &p,
+        Method::POST,
+        "/system/scale-function/echo",
+        Some(json!({"serviceName": "echo", "replicas": 4})),
+    )
+    .await;
+    second.refresh().await.unwrap();
+    let ns = Namespace::default_namespace();
+    let status = second
+        .get(&ns, &FunctionName::parse("echo").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(status.replicas, 4);
+    call(
+        &p,
+        Method::DELETE,
+        "/system/functions",
+        Some(json!({"functionName": "echo"})),
+    )
+    .await;
+    second.refresh().await.unwrap();
+    assert!(second.list(&ns).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_deploy_that_fails_half_way_leaves_nothing() {
+    let account = Account::new().await;
+    let mut config = account.config();
+    // ECS refuses to create a service in a subnet that does not exist, after the task
+    // definition and the Cloud Map service were made.
+    config.subnets.0 = vec!["subnet-0000000000000000f".into()];
+    let backend = account.backend_with(&config).await;
+    let p = faas_ecs::router(faas_ecs::AppState::new(backend, None));
+    let a = call(&p, Method::POST, "/system/functions", Some(echo())).await;
+    assert!(
+        a.status.is_server_error() || a.status.is_client_error(),
+        "{}",
+        a.status
+    );
+    assert!(
+        !a.text().contains("subnet-0000000000000000f"),
+        "raw AWS text is not the message: {}",
+        a.text()
+    );
+    assert!(service(&account, "echo").await.is_none());
+    assert!(
+        cloudmap_services(&account).await.is_empty(),
+        "Cloud Map service rolled back"
+    );
+    assert!(
+        active_revisions(&account).await.is_empty(),
+        "task definition rolled back"
+    );
+    assert_eq!(
+        call(&p, Method::GET, "/system/function/echo", None)
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+
+    // With the right subnet the same deploy goes through.
+    let fixed = account.provider().await;
+    assert_eq!(
+        call(&fixed, Method::POST, "/system/functions", Some(echo()))
+            .await
+            .status,
+        StatusCode::ACCEPTED
+    );
+}

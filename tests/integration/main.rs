@@ -1,0 +1,5 @@
+//! Integration tests: the HTTP API on the in-memory backend, and the ECS backend on the moto emulator.
+
+mod api;
+mod emulator;
+mod support;
