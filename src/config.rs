@@ -129,6 +129,43 @@ pub struct Config {
     )]
     pub dns_ttl: i64,
 
+    /// How invocations find a function's tasks: `dns` (Cloud Map DNS), `cloudmap` (the Cloud Map
+    /// API, for HTTP namespaces or a provider outside the VPC) or `fixed` (FAAS_ECS_ENDPOINTS).
+    #[arg(
+        long,
+        env = "FAAS_ECS_RESOLVER",
+        value_name = "FAAS_ECS_RESOLVER",
+        default_value = "dns"
+    )]
+    pub resolver: String,
+
+    /// DNS server for the `dns` resolver, e.g. 127.0.0.1:5353 (default: the system's; in a VPC, Route 53).
+    #[arg(long, env = "FAAS_ECS_DNS_SERVER", value_name = "FAAS_ECS_DNS_SERVER")]
+    pub dns_server: Option<std::net::SocketAddr>,
+
+    /// DNS records of function services: `A` (tasks on port 8080, awsvpc) or `SRV` (A and SRV
+    /// records, for tasks that share a host or use another port).
+    #[arg(
+        long,
+        env = "FAAS_ECS_DNS_RECORDS",
+        value_name = "FAAS_ECS_DNS_RECORDS",
+        default_value = "A"
+    )]
+    pub dns_records: String,
+
+    /// How often the `cloudmap` resolver refreshes the instances of the functions it was asked for.
+    #[arg(long, env = "FAAS_ECS_DISCOVERY_INTERVAL", value_name = "FAAS_ECS_DISCOVERY_INTERVAL", default_value = "2s", value_parser = parse_duration)]
+    pub discovery_interval: Duration,
+
+    /// For the `fixed` resolver: `name=host:port|host:port,other=host:port`.
+    #[arg(
+        long,
+        env = "FAAS_ECS_ENDPOINTS",
+        value_name = "FAAS_ECS_ENDPOINTS",
+        default_value = ""
+    )]
+    pub endpoints: String,
+
     /// Role ECS uses to pull images, write logs and read secrets for function tasks.
     #[arg(
         long,
@@ -277,6 +314,25 @@ impl Config {
             ));
         }
         self.placement()?;
+        if !["dns", "cloudmap", "fixed"].contains(&self.resolver.as_str()) {
+            return Err(invalid(
+                "FAAS_ECS_RESOLVER",
+                "must be dns, cloudmap or fixed",
+            ));
+        }
+        if !["A", "SRV"].contains(&self.dns_records.as_str()) {
+            return Err(invalid("FAAS_ECS_DNS_RECORDS", "must be A or SRV"));
+        }
+        if self.resolver == "fixed" {
+            crate::resolver::fixed::FixedResolver::parse(&self.endpoints)
+                .map_err(|e| invalid("FAAS_ECS_ENDPOINTS", e))?;
+        }
+        if self.discovery_interval.is_zero() {
+            return Err(invalid(
+                "FAAS_ECS_DISCOVERY_INTERVAL",
+                "must be more than zero",
+            ));
+        }
         if self.refresh_interval.is_zero() {
             return Err(invalid(
                 "FAAS_ECS_REFRESH_INTERVAL",

@@ -7,7 +7,10 @@ pub mod error;
 pub mod handlers;
 pub mod metrics;
 pub mod model;
+pub mod proxy;
+pub mod resolver;
 pub mod routes;
+pub mod server;
 pub mod state;
 
 pub use routes::router;

@@ -8,10 +8,18 @@ use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
 use faas_ecs::auth::Credentials;
+use std::sync::Arc;
+
+use faas_ecs::backend::ecs::task_definition::WATCHDOG_PORT;
 use faas_ecs::backend::ecs::{AwsClients, EcsBackend, EcsSettings};
 use faas_ecs::config::Config;
 use faas_ecs::error::DisplayChain;
-use faas_ecs::{AppState, router};
+use faas_ecs::proxy::Proxy;
+use faas_ecs::resolver::Resolver;
+use faas_ecs::resolver::cloudmap::{CloudMapResolver, discovery_client};
+use faas_ecs::resolver::dns::{DnsResolver, RecordKind};
+use faas_ecs::resolver::fixed::FixedResolver;
+use faas_ecs::{AppState, router, server};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -61,17 +69,51 @@ async fn run(config: Config) -> Result<(), BoxError> {
         "starting faas-ecs"
     );
 
-    let backend = EcsBackend::start(AwsClients::new(&sdk), settings).await?;
+    let aws = AwsClients::new(&sdk);
+    let domain = EcsBackend::dns_domain_of(&aws, &settings).await?;
+    let resolver = resolver(&config, &sdk, &domain)?;
+    let backend = EcsBackend::start(aws, settings, resolver.clone()).await?;
     let refresh = backend.spawn_refresh(config.refresh_interval);
-    let state = AppState::new(backend, auth);
+    let state = AppState::new(backend, Proxy::new(resolver, config.write_timeout), auth);
 
     let listener = tokio::net::TcpListener::bind((config.bind_address, config.port)).await?;
-    tracing::info!(address = %listener.local_addr()?, "listening");
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    tracing::info!(address = %listener.local_addr()?, dns_domain = %domain, "listening");
+    server::serve(
+        listener,
+        router(state),
+        config.read_timeout,
+        config.write_timeout,
+        shutdown_signal(),
+    )
+    .await?;
     refresh.abort();
     Ok(())
+}
+
+/// The resolver `FAAS_ECS_RESOLVER` names.
+fn resolver(
+    config: &Config,
+    sdk: &aws_config::SdkConfig,
+    domain: &str,
+) -> Result<Arc<dyn Resolver>, BoxError> {
+    let port = WATCHDOG_PORT as u16;
+    Ok(match config.resolver.as_str() {
+        "cloudmap" => {
+            let resolver = Arc::new(CloudMapResolver::new(discovery_client(sdk), domain, port));
+            // Runs as long as the resolver lives.
+            resolver.spawn_refresh(config.discovery_interval);
+            resolver
+        }
+        "fixed" => Arc::new(FixedResolver::parse(&config.endpoints)?),
+        _ => {
+            let kind = if config.dns_records == "SRV" {
+                RecordKind::Srv
+            } else {
+                RecordKind::A { port }
+            };
+            Arc::new(DnsResolver::new(domain, config.dns_server, kind)?)
+        }
+    })
 }
 
 /// SIGTERM (ECS stopping the task) or Ctrl-C: stop accepting, finish what is in flight.

@@ -7,6 +7,7 @@ pub mod info;
 pub mod list;
 pub mod metrics;
 pub mod namespaces;
+pub mod proxy;
 pub mod scale;
 pub mod status;
 pub mod update;

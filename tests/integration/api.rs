@@ -1,6 +1,7 @@
 //! The HTTP API as clients see it, on the in-memory backend.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
 use axum::body::Body;
@@ -9,19 +10,19 @@ use base64::Engine;
 use faas_ecs::AppState;
 use faas_ecs::auth::Credentials;
 use faas_ecs::backend::memory::MemoryBackend;
+use faas_ecs::proxy::Proxy;
 use serde_json::json;
 
-use crate::support::{call, call_raw};
+use crate::support::{call, call_raw, no_endpoints, router_for};
 
 fn provider() -> Router {
-    faas_ecs::router(AppState::new(Arc::new(MemoryBackend::new()), None))
+    router_for(Arc::new(MemoryBackend::new()))
 }
 
 fn provider_with_auth() -> Router {
-    faas_ecs::router(AppState::new(
-        Arc::new(MemoryBackend::new()),
-        Some(Credentials::new("admin", "pw")),
-    ))
+    let proxy = Proxy::new(no_endpoints(), Duration::from_secs(10));
+    let auth = Some(Credentials::new("admin", "pw"));
+    faas_ecs::router(AppState::new(Arc::new(MemoryBackend::new()), proxy, auth))
 }
 
 fn echo() -> serde_json::Value {

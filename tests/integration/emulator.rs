@@ -8,7 +8,7 @@ use faas_ecs::backend::FunctionBackend;
 use faas_ecs::model::{FunctionName, Namespace};
 use serde_json::json;
 
-use crate::support::{Account, call};
+use crate::support::{Account, call, router_for};
 
 fn echo() -> serde_json::Value {
     json!({"service": "echo", "image": "ghcr.io/openfaas/alpine:latest", "envProcess": "cat"})
@@ -492,7 +492,7 @@ async fn a_refresh_brings_in_changes_made_elsewhere() {
     let config = account.config();
     let first = account.backend_with(&config).await;
     let second = account.backend_with(&config).await;
-    let p = faas_ecs::router(faas_ecs::AppState::new(first, None));
+    let p = router_for(first);
     call(&p, Method::POST, "/system/functions", Some(echo())).await;
     call(
         &p,
@@ -528,7 +528,7 @@ async fn a_deploy_that_fails_half_way_leaves_nothing() {
     // definition and the Cloud Map service were made.
     config.subnets.0 = vec!["subnet-0000000000000000f".into()];
     let backend = account.backend_with(&config).await;
-    let p = faas_ecs::router(faas_ecs::AppState::new(backend, None));
+    let p = router_for(backend);
     let a = call(&p, Method::POST, "/system/functions", Some(echo())).await;
     assert!(
         a.status.is_server_error() || a.status.is_client_error(),

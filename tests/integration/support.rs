@@ -1,7 +1,8 @@
 //! Test helpers: calling the router without a socket, and a private account on the emulator.
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use aws_config::BehaviorVersion;
 use aws_credential_types::Credentials;
@@ -10,11 +11,30 @@ use aws_sdk_ecs::config::{ConfigBag, Intercept, RuntimeComponents};
 use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::http::{HeaderMap, Method, Request, StatusCode};
+use faas_ecs::AppState;
+use faas_ecs::backend::FunctionBackend;
 use faas_ecs::backend::ecs::{AwsClients, EcsBackend, EcsSettings};
 use faas_ecs::config::Config;
+use faas_ecs::proxy::Proxy;
+use faas_ecs::resolver::Resolver;
+use faas_ecs::resolver::fixed::FixedResolver;
 use http_body_util::BodyExt;
 use serde_json::Value;
 use tower::ServiceExt;
+
+/// A resolver that finds no task: the emulator runs none.
+pub fn no_endpoints() -> Arc<dyn Resolver> {
+    Arc::new(FixedResolver::new(Default::default()))
+}
+
+/// The provider's router on a backend, without auth.
+pub fn router_for(backend: Arc<dyn FunctionBackend>) -> Router {
+    faas_ecs::router(AppState::new(
+        backend,
+        Proxy::new(no_endpoints(), Duration::from_secs(10)),
+        None,
+    ))
+}
 
 /// One answer of the router.
 pub struct Answer {
@@ -190,16 +210,17 @@ impl Account {
         .unwrap()
     }
 
-    pub async fn backend_with(&self, config: &Config) -> std::sync::Arc<EcsBackend> {
+    pub async fn backend_with(&self, config: &Config) -> Arc<EcsBackend> {
         config.validate().unwrap();
         let settings = EcsSettings::from_config(config, "us-east-1").unwrap();
-        EcsBackend::start(self.aws.clone(), settings).await.unwrap()
+        EcsBackend::start(self.aws.clone(), settings, no_endpoints())
+            .await
+            .unwrap()
     }
 
     /// A provider on this account, as a router.
     pub async fn provider(&self) -> Router {
-        let backend = self.backend_with(&self.config()).await;
-        faas_ecs::router(faas_ecs::AppState::new(backend, None))
+        router_for(self.backend_with(&self.config()).await)
     }
 }
 

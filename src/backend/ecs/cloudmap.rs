@@ -33,6 +33,7 @@ pub async fn create(
     sd: &aws_sdk_servicediscovery::Client,
     namespace_id: &str,
     ttl: i64,
+    srv: bool,
     namespace: &Namespace,
     name: &FunctionName,
 ) -> Result<Registry, Error> {
@@ -41,9 +42,19 @@ pub async fn create(
         .ttl(ttl)
         .build()
         .map_err(|e| Error::aws("CreateService", e))?;
+    let mut records = vec![record];
+    if srv {
+        records.push(
+            DnsRecord::builder()
+                .r#type(RecordType::Srv)
+                .ttl(ttl)
+                .build()
+                .map_err(|e| Error::aws("CreateService", e))?,
+        );
+    }
     let dns = DnsConfig::builder()
         .routing_policy(RoutingPolicy::Multivalue)
-        .dns_records(record)
+        .set_dns_records(Some(records))
         .build()
         .map_err(|e| Error::aws("CreateService", e))?;
     let tags = owner_tags(namespace, name)

@@ -22,6 +22,7 @@ use super::FunctionBackend;
 use crate::config::{Config, Placement};
 use crate::error::{DisplayChain, Error};
 use crate::model::{FunctionDeployment, FunctionName, FunctionSpec, FunctionStatus, Namespace};
+use crate::resolver::Resolver;
 
 /// Docker label holding the deployment as requested, so that status round-trips it exactly.
 pub const RECORD_LABEL: &str = "com.openfaas-ecs.deployment";
@@ -86,6 +87,8 @@ pub struct EcsSettings {
     pub namespace: Namespace,
     pub cloudmap_namespace_id: String,
     pub dns_ttl: i64,
+    /// Register SRV records beside the A records.
+    pub srv: bool,
     pub service: ServiceSettings,
     pub task: TaskSettings,
 }
@@ -103,6 +106,7 @@ impl EcsSettings {
             namespace: Namespace::default_namespace(),
             cloudmap_namespace_id: config.cloudmap_namespace_id.clone(),
             dns_ttl: config.dns_ttl,
+            srv: config.dns_records == "SRV",
             service: ServiceSettings {
                 cluster: config.cluster.clone(),
                 subnets: config.subnets.0.clone(),
@@ -130,22 +134,42 @@ pub struct EcsBackend {
     /// The Cloud Map namespace's DNS name, e.g. `openfaas.local`.
     dns_domain: String,
     cache: Cache,
+    /// What invocations use to find tasks; `availableReplicas` counts what it finds.
+    resolver: Arc<dyn Resolver>,
 }
 
 impl EcsBackend {
+    /// The Cloud Map namespace's DNS name, which the resolver needs before the backend exists.
+    pub async fn dns_domain_of(aws: &AwsClients, settings: &EcsSettings) -> Result<String, Error> {
+        cloudmap::namespace_name(&aws.servicediscovery, &settings.cloudmap_namespace_id).await
+    }
+
     /// Checks the Cloud Map namespace and fills the cache from ECS.
-    pub async fn start(aws: AwsClients, settings: EcsSettings) -> Result<Arc<Self>, Error> {
-        let dns_domain =
-            cloudmap::namespace_name(&aws.servicediscovery, &settings.cloudmap_namespace_id)
-                .await?;
+    pub async fn start(
+        aws: AwsClients,
+        settings: EcsSettings,
+        resolver: Arc<dyn Resolver>,
+    ) -> Result<Arc<Self>, Error> {
+        let dns_domain = Self::dns_domain_of(&aws, &settings).await?;
         let backend = Arc::new(Self {
             aws,
             settings,
             dns_domain,
             cache: Cache::default(),
+            resolver,
         });
         backend.refresh().await?;
         Ok(backend)
+    }
+
+    /// Sets `availableReplicas` to the tasks an invocation could reach now.
+    async fn with_available(&self, mut status: FunctionStatus) -> FunctionStatus {
+        let reachable = match FunctionName::parse(&status.name) {
+            Ok(name) => self.resolver.resolve(&name).await.len() as u64,
+            Err(_) => 0,
+        };
+        status.available_replicas = reachable.min(status.replicas);
+        status
     }
 
     /// The DNS name functions are registered under.
@@ -288,7 +312,12 @@ impl FunctionBackend for EcsBackend {
 
     async fn list(&self, namespace: &Namespace) -> Result<Vec<FunctionStatus>, Error> {
         self.check_namespace(namespace)?;
-        Ok(self.cache.list())
+        let statuses = self
+            .cache
+            .list()
+            .into_iter()
+            .map(|s| self.with_available(s));
+        Ok(futures::future::join_all(statuses).await)
     }
 
     async fn get(
@@ -298,16 +327,17 @@ impl FunctionBackend for EcsBackend {
     ) -> Result<Option<FunctionStatus>, Error> {
         self.check_namespace(namespace)?;
         if let Some(status) = self.cache.get(name.as_str()) {
-            return Ok(Some(status));
+            return Ok(Some(self.with_available(status).await));
         }
         // Another provider replica may have deployed it since the last refresh.
         match self.find(name).await? {
             Found::Ours(svc) => {
                 let status = self.status_of(&svc).await?;
-                if let Some(status) = &status {
-                    self.cache.put(status.clone());
-                }
-                Ok(status)
+                let Some(status) = status else {
+                    return Ok(None);
+                };
+                self.cache.put(status.clone());
+                Ok(Some(self.with_available(status).await))
             }
             _ => Ok(None),
         }
@@ -338,6 +368,7 @@ impl FunctionBackend for EcsBackend {
             &self.aws.servicediscovery,
             &self.settings.cloudmap_namespace_id,
             self.settings.dns_ttl,
+            self.settings.srv,
             &spec.namespace,
             name,
         )
@@ -356,6 +387,7 @@ impl FunctionBackend for EcsBackend {
             name,
             &arn,
             &registry.arn,
+            self.settings.srv,
             spec.initial_replicas(),
         )
         .await;

@@ -138,6 +138,19 @@ fn network(settings: &ServiceSettings) -> Result<NetworkConfiguration, Error> {
         .build())
 }
 
+/// SRV records need the container and port they point at.
+fn registry(arn: &str, srv: bool, name: &FunctionName) -> ServiceRegistry {
+    let registry = ServiceRegistry::builder().registry_arn(arn);
+    if srv {
+        registry
+            .container_name(name.as_str())
+            .container_port(super::task_definition::WATCHDOG_PORT)
+            .build()
+    } else {
+        registry.build()
+    }
+}
+
 /// Creates the function's service, registered in Cloud Map and tagged as ours.
 pub async fn create(
     ecs: &aws_sdk_ecs::Client,
@@ -146,6 +159,7 @@ pub async fn create(
     name: &FunctionName,
     task_definition: &str,
     registry_arn: &str,
+    srv: bool,
     desired_count: u32,
 ) -> Result<Service, Error> {
     let mut request = ecs
@@ -155,11 +169,7 @@ pub async fn create(
         .task_definition(task_definition)
         .desired_count(i32::try_from(desired_count).unwrap_or(i32::MAX))
         .network_configuration(network(settings)?)
-        .service_registries(
-            ServiceRegistry::builder()
-                .registry_arn(registry_arn)
-                .build(),
-        )
+        .service_registries(registry(registry_arn, srv, name))
         .deployment_configuration(
             DeploymentConfiguration::builder()
                 .deployment_circuit_breaker(

@@ -1,0 +1,303 @@
+//! The invocation proxy: `/function/<name>/<rest>` goes to `http://<task>:<port>/<rest>`.
+//! Bodies stream both ways, redirects are passed back, upgrades (WebSocket) are spliced, and a
+//! connection that fails before any byte of the request was sent is retried on another task.
+
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use axum::body::{Body, Bytes};
+use axum::http::header::{self, HeaderMap, HeaderName, HeaderValue};
+use axum::http::{Request, Response, StatusCode, Uri, Version};
+use http_body::{Body as _, Frame, SizeHint};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+
+use crate::model::FunctionName;
+use crate::resolver::Resolver;
+
+/// Header that marks answers made by the proxy, not the function.
+pub const INTERNAL_HEADER: &str = "x-openfaas-internal";
+
+// A task that is gone in a VPC does not refuse connections, it never answers: give up on it soon.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+
+// Headers that describe one connection, not the message (RFC 9110, 7.6.1).
+const HOP_BY_HOP: [HeaderName; 7] = [
+    header::CONNECTION,
+    HeaderName::from_static("keep-alive"),
+    HeaderName::from_static("proxy-connection"),
+    header::PROXY_AUTHENTICATE,
+    header::TE,
+    header::TRAILER,
+    header::TRANSFER_ENCODING,
+];
+
+pub struct Proxy {
+    client: Client<HttpConnector, Reclaimable>,
+    resolver: Arc<dyn Resolver>,
+    timeout: Duration,
+}
+
+impl Proxy {
+    /// `timeout`: longest wait for a function's response headers (`write_timeout`).
+    pub fn new(resolver: Arc<dyn Resolver>, timeout: Duration) -> Self {
+        let mut connector = HttpConnector::new();
+        connector.set_nodelay(true);
+        connector.set_connect_timeout(Some(CONNECT_TIMEOUT));
+        let client = Client::builder(TokioExecutor::new())
+            .pool_idle_timeout(Duration::from_secs(90))
+            .pool_timer(TokioTimer::new())
+            .build(connector);
+        Self {
+            client,
+            resolver,
+            timeout,
+        }
+    }
+
+    pub fn resolver(&self) -> &Arc<dyn Resolver> {
+        &self.resolver
+    }
+
+    /// Forwards `request` to one of the function's tasks; `path_and_query` is what follows the name.
+    pub async fn forward(
+        &self,
+        name: &FunctionName,
+        path_and_query: &str,
+        mut request: Request<Body>,
+        client: Option<SocketAddr>,
+    ) -> Response<Body> {
+        let endpoints = self.resolver.resolve(name).await;
+        if endpoints.is_empty() {
+            return internal(
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!("No endpoints available for: {name}."),
+            );
+        }
+        let upgrade = is_upgrade(request.headers()).then(|| hyper::upgrade::on(&mut request));
+        let (parts, body) = request.into_parts();
+        let headers = upstream_headers(parts.headers, upgrade.is_some(), client);
+        let hint = (body.is_end_stream(), body.size_hint());
+        let slot = Arc::new(Mutex::new(Some(body)));
+
+        let mut last_error = None;
+        for addr in endpoints.rotation() {
+            let Ok(uri) = Uri::try_from(format!("http://{addr}{path_and_query}")) else {
+                return internal(
+                    StatusCode::BAD_REQUEST,
+                    format!("Invalid path for: {name}."),
+                );
+            };
+            let mut upstream = Request::new(Reclaimable {
+                slot: slot.clone(),
+                body: None,
+                hint: hint.clone(),
+            });
+            *upstream.method_mut() = parts.method.clone();
+            *upstream.uri_mut() = uri;
+            *upstream.version_mut() = Version::HTTP_11;
+            *upstream.headers_mut() = headers.clone();
+            match tokio::time::timeout(self.timeout, self.client.request(upstream)).await {
+                Err(_) => {
+                    return internal(
+                        StatusCode::GATEWAY_TIMEOUT,
+                        format!("Timed out waiting for: {name}."),
+                    );
+                }
+                Ok(Ok(response)) => return downstream(response, upgrade),
+                Ok(Err(e)) => {
+                    // Only a request none of which went out can go to another task.
+                    let retry =
+                        e.is_connect() && slot.lock().unwrap_or_else(|p| p.into_inner()).is_some();
+                    tracing::debug!(function.name = %name, upstream = %addr, error = %e, retry, "upstream failed");
+                    last_error = Some(e);
+                    if !retry {
+                        break;
+                    }
+                }
+            }
+        }
+        if let Some(e) = last_error {
+            tracing::warn!(function.name = %name, error = %crate::error::DisplayChain(&e), "cannot reach function");
+        }
+        internal(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("Can't reach service for: {name}."),
+        )
+    }
+}
+
+/// An answer of the proxy itself.
+fn internal(status: StatusCode, text: String) -> Response<Body> {
+    let mut response = Response::new(Body::from(text));
+    *response.status_mut() = status;
+    let headers = response.headers_mut();
+    headers.insert(INTERNAL_HEADER, HeaderValue::from_static("proxy"));
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    response
+}
+
+fn is_upgrade(headers: &HeaderMap) -> bool {
+    headers.contains_key(header::UPGRADE)
+        && headers
+            .get_all(header::CONNECTION)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .any(|v| {
+                v.split(',')
+                    .any(|t| t.trim().eq_ignore_ascii_case("upgrade"))
+            })
+}
+
+/// Drops hop-by-hop headers, and those the Connection header names.
+fn strip_hop_by_hop(headers: &mut HeaderMap, keep_upgrade: bool) {
+    let named: Vec<HeaderName> = headers
+        .get_all(header::CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|t| HeaderName::try_from(t.trim()).ok())
+        .filter(|h| !(keep_upgrade && h == header::UPGRADE))
+        .collect();
+    for h in named.iter().chain(&HOP_BY_HOP) {
+        headers.remove(h);
+    }
+    if keep_upgrade {
+        headers.insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
+    } else {
+        headers.remove(header::UPGRADE);
+    }
+}
+
+fn upstream_headers(
+    mut headers: HeaderMap,
+    upgrade: bool,
+    client: Option<SocketAddr>,
+) -> HeaderMap {
+    strip_hop_by_hop(&mut headers, upgrade);
+    // The client sets Host to the task's address; the original goes in X-Forwarded-Host.
+    if let Some(host) = headers.remove(header::HOST) {
+        headers.entry("x-forwarded-host").or_insert(host);
+    }
+    if let Some(client) = client
+        && !headers.contains_key("x-forwarded-for")
+        && let Ok(ip) = HeaderValue::try_from(client.ip().to_string())
+    {
+        headers.insert("x-forwarded-for", ip);
+    }
+    headers
+}
+
+fn downstream(
+    mut response: Response<hyper::body::Incoming>,
+    upgrade: Option<hyper::upgrade::OnUpgrade>,
+) -> Response<Body> {
+    let switching = response.status() == StatusCode::SWITCHING_PROTOCOLS;
+    if switching && let Some(client_side) = upgrade {
+        let upstream_side = hyper::upgrade::on(&mut response);
+        tokio::spawn(async move {
+            match tokio::try_join!(client_side, upstream_side) {
+                Ok((client, upstream)) => {
+                    let _ = tokio::io::copy_bidirectional(
+                        &mut TokioIo::new(client),
+                        &mut TokioIo::new(upstream),
+                    )
+                    .await;
+                }
+                Err(e) => tracing::debug!(error = %e, "upgrade failed"),
+            }
+        });
+    }
+    strip_hop_by_hop(response.headers_mut(), switching);
+    response.map(Body::new)
+}
+
+/// The request body, handed to the client so that it can be taken back if the connection
+/// fails before the client read any of it.
+struct Reclaimable {
+    slot: Arc<Mutex<Option<Body>>>,
+    body: Option<Body>,
+    hint: (bool, SizeHint),
+}
+
+impl http_body::Body for Reclaimable {
+    type Data = Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, axum::Error>>> {
+        if self.body.is_none() {
+            let taken = self.slot.lock().unwrap_or_else(|p| p.into_inner()).take();
+            self.body = taken;
+        }
+        match self.body.as_mut() {
+            Some(body) => Pin::new(body).poll_frame(cx),
+            None => Poll::Ready(None),
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.hint.0
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.hint.1.clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hop_by_hop_headers_are_dropped_and_host_is_forwarded() {
+        let mut h = HeaderMap::new();
+        h.insert(header::HOST, "gateway:8080".parse().unwrap());
+        h.insert(
+            header::CONNECTION,
+            "keep-alive, x-secret-hop".parse().unwrap(),
+        );
+        h.insert("x-secret-hop", "1".parse().unwrap());
+        h.insert(header::TRANSFER_ENCODING, "chunked".parse().unwrap());
+        h.insert("x-call-id", "abc".parse().unwrap());
+        let out = upstream_headers(h, false, Some("10.0.0.9:1234".parse().unwrap()));
+        assert!(out.get(header::CONNECTION).is_none());
+        assert!(out.get("x-secret-hop").is_none());
+        assert!(out.get(header::TRANSFER_ENCODING).is_none());
+        assert!(out.get(header::HOST).is_none());
+        assert_eq!(out["x-forwarded-host"], "gateway:8080");
+        assert_eq!(out["x-forwarded-for"], "10.0.0.9");
+        assert_eq!(out["x-call-id"], "abc");
+    }
+
+    #[test]
+    fn forwarded_headers_already_set_are_kept() {
+        let mut h = HeaderMap::new();
+        h.insert(header::HOST, "inner".parse().unwrap());
+        h.insert("x-forwarded-host", "outer".parse().unwrap());
+        h.insert("x-forwarded-for", "1.2.3.4".parse().unwrap());
+        let out = upstream_headers(h, false, Some("10.0.0.9:1234".parse().unwrap()));
+        assert_eq!(out["x-forwarded-host"], "outer");
+        assert_eq!(out["x-forwarded-for"], "1.2.3.4");
+    }
+
+    #[test]
+    fn upgrades_keep_their_headers() {
+        let mut h = HeaderMap::new();
+        h.insert(header::CONNECTION, "Upgrade".parse().unwrap());
+        h.insert(header::UPGRADE, "websocket".parse().unwrap());
+        assert!(is_upgrade(&h));
+        let out = upstream_headers(h, true, None);
+        assert_eq!(out[header::UPGRADE], "websocket");
+        assert_eq!(out[header::CONNECTION], "upgrade");
+    }
+}

@@ -1,0 +1,64 @@
+//! A fixed table of function addresses (`FAAS_ECS_ENDPOINTS`), for benchmarks and for running
+//! the provider in front of functions that are not on ECS.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+
+use async_trait::async_trait;
+
+use super::{Endpoints, Resolver};
+use crate::model::FunctionName;
+
+pub struct FixedResolver {
+    table: HashMap<String, Endpoints>,
+}
+
+impl FixedResolver {
+    pub fn new(table: HashMap<String, Vec<SocketAddr>>) -> Self {
+        Self {
+            table: table
+                .into_iter()
+                .map(|(k, v)| (k, Endpoints::new(v)))
+                .collect(),
+        }
+    }
+
+    /// Parses `name=host:port|host:port,name2=host:port`.
+    pub fn parse(spec: &str) -> Result<Self, String> {
+        let mut table: HashMap<String, Vec<SocketAddr>> = HashMap::new();
+        for entry in spec.split(',').map(str::trim).filter(|e| !e.is_empty()) {
+            let (name, addrs) = entry
+                .split_once('=')
+                .ok_or_else(|| format!("{entry:?} is not name=host:port"))?;
+            for addr in addrs.split('|') {
+                let addr = addr
+                    .trim()
+                    .parse()
+                    .map_err(|e| format!("{addr:?} in {entry:?}: {e}"))?;
+                table.entry(name.trim().to_string()).or_default().push(addr);
+            }
+        }
+        Ok(Self::new(table))
+    }
+}
+
+#[async_trait]
+impl Resolver for FixedResolver {
+    async fn resolve(&self, name: &FunctionName) -> Endpoints {
+        self.table.get(name.as_str()).cloned().unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn table_is_parsed() {
+        let r = FixedResolver::parse("a=127.0.0.1:1|127.0.0.2:1, b=127.0.0.3:8080").unwrap();
+        assert_eq!(r.resolve(&FunctionName::parse("a").unwrap()).await.len(), 2);
+        assert_eq!(r.resolve(&FunctionName::parse("c").unwrap()).await.len(), 0);
+        assert!(FixedResolver::parse("a").is_err());
+        assert!(FixedResolver::parse("a=nothost").is_err());
+    }
+}

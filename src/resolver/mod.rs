@@ -1,0 +1,78 @@
+//! How a function name becomes the addresses of its ready tasks: Cloud Map DNS (the default),
+//! the Cloud Map API, or a fixed table. Answers are cached for their TTL, so an invocation
+//! normally costs one map lookup here.
+
+mod cache;
+pub mod cloudmap;
+pub mod dns;
+pub mod fixed;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use async_trait::async_trait;
+
+use crate::model::FunctionName;
+
+pub use cache::AddressCache;
+
+/// The addresses of a function's ready tasks at one moment; empty when none is ready.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Endpoints(Arc<[SocketAddr]>);
+
+impl Endpoints {
+    pub fn new(addrs: Vec<SocketAddr>) -> Self {
+        Self(addrs.into())
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn as_slice(&self) -> &[SocketAddr] {
+        &self.0
+    }
+
+    /// The addresses in the order to try them, starting at a rotating offset so that
+    /// requests spread across the tasks.
+    pub fn rotation(&self) -> impl Iterator<Item = SocketAddr> + '_ {
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        let start = if self.0.is_empty() {
+            0
+        } else {
+            NEXT.fetch_add(1, Ordering::Relaxed) % self.0.len()
+        };
+        self.0[start..].iter().chain(&self.0[..start]).copied()
+    }
+}
+
+/// Finds the tasks of a function. Implementations never fail: a lookup that fails is logged and
+/// answers no endpoints, which the proxy turns into a 503.
+#[async_trait]
+pub trait Resolver: Send + Sync + 'static {
+    async fn resolve(&self, name: &FunctionName) -> Endpoints;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rotation_visits_every_address_once_from_a_moving_start() {
+        let e = Endpoints::new(vec![
+            "127.0.0.1:1".parse().unwrap(),
+            "127.0.0.1:2".parse().unwrap(),
+        ]);
+        let first: Vec<_> = e.rotation().collect();
+        let second: Vec<_> = e.rotation().collect();
+        assert_eq!(first.len(), 2);
+        assert_ne!(first[0], first[1]);
+        assert_ne!(first[0], second[0]);
+        assert!(Endpoints::default().rotation().next().is_none());
+    }
+}
