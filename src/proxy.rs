@@ -95,7 +95,7 @@ impl Proxy {
             let mut upstream = Request::new(Reclaimable {
                 slot: slot.clone(),
                 body: None,
-                hint: hint.clone(),
+                hint,
             });
             *upstream.method_mut() = parts.method.clone();
             *upstream.uri_mut() = uri;
@@ -250,7 +250,7 @@ impl http_body::Body for Reclaimable {
     }
 
     fn size_hint(&self) -> SizeHint {
-        self.hint.1.clone()
+        self.hint.1
     }
 }
 

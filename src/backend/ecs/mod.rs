@@ -87,8 +87,6 @@ pub struct EcsSettings {
     pub namespace: Namespace,
     pub cloudmap_namespace_id: String,
     pub dns_ttl: i64,
-    /// Register SRV records beside the A records.
-    pub srv: bool,
     pub service: ServiceSettings,
     pub task: TaskSettings,
 }
@@ -106,13 +104,13 @@ impl EcsSettings {
             namespace: Namespace::default_namespace(),
             cloudmap_namespace_id: config.cloudmap_namespace_id.clone(),
             dns_ttl: config.dns_ttl,
-            srv: config.dns_records == "SRV",
             service: ServiceSettings {
                 cluster: config.cluster.clone(),
                 subnets: config.subnets.0.clone(),
                 security_groups: config.security_groups.0.clone(),
                 assign_public_ip: config.assign_public_ip,
                 placement,
+                srv: config.dns_records == "SRV",
             },
             task: TaskSettings {
                 execution_role_arn: config.execution_role_arn.clone(),
@@ -368,7 +366,7 @@ impl FunctionBackend for EcsBackend {
             &self.aws.servicediscovery,
             &self.settings.cloudmap_namespace_id,
             self.settings.dns_ttl,
-            self.settings.srv,
+            self.settings.service.srv,
             &spec.namespace,
             name,
         )
@@ -387,7 +385,6 @@ impl FunctionBackend for EcsBackend {
             name,
             &arn,
             &registry.arn,
-            self.settings.srv,
             spec.initial_replicas(),
         )
         .await;

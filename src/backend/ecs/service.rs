@@ -20,6 +20,8 @@ pub struct ServiceSettings {
     pub security_groups: Vec<String>,
     pub assign_public_ip: bool,
     pub placement: Placement,
+    /// Register SRV records beside the A records.
+    pub srv: bool,
 }
 
 /// What a lookup of a function's service found.
@@ -159,7 +161,6 @@ pub async fn create(
     name: &FunctionName,
     task_definition: &str,
     registry_arn: &str,
-    srv: bool,
     desired_count: u32,
 ) -> Result<Service, Error> {
     let mut request = ecs
@@ -169,7 +170,7 @@ pub async fn create(
         .task_definition(task_definition)
         .desired_count(i32::try_from(desired_count).unwrap_or(i32::MAX))
         .network_configuration(network(settings)?)
-        .service_registries(registry(registry_arn, srv, name))
+        .service_registries(registry(registry_arn, settings.srv, name))
         .deployment_configuration(
             DeploymentConfiguration::builder()
                 .deployment_circuit_breaker(
