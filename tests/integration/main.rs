@@ -2,4 +2,5 @@
 
 mod api;
 mod emulator;
+mod proxy;
 mod support;

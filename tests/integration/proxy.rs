@@ -1,0 +1,484 @@
+//! The invocation proxy over real sockets: a provider on the in-memory backend with a fixed
+//! resolver, in front of upstreams written here.
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::Request;
+use axum::http::{HeaderMap, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::any;
+use faas_ecs::AppState;
+use faas_ecs::backend::memory::MemoryBackend;
+use faas_ecs::proxy::Proxy;
+use faas_ecs::resolver::fixed::FixedResolver;
+use futures::StreamExt;
+use http_body_util::{BodyExt, StreamBody};
+use hyper::body::Frame;
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+async fn spawn(router: Router) -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    addr
+}
+
+/// A provider whose functions are at the given addresses; answers wait at most `timeout`.
+async fn provider(table: &[(&str, Vec<SocketAddr>)], timeout: Duration) -> SocketAddr {
+    let table: HashMap<String, Vec<SocketAddr>> = table
+        .iter()
+        .map(|(n, a)| (n.to_string(), a.clone()))
+        .collect();
+    let proxy = Proxy::new(Arc::new(FixedResolver::new(table)), timeout);
+    let router = faas_ecs::router(AppState::new(Arc::new(MemoryBackend::new()), proxy, None));
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(faas_ecs::server::serve(
+        listener,
+        router,
+        Duration::from_secs(10),
+        Duration::from_secs(1),
+        std::future::pending(),
+    ));
+    addr
+}
+
+/// An address nothing listens on.
+async fn closed_port() -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    listener.local_addr().unwrap()
+}
+
+fn client() -> Client<HttpConnector, Body> {
+    Client::builder(TokioExecutor::new()).build_http()
+}
+
+async fn send(method: Method, url: String, headers: &[(&str, &str)], body: Body) -> Response<Body> {
+    let mut request = axum::http::Request::builder().method(method).uri(url);
+    for (k, v) in headers {
+        request = request.header(*k, *v);
+    }
+    client()
+        .request(request.body(body).unwrap())
+        .await
+        .unwrap()
+        .map(Body::new)
+}
+
+async fn read(response: Response<Body>) -> (StatusCode, HeaderMap, Bytes) {
+    let (parts, body) = response.into_parts();
+    (
+        parts.status,
+        parts.headers,
+        body.collect().await.unwrap().to_bytes(),
+    )
+}
+
+/// Answers with what it received, as JSON.
+async fn echo(request: Request) -> Response {
+    let (parts, body) = request.into_parts();
+    let body = body.collect().await.unwrap().to_bytes();
+    let header = |k: &str| {
+        parts
+            .headers
+            .get(k)
+            .and_then(|v| v.to_str().ok())
+            .map(String::from)
+    };
+    let answer = json!({
+        "method": parts.method.as_str(),
+        "path": parts.uri.path(),
+        "query": parts.uri.query(),
+        "host": header("host"),
+        "xForwardedHost": header("x-forwarded-host"),
+        "xForwardedFor": header("x-forwarded-for"),
+        "xCallId": header("x-call-id"),
+        "body": String::from_utf8_lossy(&body),
+    });
+    (
+        [
+            ("x-call-id", header("x-call-id").unwrap_or_default()),
+            ("x-from", "echo".into()),
+        ],
+        answer.to_string(),
+    )
+        .into_response()
+}
+
+#[tokio::test]
+async fn method_path_query_headers_and_body_reach_the_function_and_back() {
+    let upstream = spawn(Router::new().fallback(any(echo))).await;
+    let p = provider(&[("echo", vec![upstream])], Duration::from_secs(5)).await;
+    for method in ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"] {
+        let method = Method::from_bytes(method.as_bytes()).unwrap();
+        let response = send(
+            method.clone(),
+            format!("http://{p}/function/echo/a/b?x=1&y=%2F"),
+            &[("x-call-id", "call-1"), ("host", "gateway.example:8080")],
+            Body::from("hi"),
+        )
+        .await;
+        let (status, headers, body) = read(response).await;
+        assert_eq!(status, StatusCode::OK, "{method}");
+        assert_eq!(headers["x-call-id"], "call-1");
+        assert_eq!(headers["x-from"], "echo");
+        let seen: Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(seen["method"], method.as_str());
+        assert_eq!(seen["path"], "/a/b");
+        assert_eq!(seen["query"], "x=1&y=%2F");
+        assert_eq!(seen["body"], "hi");
+        assert_eq!(seen["xForwardedHost"], "gateway.example:8080");
+        assert_eq!(seen["xForwardedFor"], "127.0.0.1");
+        assert_eq!(seen["host"], upstream.to_string());
+    }
+    for (path, expected) in [
+        ("/function/echo", "/"),
+        ("/function/echo/", "/"),
+        ("/function/echo.openfaas-fn/x", "/x"),
+    ] {
+        let (status, _, body) =
+            read(send(Method::GET, format!("http://{p}{path}"), &[], Body::empty()).await).await;
+        assert_eq!(status, StatusCode::OK, "{path}");
+        assert_eq!(
+            serde_json::from_slice::<Value>(&body).unwrap()["path"],
+            expected,
+            "{path}"
+        );
+    }
+    let (status, headers, body) = read(
+        send(
+            Method::HEAD,
+            format!("http://{p}/function/echo"),
+            &[],
+            Body::empty(),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers["x-from"], "echo");
+    assert!(body.is_empty());
+}
+
+#[tokio::test]
+async fn other_methods_are_405() {
+    let upstream = spawn(Router::new().fallback(any(echo))).await;
+    let p = provider(&[("echo", vec![upstream])], Duration::from_secs(5)).await;
+    let response = send(
+        Method::TRACE,
+        format!("http://{p}/function/echo"),
+        &[],
+        Body::empty(),
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
+}
+
+#[tokio::test]
+async fn redirects_reach_the_caller_unfollowed() {
+    let redirect = || async { (StatusCode::FOUND, [("location", "/elsewhere")], "moved") };
+    let upstream = spawn(Router::new().fallback(any(redirect))).await;
+    let p = provider(&[("r", vec![upstream])], Duration::from_secs(5)).await;
+    let (status, headers, body) = read(
+        send(
+            Method::GET,
+            format!("http://{p}/function/r"),
+            &[],
+            Body::empty(),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::FOUND);
+    assert_eq!(headers["location"], "/elsewhere");
+    assert_eq!(body, "moved");
+}
+
+#[tokio::test]
+async fn no_ready_task_is_503_and_an_unreachable_one_500() {
+    let closed = closed_port().await;
+    let p = provider(&[("gone", vec![closed])], Duration::from_secs(5)).await;
+    let (status, headers, body) = read(
+        send(
+            Method::GET,
+            format!("http://{p}/function/none"),
+            &[],
+            Body::empty(),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(headers["x-openfaas-internal"], "proxy");
+    assert_eq!(body, "No endpoints available for: none.");
+    let (status, headers, body) = read(
+        send(
+            Method::POST,
+            format!("http://{p}/function/gone"),
+            &[],
+            Body::from("x"),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(headers["x-openfaas-internal"], "proxy");
+    assert_eq!(body, "Can't reach service for: gone.");
+}
+
+#[tokio::test]
+async fn a_task_that_refuses_connections_is_skipped() {
+    let upstream = spawn(Router::new().fallback(any(echo))).await;
+    let closed = closed_port().await;
+    let p = provider(&[("echo", vec![closed, upstream])], Duration::from_secs(5)).await;
+    for i in 0..6 {
+        let body = format!("request {i}");
+        let (status, _, answer) = read(
+            send(
+                Method::POST,
+                format!("http://{p}/function/echo"),
+                &[],
+                Body::from(body.clone()),
+            )
+            .await,
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(
+            serde_json::from_slice::<Value>(&answer).unwrap()["body"],
+            body,
+            "the body survives the retry"
+        );
+    }
+}
+
+#[tokio::test]
+async fn requests_spread_over_every_task() {
+    let hits: Vec<Arc<AtomicUsize>> = (0..3).map(|_| Arc::new(AtomicUsize::new(0))).collect();
+    let mut addrs = Vec::new();
+    for hit in &hits {
+        let hit = hit.clone();
+        addrs.push(
+            spawn(Router::new().fallback(any(move || async move {
+                hit.fetch_add(1, Ordering::Relaxed);
+                "ok"
+            })))
+            .await,
+        );
+    }
+    let p = provider(&[("spread", addrs)], Duration::from_secs(5)).await;
+    for _ in 0..30 {
+        assert_eq!(
+            send(
+                Method::GET,
+                format!("http://{p}/function/spread"),
+                &[],
+                Body::empty()
+            )
+            .await
+            .status(),
+            StatusCode::OK
+        );
+    }
+    for hit in &hits {
+        assert!(hit.load(Ordering::Relaxed) >= 5, "{hits:?}");
+    }
+}
+
+#[tokio::test]
+async fn slow_functions_time_out_with_504() {
+    let slow = || async {
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        "late"
+    };
+    let upstream = spawn(Router::new().fallback(any(slow))).await;
+    let p = provider(&[("slow", vec![upstream])], Duration::from_millis(300)).await;
+    let response = send(
+        Method::GET,
+        format!("http://{p}/function/slow"),
+        &[],
+        Body::empty(),
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::GATEWAY_TIMEOUT);
+    assert_eq!(response.headers()["x-openfaas-internal"], "proxy");
+}
+
+#[tokio::test]
+async fn server_sent_events_arrive_one_by_one() {
+    // The upstream sends the second event only after the test has received the first.
+    let (release_tx, release_rx) = tokio::sync::mpsc::channel::<()>(1);
+    let release_rx = Arc::new(tokio::sync::Mutex::new(Some(release_rx)));
+    let sse = move || {
+        let release_rx = release_rx.clone();
+        async move {
+            let mut rx = release_rx.lock().await.take().unwrap();
+            let stream = async_stream(move |tx| async move {
+                tx.send(Bytes::from("data: one\n\n")).await.ok();
+                rx.recv().await;
+                tx.send(Bytes::from("data: two\n\n")).await.ok();
+            });
+            (
+                [("content-type", "text/event-stream")],
+                Body::from_stream(stream),
+            )
+        }
+    };
+    let upstream = spawn(Router::new().fallback(any(sse))).await;
+    let p = provider(&[("events", vec![upstream])], Duration::from_secs(5)).await;
+    let response = send(
+        Method::GET,
+        format!("http://{p}/function/events"),
+        &[],
+        Body::empty(),
+    )
+    .await;
+    assert_eq!(response.headers()["content-type"], "text/event-stream");
+    let mut body = response.into_body().into_data_stream();
+    let first = tokio::time::timeout(Duration::from_secs(5), body.next())
+        .await
+        .expect("first event before the second is sent");
+    assert_eq!(first.unwrap().unwrap(), "data: one\n\n");
+    release_tx.send(()).await.unwrap();
+    let second = body.next().await.unwrap().unwrap();
+    assert_eq!(second, "data: two\n\n");
+}
+
+/// A body stream fed by a task.
+fn async_stream<F, Fut>(produce: F) -> impl futures::Stream<Item = Result<Bytes, Infallible>>
+where
+    F: FnOnce(tokio::sync::mpsc::Sender<Bytes>) -> Fut,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    let (tx, rx) = tokio::sync::mpsc::channel(4);
+    tokio::spawn(produce(tx));
+    futures::stream::unfold(
+        rx,
+        |mut rx| async move { rx.recv().await.map(|b| (Ok(b), rx)) },
+    )
+}
+
+#[tokio::test]
+async fn ten_mib_go_through_both_ways_as_a_stream() {
+    const MIB: usize = 1024 * 1024;
+    // The upstream counts what it has received and streams the same number of bytes back.
+    let received = Arc::new(AtomicUsize::new(0));
+    let counter = received.clone();
+    let sink = move |request: Request| {
+        let counter = counter.clone();
+        async move {
+            let mut body = request.into_body().into_data_stream();
+            while let Some(chunk) = body.next().await {
+                counter.fetch_add(chunk.unwrap().len(), Ordering::SeqCst);
+            }
+            let total = counter.load(Ordering::SeqCst);
+            let chunks = futures::stream::iter(
+                (0..total / MIB).map(|_| Ok::<_, Infallible>(Bytes::from(vec![b'y'; MIB]))),
+            );
+            Body::from_stream(chunks)
+        }
+    };
+    let upstream = spawn(Router::new().fallback(any(sink))).await;
+    let p = provider(&[("big", vec![upstream])], Duration::from_secs(30)).await;
+
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Frame<Bytes>, Infallible>>(1);
+    let body = Body::new(StreamBody::new(futures::stream::unfold(
+        rx,
+        |mut rx| async move { rx.recv().await.map(|f| (f, rx)) },
+    )));
+    let request = tokio::spawn(send(
+        Method::POST,
+        format!("http://{p}/function/big"),
+        &[],
+        body,
+    ));
+    tx.send(Ok(Frame::data(Bytes::from(vec![b'x'; MIB]))))
+        .await
+        .unwrap();
+    // The first MiB reaches the function while the rest has not been sent yet.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while received.load(Ordering::SeqCst) < MIB {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the request body is not streamed"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    for _ in 1..10 {
+        tx.send(Ok(Frame::data(Bytes::from(vec![b'x'; MIB]))))
+            .await
+            .unwrap();
+    }
+    drop(tx);
+    let response = request.await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let mut total = 0;
+    let mut body = response.into_body().into_data_stream();
+    while let Some(chunk) = body.next().await {
+        total += chunk.unwrap().len();
+    }
+    assert_eq!(received.load(Ordering::SeqCst), 10 * MIB);
+    assert_eq!(total, 10 * MIB);
+}
+
+#[tokio::test]
+async fn websocket_upgrades_pass_through() {
+    // An upstream that accepts any upgrade and then echoes bytes.
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let upstream = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let (mut socket, _) = listener.accept().await.unwrap();
+        let mut head = Vec::new();
+        while !head.ends_with(b"\r\n\r\n") {
+            head.push(socket.read_u8().await.unwrap());
+        }
+        let head = String::from_utf8(head).unwrap().to_lowercase();
+        assert!(head.contains("upgrade: websocket"), "{head}");
+        socket
+            .write_all(b"HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\nconnection: upgrade\r\n\r\n")
+            .await
+            .unwrap();
+        let mut buf = [0u8; 64];
+        loop {
+            let n = socket.read(&mut buf).await.unwrap();
+            if n == 0 {
+                return;
+            }
+            socket.write_all(&buf[..n]).await.unwrap();
+        }
+    });
+    let p = provider(&[("ws", vec![upstream])], Duration::from_secs(5)).await;
+    let mut socket = TcpStream::connect(p).await.unwrap();
+    socket
+        .write_all(b"GET /function/ws/chat HTTP/1.1\r\nhost: gw\r\nconnection: Upgrade\r\nupgrade: websocket\r\nsec-websocket-version: 13\r\nsec-websocket-key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n")
+        .await
+        .unwrap();
+    let mut head = Vec::new();
+    while !head.ends_with(b"\r\n\r\n") {
+        head.push(socket.read_u8().await.unwrap());
+    }
+    assert!(
+        String::from_utf8_lossy(&head).starts_with("HTTP/1.1 101"),
+        "{}",
+        String::from_utf8_lossy(&head)
+    );
+    socket.write_all(b"ping").await.unwrap();
+    let mut buf = [0u8; 4];
+    tokio::time::timeout(Duration::from_secs(5), socket.read_exact(&mut buf))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(&buf, b"ping");
+}
