@@ -7,12 +7,12 @@ MOTO_VERSION=5.2.5
 
 # Installs the pinned emulator (and the offline Terraform checkers) into the project venv, once.
 ensure_venv() {
-  local stamp="$VENV/.faas-ecs-$MOTO_VERSION-3"
+  local stamp="$VENV/.faas-ecs-$MOTO_VERSION-4"
   [ -f "$stamp" ] && return 0
   echo "installing moto $MOTO_VERSION into $VENV" >&2
   python3 -m venv "$VENV"
   "$VENV/bin/pip" install --quiet --disable-pip-version-check \
-    "moto==$MOTO_VERSION" flask flask-cors "python-hcl2>=7,<9" >&2
+    "moto==$MOTO_VERSION" flask flask-cors dnslib "python-hcl2>=7,<9" >&2
   touch "$stamp"
 }
 

@@ -1,0 +1,333 @@
+"""The local task runtime: what ECS and Cloud Map do at run time, for an AWS emulator that runs
+no containers. Outside the provider's code path: faas-ecs talks to the emulator and to this DNS
+server exactly as it talks to AWS and the Route 53 resolver.
+
+It watches the ECS services of one cluster in the emulator and, like ECS:
+- keeps `desiredCount` tasks of each service's current task definition running, as local
+  processes (watchdog.py), each on its own loopback address (127.1.x.y, never reused) and port
+  8080, as with awsvpc networking; a task that dies is replaced; tasks of an older revision are
+  stopped once the service moves to a new one;
+- registers each task in the service's Cloud Map service once its watchdog answers /_/health
+  (AWS_INSTANCE_IPV4, AWS_INSTANCE_PORT) and deregisters it when it stops;
+- ships each task's stdout and stderr to CloudWatch Logs, stream `<prefix>/<container>/<task id>`
+  as the awslogs driver names it.
+Like Route 53 for a private DNS namespace, it answers A and SRV queries for
+`<service>.<namespace>` from the registered instances, with the record TTL of the Cloud Map service.
+
+What it does not do: pull or run images (an image maps to a local command, images.json), isolate
+tasks (no network namespace, cpu or memory limits; a task sees the machine's files), run health
+checks other than the watchdog's /_/health, place tasks in subnets, or make the emulator's task
+and running counts true (moto has no API for that).
+"""
+
+import argparse
+import itertools
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+import uuid
+
+import boto3
+from dnslib import QTYPE, RCODE, RR, A, SRV, DNSLabel
+from dnslib.server import BaseResolver, DNSServer
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+WATCHDOG_PORT = 8080
+
+
+def log(message):
+    print(f"runtime: {message}", file=sys.stderr, flush=True)
+
+
+def free_port(ip):
+    with socket.socket() as s:
+        s.bind((ip, 0))
+        return s.getsockname()[1]
+
+
+class Addresses:
+    """Loopback addresses for tasks, one each and never reused, so a stale DNS answer never
+    reaches another function's task."""
+
+    def __init__(self):
+        self._next = itertools.count(1)
+
+    def take(self):
+        n = next(self._next)
+        return f"127.1.{n // 250}.{n % 250 + 1}"
+
+
+class Task:
+    def __init__(self, service, revision, container, ip, env, log_sink):
+        self.id = uuid.uuid4().hex
+        self.service = service
+        self.revision = revision
+        self.container = container
+        self.ip = ip
+        self.registered = False
+        self.started = time.monotonic()
+        env = dict(env)
+        env.update({"WATCHDOG_ADDR": f"{ip}:{WATCHDOG_PORT}", "HOSTNAME": self.id[:12],
+                    "PYTHONUNBUFFERED": "1", "PATH": os.environ.get("PATH", "/usr/bin:/bin")})
+        self.process = subprocess.Popen(
+            [sys.executable, os.path.join(HERE, "watchdog.py")], env=env,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
+        )
+        for stream in (self.process.stdout, self.process.stderr):
+            threading.Thread(target=self._pump, args=(stream, log_sink), daemon=True).start()
+
+    def _pump(self, stream, sink):
+        for line in iter(stream.readline, b""):
+            sink(self, line.decode("utf-8", "replace").rstrip("\n"))
+
+    def alive(self):
+        return self.process.poll() is None
+
+    def healthy(self):
+        try:
+            with urllib.request.urlopen(f"http://{self.ip}:{WATCHDOG_PORT}/_/health", timeout=0.5) as r:
+                return r.status == 200
+        except OSError:
+            return False
+
+    def stop(self):
+        if self.alive():
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+
+
+class Runtime:
+    def __init__(self, args):
+        session = boto3.session.Session(region_name=args.region)
+        kw = {"endpoint_url": args.endpoint} if args.endpoint else {}
+        self.ecs = session.client("ecs", **kw)
+        self.sd = session.client("servicediscovery", **kw)
+        self.logs = session.client("logs", **kw)
+        self.cluster = args.cluster
+        self.images = self._load_images(args.images)
+        self.state_file = args.state
+        self.addresses = Addresses()
+        self.tasks = {}  # ECS service name -> [Task]
+        self.definitions = {}  # task definition ARN -> description
+        self.records = {}  # DNS name (lower case, with final dot) -> (ttl, [(ip, port)])
+        self.lock = threading.Lock()
+        self.log_lock = threading.Lock()
+
+    @staticmethod
+    def _load_images(path):
+        with open(path) as f:
+            return {k: v for k, v in json.load(f).items() if not k.startswith("_")}
+
+    def image_config(self, image):
+        return self.images.get(image) or self.images.get(image.rsplit(":", 1)[0]) or {}
+
+    # ECS side
+
+    def definition(self, arn):
+        if arn not in self.definitions:
+            self.definitions[arn] = self.ecs.describe_task_definition(taskDefinition=arn)["taskDefinition"]
+        return self.definitions[arn]
+
+    def services(self):
+        arns = []
+        for page in self.ecs.get_paginator("list_services").paginate(cluster=self.cluster):
+            arns.extend(page["serviceArns"])
+        found = []
+        for i in range(0, len(arns), 10):
+            found.extend(self.ecs.describe_services(cluster=self.cluster, services=arns[i:i + 10])["services"])
+        return [s for s in found if s["status"] == "ACTIVE"]
+
+    def start_task(self, service, revision):
+        td = self.definition(revision)
+        container = td["containerDefinitions"][0]
+        env = {kv["name"]: kv["value"] for kv in container.get("environment", [])}
+        image = self.image_config(container["image"])
+        ip = self.addresses.take()
+        env["mode"] = image.get("mode", "classic")
+        port = free_port("127.0.0.1")
+        if "fprocess" in image:
+            env["fprocess"] = image["fprocess"].format(runtime=HERE, port=port)
+        if "upstream_url" in image:
+            env["upstream_url"] = image["upstream_url"].format(port=port)
+            env["port"] = str(port)
+        task = Task(service["serviceName"], revision, container, ip, env, self.ship_log)
+        log(f"started task {task.id} of {service['serviceName']} at {ip}")
+        return task
+
+    def stop_task(self, task, registry):
+        if task.registered and registry:
+            try:
+                self.sd.deregister_instance(ServiceId=registry, InstanceId=task.id)
+            except self.sd.exceptions.ClientError:
+                pass
+        task.stop()
+        log(f"stopped task {task.id} of {task.service}")
+
+    @staticmethod
+    def registry_of(service):
+        for r in service.get("serviceRegistries", []):
+            return r["registryArn"].rsplit("/", 1)[-1]
+        return None
+
+    def reconcile(self):
+        services = {s["serviceName"]: s for s in self.services()}
+        for name in list(self.tasks):
+            if name not in services:
+                for task in self.tasks.pop(name):
+                    self.stop_task(task, None)
+        for name, service in services.items():
+            registry = self.registry_of(service)
+            tasks = self.tasks.setdefault(name, [])
+            revision = service["taskDefinition"]
+            keep = []
+            for task in tasks:
+                if task.revision != revision or not task.alive():
+                    why = "new revision" if task.alive() else "task exited"
+                    log(f"{why}: replacing {task.id} of {name}")
+                    self.stop_task(task, registry)
+                else:
+                    keep.append(task)
+            while len(keep) > service["desiredCount"]:
+                self.stop_task(keep.pop(), registry)
+            while len(keep) < service["desiredCount"]:
+                keep.append(self.start_task(service, revision))
+            for task in keep:
+                if not task.registered and registry and task.healthy():
+                    self.sd.register_instance(
+                        ServiceId=registry, InstanceId=task.id,
+                        Attributes={"AWS_INSTANCE_IPV4": task.ip, "AWS_INSTANCE_PORT": str(WATCHDOG_PORT),
+                                    "ECS_SERVICE_NAME": name, "ECS_TASK_DEFINITION_FAMILY": self.definition(revision)["family"]},
+                    )
+                    task.registered = True
+            self.tasks[name] = keep
+        self.write_state()
+
+    def write_state(self):
+        if not self.state_file:
+            return
+        state = [{"id": t.id, "service": t.service, "ip": t.ip, "pid": t.process.pid, "registered": t.registered}
+                 for tasks in self.tasks.values() for t in tasks]
+        tmp = self.state_file + ".tmp"
+        with open(tmp, "w") as f:
+            json.dump(state, f)
+        os.replace(tmp, self.state_file)
+
+    # Cloud Map side: DNS answers from the registered instances
+
+    def refresh_records(self):
+        records = {}
+        for ns_page in self.sd.get_paginator("list_namespaces").paginate():
+            for ns in ns_page["Namespaces"]:
+                if ns["Type"] != "DNS_PRIVATE":
+                    continue
+                services = self.sd.list_services(
+                    Filters=[{"Name": "NAMESPACE_ID", "Values": [ns["Id"]], "Condition": "EQ"}])["Services"]
+                for svc in services:
+                    ttl = min((r["TTL"] for r in svc.get("DnsConfig", {}).get("DnsRecords", [])), default=5)
+                    instances = self.sd.list_instances(ServiceId=svc["Id"])["Instances"]
+                    addrs = [(i["Attributes"]["AWS_INSTANCE_IPV4"], int(i["Attributes"].get("AWS_INSTANCE_PORT", WATCHDOG_PORT)))
+                             for i in instances if "AWS_INSTANCE_IPV4" in i.get("Attributes", {})]
+                    records[f"{svc['Name']}.{ns['Name']}.".lower()] = (ttl, addrs)
+        with self.lock:
+            self.records = records
+
+    def answer(self, qname):
+        with self.lock:
+            return self.records.get(qname.lower())
+
+    # CloudWatch Logs side
+
+    def ship_log(self, task, line):
+        options = task.container.get("logConfiguration", {}).get("options", {})
+        group, prefix = options.get("awslogs-group"), options.get("awslogs-stream-prefix")
+        print(f"[{task.service} {task.id[:8]}] {line}", file=sys.stderr, flush=True)
+        if not group or not prefix:
+            return
+        stream = f"{prefix}/{task.container['name']}/{task.id}"
+        with self.log_lock:
+            try:
+                try:
+                    self.logs.create_log_stream(logGroupName=group, logStreamName=stream)
+                except self.logs.exceptions.ResourceAlreadyExistsException:
+                    pass
+                except self.logs.exceptions.ResourceNotFoundException:
+                    self.logs.create_log_group(logGroupName=group)
+                    self.logs.create_log_stream(logGroupName=group, logStreamName=stream)
+                self.logs.put_log_events(logGroupName=group, logStreamName=stream,
+                                         logEvents=[{"timestamp": int(time.time() * 1000), "message": line}])
+            except Exception as e:  # a log line lost must not stop the task
+                log(f"could not ship a log line: {e}")
+
+    def stop_all(self):
+        for name, tasks in self.tasks.items():
+            for task in tasks:
+                task.stop()
+
+
+class Resolver(BaseResolver):
+    def __init__(self, runtime):
+        self.runtime = runtime
+
+    def resolve(self, request, handler):
+        reply = request.reply()
+        qname = str(request.q.qname)
+        found = self.runtime.answer(qname)
+        if found is None:
+            reply.header.rcode = RCODE.NXDOMAIN
+            return reply
+        ttl, addrs = found
+        qtype = QTYPE[request.q.qtype]
+        for n, (ip, port) in enumerate(addrs):
+            if qtype == "A":
+                reply.add_answer(RR(qname, QTYPE.A, rdata=A(ip), ttl=ttl))
+            elif qtype == "SRV":
+                target = DNSLabel(f"task{n}.{qname}")
+                reply.add_answer(RR(qname, QTYPE.SRV, rdata=SRV(1, 10, port, target), ttl=ttl))
+                reply.add_ar(RR(target, QTYPE.A, rdata=A(ip), ttl=ttl))
+        return reply
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--endpoint", default=os.environ.get("AWS_ENDPOINT_URL"))
+    parser.add_argument("--region", default=os.environ.get("AWS_REGION", "us-east-1"))
+    parser.add_argument("--cluster", default="openfaas")
+    parser.add_argument("--dns", default="127.0.0.1:5353", help="address:port of the DNS server")
+    parser.add_argument("--images", default=os.path.join(HERE, "images.json"))
+    parser.add_argument("--state", help="file to write the running tasks to (JSON)")
+    parser.add_argument("--interval", type=float, default=0.25)
+    args = parser.parse_args()
+
+    runtime = Runtime(args)
+    host, port = args.dns.rsplit(":", 1)
+    dns = DNSServer(Resolver(runtime), address=host, port=int(port), logger=type("Quiet", (), {
+        **{m: (lambda *a: None) for m in ("log_recv", "log_send", "log_request", "log_reply", "log_truncated", "log_error", "log_data")},
+        "log_prefix": lambda *a: "",
+    })())
+    dns.start_thread()
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    log(f"watching cluster {args.cluster}; DNS on {args.dns}")
+    while not stop.is_set():
+        try:
+            runtime.reconcile()
+            runtime.refresh_records()
+        except Exception as e:  # the emulator restarting, a service deleted mid-way: try again
+            log(f"reconcile failed: {e}")
+        stop.wait(args.interval)
+    runtime.stop_all()
+    dns.stop()
+
+
+if __name__ == "__main__":
+    main()
