@@ -110,9 +110,10 @@ impl Proxy {
                 }
                 Ok(Ok(response)) => return downstream(response, upgrade),
                 Ok(Err(e)) => {
-                    // Only a request none of which went out can go to another task.
-                    let retry =
-                        e.is_connect() && slot.lock().unwrap_or_else(|p| p.into_inner()).is_some();
+                    // Another task may take a request none of which went out: one whose connection
+                    // failed, or a safe one whose pooled connection the task closed (it stopped).
+                    let unsent = slot.lock().unwrap_or_else(|p| p.into_inner()).is_some();
+                    let retry = unsent && (e.is_connect() || parts.method.is_safe());
                     tracing::debug!(function.name = %name, upstream = %addr, error = %e, retry, "upstream failed");
                     last_error = Some(e);
                     if !retry {

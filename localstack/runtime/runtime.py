@@ -59,8 +59,16 @@ class Addresses:
         self._next = itertools.count(1)
 
     def take(self):
-        n = next(self._next)
-        return f"127.1.{n // 250}.{n % 250 + 1}"
+        # Skip addresses another runtime on this machine (or a leftover task) holds.
+        while True:
+            n = next(self._next)
+            ip = f"127.1.{n // 250}.{n % 250 + 1}"
+            with socket.socket() as s:
+                try:
+                    s.bind((ip, WATCHDOG_PORT))
+                    return ip
+                except OSError:
+                    continue
 
 
 class Task:
@@ -118,6 +126,7 @@ class Runtime:
         self.addresses = Addresses()
         self.tasks = {}  # ECS service name -> [Task]
         self.definitions = {}  # task definition ARN -> description
+        self.ttls = {}  # Cloud Map service id -> seconds to drain a task
         self.records = {}  # DNS name (lower case, with final dot) -> (ttl, [(ip, port)])
         self.lock = threading.Lock()
         self.log_lock = threading.Lock()
@@ -163,14 +172,34 @@ class Runtime:
         log(f"started task {task.id} of {service['serviceName']} at {ip}")
         return task
 
-    def stop_task(self, task, registry):
+    def stop_task(self, task, registry, drain=0.0):
+        """Deregisters the task, then stops it after `drain` seconds (in the background), as ECS
+        leaves cached DNS answers time to expire before it stops a task that is still healthy."""
         if task.registered and registry:
             try:
                 self.sd.deregister_instance(ServiceId=registry, InstanceId=task.id)
             except self.sd.exceptions.ClientError:
                 pass
-        task.stop()
-        log(f"stopped task {task.id} of {task.service}")
+            task.registered = False
+
+        def stop():
+            time.sleep(drain)
+            task.stop()
+            log(f"stopped task {task.id} of {task.service}")
+
+        if drain and task.alive():
+            threading.Thread(target=stop, daemon=True).start()
+        else:
+            stop()
+
+    def drain_seconds(self, registry):
+        """The record TTL of the Cloud Map service, plus a second."""
+        if not registry:
+            return 0.0
+        if registry not in self.ttls:
+            records = self.sd.get_service(Id=registry)["Service"].get("DnsConfig", {}).get("DnsRecords", [])
+            self.ttls[registry] = max((r["TTL"] for r in records), default=0) + 1.0
+        return self.ttls[registry]
 
     @staticmethod
     def registry_of(service):
@@ -188,16 +217,17 @@ class Runtime:
             registry = self.registry_of(service)
             tasks = self.tasks.setdefault(name, [])
             revision = service["taskDefinition"]
+            drain = self.drain_seconds(registry)
             keep = []
             for task in tasks:
                 if task.revision != revision or not task.alive():
                     why = "new revision" if task.alive() else "task exited"
                     log(f"{why}: replacing {task.id} of {name}")
-                    self.stop_task(task, registry)
+                    self.stop_task(task, registry, drain)
                 else:
                     keep.append(task)
             while len(keep) > service["desiredCount"]:
-                self.stop_task(keep.pop(), registry)
+                self.stop_task(keep.pop(), registry, drain)
             while len(keep) < service["desiredCount"]:
                 keep.append(self.start_task(service, revision))
             for task in keep:
