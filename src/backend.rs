@@ -5,9 +5,12 @@ pub mod ecs;
 pub mod memory;
 
 use async_trait::async_trait;
+use futures::stream::BoxStream;
 
 use crate::error::Error;
-use crate::model::{FunctionName, FunctionSpec, FunctionStatus, Namespace};
+use crate::model::{
+    FunctionName, FunctionSpec, FunctionStatus, LogMessage, LogRequest, Namespace, SecretName,
+};
 
 /// Where functions run. Every method takes validated names; implementations answer
 /// [`Error::NotFound`] for functions they do not have and [`Error::BadRequest`] for
@@ -54,4 +57,41 @@ pub trait FunctionBackend: Send + Sync + 'static {
             )))
         }
     }
+}
+
+/// Where secrets are kept. Values go in and never come out: functions read them as files.
+#[async_trait]
+pub trait SecretStore: Send + Sync + 'static {
+    /// Names of the namespace's secrets, sorted.
+    async fn list_secrets(&self, namespace: &Namespace) -> Result<Vec<SecretName>, Error>;
+
+    /// [`Error::Conflict`] when it exists.
+    async fn create_secret(
+        &self,
+        namespace: &Namespace,
+        name: &SecretName,
+        value: &[u8],
+    ) -> Result<(), Error>;
+
+    /// [`Error::NotFound`] when it does not exist.
+    async fn update_secret(
+        &self,
+        namespace: &Namespace,
+        name: &SecretName,
+        value: &[u8],
+    ) -> Result<(), Error>;
+
+    /// [`Error::NotFound`] when it does not exist.
+    async fn delete_secret(&self, namespace: &Namespace, name: &SecretName) -> Result<(), Error>;
+}
+
+/// Where function output is kept.
+#[async_trait]
+pub trait LogSource: Send + Sync + 'static {
+    /// The lines asked for, oldest first; with `follow`, new lines as they come, until the
+    /// stream is dropped.
+    async fn logs(
+        &self,
+        request: LogRequest,
+    ) -> Result<BoxStream<'static, Result<LogMessage, Error>>, Error>;
 }

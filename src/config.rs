@@ -227,6 +227,28 @@ pub struct Config {
     )]
     pub default_memory: u32,
 
+    /// Secrets Manager names of OpenFaaS secrets start with this (`<prefix><namespace>/<name>`).
+    #[arg(
+        long,
+        env = "FAAS_ECS_SECRET_PREFIX",
+        value_name = "FAAS_ECS_SECRET_PREFIX",
+        default_value = "openfaas/"
+    )]
+    pub secret_prefix: String,
+
+    /// Image of the container that writes a task's secrets as files: the faas-ecs image.
+    /// Without it, functions cannot use secrets.
+    #[arg(
+        long,
+        env = "FAAS_ECS_SECRETS_IMAGE",
+        value_name = "FAAS_ECS_SECRETS_IMAGE"
+    )]
+    pub secrets_image: Option<String>,
+
+    /// How often `/system/logs?follow=true` asks CloudWatch Logs for new lines.
+    #[arg(long, env = "FAAS_ECS_LOG_POLL_INTERVAL", value_name = "FAAS_ECS_LOG_POLL_INTERVAL", default_value = "1s", value_parser = parse_duration)]
+    pub log_poll_interval: Duration,
+
     /// How often the function cache is refreshed from ECS.
     #[arg(long, env = "FAAS_ECS_REFRESH_INTERVAL", value_name = "FAAS_ECS_REFRESH_INTERVAL", default_value = "5s", value_parser = parse_duration)]
     pub refresh_interval: Duration,
@@ -331,6 +353,22 @@ impl Config {
             return Err(invalid(
                 "FAAS_ECS_DISCOVERY_INTERVAL",
                 "must be more than zero",
+            ));
+        }
+        let prefix_ok = self
+            .secret_prefix
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"/_+=.@-".contains(&b));
+        if self.secret_prefix.is_empty() || !prefix_ok {
+            return Err(invalid(
+                "FAAS_ECS_SECRET_PREFIX",
+                "must be non-empty, of letters, digits and /_+=.@-",
+            ));
+        }
+        if self.log_poll_interval < Duration::from_millis(200) {
+            return Err(invalid(
+                "FAAS_ECS_LOG_POLL_INTERVAL",
+                "must be at least 200ms",
             ));
         }
         if self.refresh_interval.is_zero() {

@@ -6,7 +6,8 @@ use axum::middleware::from_fn_with_state;
 use axum::routing::{MethodFilter, any, get, on, post};
 
 use crate::handlers::{
-    delete, deploy, health, info, list, metrics, namespaces, proxy, scale, status, update,
+    delete, deploy, health, info, list, logs, metrics, namespaces, proxy, scale, secrets, status,
+    update,
 };
 use crate::state::AppState;
 use crate::{auth, metrics as track};
@@ -25,6 +26,14 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/system/function/{name}", get(status::status))
         .route("/system/scale-function/{name}", post(scale::scale))
+        .route(
+            "/system/secrets",
+            get(secrets::list)
+                .post(secrets::create)
+                .put(secrets::update)
+                .delete(secrets::delete),
+        )
+        .route("/system/logs", get(logs::logs))
         .route("/system/info", get(info::info))
         .route("/system/namespaces", get(namespaces::list))
         .route_layer(from_fn_with_state(state.clone(), auth::require));

@@ -3,13 +3,15 @@
 use std::sync::Arc;
 
 use crate::auth::Credentials;
-use crate::backend::FunctionBackend;
+use crate::backend::{FunctionBackend, LogSource, SecretStore};
 use crate::metrics::Metrics;
 use crate::proxy::Proxy;
 
 #[derive(Clone)]
 pub struct AppState {
     pub backend: Arc<dyn FunctionBackend>,
+    pub secrets: Arc<dyn SecretStore>,
+    pub logs: Arc<dyn LogSource>,
     pub proxy: Arc<Proxy>,
     /// Basic auth credentials for /system/*, when basic auth is on.
     pub auth: Option<Arc<Credentials>>,
@@ -17,9 +19,15 @@ pub struct AppState {
 }
 
 impl AppState {
-    pub fn new(backend: Arc<dyn FunctionBackend>, proxy: Proxy, auth: Option<Credentials>) -> Self {
+    /// One backend serves functions, secrets and logs.
+    pub fn new<B>(backend: Arc<B>, proxy: Proxy, auth: Option<Credentials>) -> Self
+    where
+        B: FunctionBackend + SecretStore + LogSource,
+    {
         Self {
-            backend,
+            backend: backend.clone(),
+            secrets: backend.clone(),
+            logs: backend,
             proxy: Arc::new(proxy),
             auth: auth.map(Arc::new),
             metrics: Arc::new(Metrics::new()),

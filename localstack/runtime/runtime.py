@@ -10,12 +10,19 @@ It watches the ECS services of one cluster in the emulator and, like ECS:
 - registers each task in the service's Cloud Map service once its watchdog answers /_/health
   (AWS_INSTANCE_IPV4, AWS_INSTANCE_PORT) and deregisters it when it stops;
 - ships each task's stdout and stderr to CloudWatch Logs, stream `<prefix>/<container>/<task id>`
-  as the awslogs driver names it.
+  as the awslogs driver names it;
+- runs the containers the function depends on (`dependsOn` SUCCESS) first, to completion, with the
+  task definition's `secrets` read from Secrets Manager into their environment, as ECS injects
+  them; task volumes are folders of their own, and the function sees its secrets volume at its
+  mount path (/var/openfaas/secrets) through a private mount namespace, so each task sees its own
+  secrets alone. That needs root (CI runs as root); without it the runtime logs a warning and the
+  function finds no files there.
 Like Route 53 for a private DNS namespace, it answers A and SRV queries for
 `<service>.<namespace>` from the registered instances, with the record TTL of the Cloud Map service.
 
 What it does not do: pull or run images (an image maps to a local command, images.json), isolate
-tasks (no network namespace, cpu or memory limits; a task sees the machine's files), run health
+tasks beyond their secrets (no network namespace, cpu or memory limits; a task sees the machine's
+files), run health
 checks other than the watchdog's /_/health, place tasks in subnets, or make the emulator's task
 and running counts true (moto has no API for that).
 """
@@ -24,6 +31,7 @@ import argparse
 import itertools
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -71,9 +79,15 @@ class Addresses:
                     continue
 
 
+# Runs a command with a folder bind-mounted read-only at a path, visible to it alone.
+PRIVATE_MOUNT = (
+    'mkdir -p "$2" && mount --bind "$1" "$2" && mount -o remount,bind,ro "$2" && shift 2 && exec "$@"'
+)
+
+
 class Task:
-    def __init__(self, service, revision, container, ip, env, log_sink):
-        self.id = uuid.uuid4().hex
+    def __init__(self, task_id, service, revision, container, ip, env, log_sink, mounts=()):
+        self.id = task_id
         self.service = service
         self.revision = revision
         self.container = container
@@ -83,16 +97,14 @@ class Task:
         env = dict(env)
         env.update({"WATCHDOG_ADDR": f"{ip}:{WATCHDOG_PORT}", "HOSTNAME": self.id[:12],
                     "PYTHONUNBUFFERED": "1", "PATH": os.environ.get("PATH", "/usr/bin:/bin")})
+        argv = [sys.executable, os.path.join(HERE, "watchdog.py")]
+        for host_dir, path in mounts:
+            argv = ["unshare", "--mount", "--propagation", "private", "sh", "-c", PRIVATE_MOUNT, "sh",
+                    host_dir, path] + argv
         self.process = subprocess.Popen(
-            [sys.executable, os.path.join(HERE, "watchdog.py")], env=env,
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
+            argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
         )
-        for stream in (self.process.stdout, self.process.stderr):
-            threading.Thread(target=self._pump, args=(stream, log_sink), daemon=True).start()
-
-    def _pump(self, stream, sink):
-        for line in iter(stream.readline, b""):
-            sink(self, line.decode("utf-8", "replace").rstrip("\n"))
+        pump(self.process, lambda line: log_sink(self.service, container, self.id, line))
 
     def alive(self):
         return self.process.poll() is None
@@ -113,6 +125,15 @@ class Task:
                 os.killpg(self.process.pid, signal.SIGKILL)
 
 
+def pump(process, sink):
+    """Sends each line a process writes to `sink`, from background threads."""
+    def read(stream):
+        for line in iter(stream.readline, b""):
+            sink(line.decode("utf-8", "replace").rstrip("\n"))
+    for stream in (process.stdout, process.stderr):
+        threading.Thread(target=read, args=(stream,), daemon=True).start()
+
+
 class Runtime:
     def __init__(self, args):
         session = boto3.session.Session(region_name=args.region)
@@ -123,6 +144,10 @@ class Runtime:
         self.cluster = args.cluster
         self.images = self._load_images(args.images)
         self.state_file = args.state
+        self.volumes_dir = args.volumes
+        self.repo = os.path.dirname(os.path.dirname(HERE))
+        self.secrets = session.client("secretsmanager", **kw)
+        self.root = os.geteuid() == 0
         self.addresses = Addresses()
         self.tasks = {}  # ECS service name -> [Task]
         self.definitions = {}  # task definition ARN -> description
@@ -156,10 +181,23 @@ class Runtime:
         return [s for s in found if s["status"] == "ACTIVE"]
 
     def start_task(self, service, revision):
+        """Starts a task: the containers the function depends on first, then the function.
+        Returns None when a dependency failed (ECS would not start the function either)."""
         td = self.definition(revision)
-        container = td["containerDefinitions"][0]
-        env = {kv["name"]: kv["value"] for kv in container.get("environment", [])}
-        image = self.image_config(container["image"])
+        task_id = uuid.uuid4().hex
+        name = service["serviceName"]
+        function = next(c for c in td["containerDefinitions"] if c.get("essential", True))
+        volumes = {v["name"]: os.path.join(self.volumes_dir, task_id, v["name"]) for v in td.get("volumes", [])}
+        for path in volumes.values():
+            os.makedirs(path, mode=0o700, exist_ok=True)
+        for dependency in function.get("dependsOn", []):
+            container = next(c for c in td["containerDefinitions"] if c["name"] == dependency["containerName"])
+            if not self.run_to_completion(name, task_id, container, volumes):
+                log(f"task {task_id} of {name}: container {container['name']} failed; the function does not start")
+                shutil.rmtree(os.path.join(self.volumes_dir, task_id), ignore_errors=True)
+                return None
+        env = {kv["name"]: kv["value"] for kv in function.get("environment", [])}
+        image = self.image_config(function["image"])
         ip = self.addresses.take()
         env["mode"] = image.get("mode", "classic")
         port = free_port("127.0.0.1")
@@ -168,9 +206,34 @@ class Runtime:
         if "upstream_url" in image:
             env["upstream_url"] = image["upstream_url"].format(port=port)
             env["port"] = str(port)
-        task = Task(service["serviceName"], revision, container, ip, env, self.ship_log)
-        log(f"started task {task.id} of {service['serviceName']} at {ip}")
+        mounts = [(volumes[m["sourceVolume"]], m["containerPath"]) for m in function.get("mountPoints", [])
+                  if m["sourceVolume"] in volumes and m["containerPath"] != "/tmp"]
+        if mounts and not self.root:
+            log(f"not root: task {task_id} of {name} runs without its volumes at {[p for _, p in mounts]}")
+            mounts = []
+        task = Task(task_id, name, revision, function, ip, env, self.ship_log, mounts)
+        log(f"started task {task.id} of {name} at {ip}")
         return task
+
+    def run_to_completion(self, service, task_id, container, volumes):
+        """Runs a non-essential container as ECS would before the function: its environment,
+        its secrets injected as variables, its volumes at their paths (paths in its command are
+        mapped to the task's folders)."""
+        env = {kv["name"]: kv["value"] for kv in container.get("environment", [])}
+        for secret in container.get("secrets", []):
+            env[secret["name"]] = self.secrets.get_secret_value(SecretId=secret["valueFrom"])["SecretString"]
+        env["PATH"] = os.environ.get("PATH", "/usr/bin:/bin")
+        paths = {m["containerPath"]: volumes[m["sourceVolume"]] for m in container.get("mountPoints", [])}
+        files = self.image_config(container["image"]).get("files", {})
+        argv = [files.get(a, a).format(repo=self.repo) for a in container.get("entryPoint", [])]
+        argv += [paths.get(a, a) for a in container.get("command", [])]
+        process = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        pump(process, lambda line: self.ship_log(service, container, task_id, line))
+        try:
+            return process.wait(timeout=60) == 0
+        except subprocess.TimeoutExpired:
+            process.kill()
+            return False
 
     def stop_task(self, task, registry, drain=0.0):
         """Deregisters the task, then stops it after `drain` seconds (in the background), as ECS
@@ -185,6 +248,7 @@ class Runtime:
         def stop():
             time.sleep(drain)
             task.stop()
+            shutil.rmtree(os.path.join(self.volumes_dir, task.id), ignore_errors=True)
             log(f"stopped task {task.id} of {task.service}")
 
         if drain and task.alive():
@@ -229,7 +293,10 @@ class Runtime:
             while len(keep) > service["desiredCount"]:
                 self.stop_task(keep.pop(), registry, drain)
             while len(keep) < service["desiredCount"]:
-                keep.append(self.start_task(service, revision))
+                task = self.start_task(service, revision)
+                if task is None:
+                    break
+                keep.append(task)
             for task in keep:
                 if not task.registered and registry and task.healthy():
                     self.sd.register_instance(
@@ -276,13 +343,13 @@ class Runtime:
 
     # CloudWatch Logs side
 
-    def ship_log(self, task, line):
-        options = task.container.get("logConfiguration", {}).get("options", {})
+    def ship_log(self, service, container, task_id, line):
+        options = container.get("logConfiguration", {}).get("options", {})
         group, prefix = options.get("awslogs-group"), options.get("awslogs-stream-prefix")
-        print(f"[{task.service} {task.id[:8]}] {line}", file=sys.stderr, flush=True)
+        print(f"[{service} {task_id[:8]} {container['name']}] {line}", file=sys.stderr, flush=True)
         if not group or not prefix:
             return
-        stream = f"{prefix}/{task.container['name']}/{task.id}"
+        stream = f"{prefix}/{container['name']}/{task_id}"
         with self.log_lock:
             try:
                 try:
@@ -335,6 +402,8 @@ def main():
     parser.add_argument("--images", default=os.path.join(HERE, "images.json"))
     parser.add_argument("--state", help="file to write the running tasks to (JSON)")
     parser.add_argument("--interval", type=float, default=0.25)
+    parser.add_argument("--volumes", default=os.path.join("/tmp", f"faas-ecs-runtime-{os.getpid()}"),
+                        help="folder for the tasks' volumes")
     args = parser.parse_args()
 
     runtime = Runtime(args)
@@ -356,6 +425,7 @@ def main():
             log(f"reconcile failed: {e}")
         stop.wait(args.interval)
     runtime.stop_all()
+    shutil.rmtree(args.volumes, ignore_errors=True)
     dns.stop()
 
 

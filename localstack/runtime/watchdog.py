@@ -26,7 +26,8 @@ HOP_BY_HOP = {"connection", "keep-alive", "proxy-connection", "te", "trailer", "
 
 
 def log(message):
-    sys.stderr.write(message + "\n")
+    # Go's log package format, as the OpenFaaS watchdogs print.
+    sys.stderr.write(time.strftime("%Y/%m/%d %H:%M:%S ") + message + "\n")
     sys.stderr.flush()
 
 

@@ -5,10 +5,12 @@ pub mod deploy;
 pub mod health;
 pub mod info;
 pub mod list;
+pub mod logs;
 pub mod metrics;
 pub mod namespaces;
 pub mod proxy;
 pub mod scale;
+pub mod secrets;
 pub mod status;
 pub mod update;
 

@@ -1,15 +1,19 @@
 //! The provider's wire types and validated names.
 
 mod function;
+mod logs;
 mod name;
 mod resources;
+mod secret;
 
 pub use function::{
     DeleteFunctionRequest, FUNCTION_LABEL, FunctionDeployment, FunctionStatus, ResourceList,
     SCALE_MIN_LABEL, ScaleServiceRequest,
 };
+pub use logs::{LogMessage, LogRequest};
 pub use name::{DEFAULT_NAMESPACE, FunctionName, InvalidName, Namespace};
 pub use resources::{Resources, parse_cpu_millis, parse_memory_bytes};
+pub use secret::{Secret, SecretName, SecretSummary};
 
 use crate::error::Error;
 
@@ -22,6 +26,8 @@ pub struct FunctionSpec {
     pub deployment: FunctionDeployment,
     pub limits: Resources,
     pub requests: Resources,
+    /// `secrets`, validated, in the order given.
+    pub secrets: Vec<SecretName>,
 }
 
 impl FunctionSpec {
@@ -40,6 +46,12 @@ impl FunctionSpec {
                 ))
             })?;
         }
+        let secrets = deployment
+            .secrets
+            .iter()
+            .flatten()
+            .map(|s| SecretName::parse(s))
+            .collect::<Result<Vec<_>, _>>()?;
         deployment.namespace = Some(namespace.to_string());
         Ok(Self {
             name,
@@ -47,6 +59,7 @@ impl FunctionSpec {
             deployment,
             limits,
             requests,
+            secrets,
         })
     }
 

@@ -96,11 +96,9 @@ impl CloudMapResolver {
 
     async fn refresh(&self, name: &str) -> Endpoints {
         match self.discover(name).await {
-            Ok(endpoints) => {
-                self.cache
-                    .put(name, endpoints.clone(), Instant::now() + STALE_AFTER);
-                endpoints
-            }
+            Ok(endpoints) => self
+                .cache
+                .put(name, endpoints, Instant::now() + STALE_AFTER),
             Err(e) => {
                 tracing::warn!(function.name = name, error = %DisplayChain(&e), "DiscoverInstances failed");
                 Endpoints::default()
@@ -130,6 +128,10 @@ impl CloudMapResolver {
 
 #[async_trait]
 impl Resolver for CloudMapResolver {
+    fn retire(&self, name: &FunctionName, addrs: Vec<IpAddr>) {
+        self.cache.retire(name.as_str(), addrs);
+    }
+
     async fn resolve(&self, name: &FunctionName) -> Endpoints {
         match self.cache.get(name.as_str()) {
             Some(hit) => hit,

@@ -108,6 +108,10 @@ impl DnsResolver {
 
 #[async_trait]
 impl Resolver for DnsResolver {
+    fn retire(&self, name: &FunctionName, addrs: Vec<IpAddr>) {
+        self.cache.retire(name.as_str(), addrs);
+    }
+
     async fn resolve(&self, name: &FunctionName) -> Endpoints {
         if let Some(hit) = self.cache.get(name.as_str()) {
             return hit;
@@ -123,7 +127,6 @@ impl Resolver for DnsResolver {
                 (Endpoints::default(), Instant::now())
             }
         };
-        self.cache.put(name.as_str(), endpoints.clone(), until);
-        endpoints
+        self.cache.put(name.as_str(), endpoints, until)
     }
 }

@@ -7,7 +7,7 @@ pub mod cloudmap;
 pub mod dns;
 pub mod fixed;
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -56,6 +56,10 @@ impl Endpoints {
 #[async_trait]
 pub trait Resolver: Send + Sync + 'static {
     async fn resolve(&self, name: &FunctionName) -> Endpoints;
+
+    /// Stops sending the function's requests to these task addresses (tasks of a replaced
+    /// revision that are still registered), until they leave the answers.
+    fn retire(&self, _name: &FunctionName, _addrs: Vec<IpAddr>) {}
 }
 
 #[cfg(test)]

@@ -27,8 +27,31 @@ use crate::support::moto_url;
 /// A provider on a real socket, configured as scripts/dev configures it.
 struct Stack {
     url: String,
-    resolver: Arc<dyn Resolver>,
+    resolver: Option<Arc<dyn Resolver>>,
     client: Client<HttpConnector, Body>,
+    /// The faas-ecs process and its captured log, when the stack runs the binary.
+    process: Option<(std::process::Child, std::path::PathBuf)>,
+}
+
+impl Drop for Stack {
+    fn drop(&mut self) {
+        if let Some((child, _)) = &mut self.process {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// The provider settings scripts/test wrote, as `(variable, value)`.
+fn provider_env() -> Vec<(String, String)> {
+    let settings = std::fs::read_to_string(env("E2E_PROVIDER_ENV")).unwrap();
+    let mut vars: Vec<(String, String)> = settings
+        .lines()
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    vars.push(("FAAS_ECS_DNS_SERVER".into(), env("E2E_DNS")));
+    vars
 }
 
 fn env(name: &str) -> String {
@@ -78,9 +101,59 @@ impl Stack {
         ));
         Self {
             url,
-            resolver,
+            resolver: Some(resolver),
             client: Client::builder(TokioExecutor::new()).build_http(),
+            process: None,
         }
+    }
+
+    /// The faas-ecs binary itself, its log (RUST_LOG=debug) captured to a file.
+    async fn start_binary() -> Self {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        drop(listener);
+        let log =
+            std::env::temp_dir().join(format!("faas-ecs-e2e-{}-{port}.log", std::process::id()));
+        let child = std::process::Command::new(env!("CARGO_BIN_EXE_faas-ecs"))
+            .envs(provider_env())
+            .env("AWS_ENDPOINT_URL", moto_url())
+            .env("port", port.to_string())
+            .env("bind_address", "127.0.0.1")
+            .env("RUST_LOG", "debug")
+            .stdout(std::fs::File::create(&log).unwrap())
+            .stderr(std::fs::File::options().append(true).open(&log).unwrap())
+            .spawn()
+            .unwrap();
+        let stack = Self {
+            url: format!("http://127.0.0.1:{port}"),
+            resolver: None,
+            client: Client::builder(TokioExecutor::new()).build_http(),
+            process: Some((child, log)),
+        };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let request = Request::get(format!("{}/healthz", stack.url))
+                .body(Body::empty())
+                .unwrap();
+            if let Ok(r) = stack.client.request(request).await
+                && r.status() == StatusCode::OK
+            {
+                return stack;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "faas-ecs did not start: {}",
+                stack.captured_log()
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    fn captured_log(&self) -> String {
+        let Some((_, log)) = &self.process else {
+            return String::new();
+        };
+        std::fs::read_to_string(log).unwrap_or_default()
     }
 
     async fn send(
@@ -240,7 +313,7 @@ async fn three_replicas_share_the_load_and_survive_a_killed_task() {
     let fn_name = FunctionName::parse(name).unwrap();
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        let endpoints = stack.resolver.resolve(&fn_name).await;
+        let endpoints = stack.resolver.as_ref().unwrap().resolve(&fn_name).await;
         let addrs: Vec<SocketAddr> = endpoints.as_slice().to_vec();
         if !addrs.iter().any(|a| a.ip() == victim_ip) && addrs.len() == 3 {
             break;
@@ -334,4 +407,268 @@ async fn redirects_streams_and_large_bodies_pass_through_a_real_function() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body.len(), big.len());
     assert!(body == big);
+}
+
+/// Invokes until the function answers 200 (503s while its task starts); returns that answer.
+async fn first_success(stack: &Stack, path: &str) -> Bytes {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let (status, _, body) = stack.send(Method::GET, path, Body::empty()).await;
+        match status {
+            StatusCode::OK => return body,
+            StatusCode::SERVICE_UNAVAILABLE => {}
+            other => panic!("{path}: {other} {body:?}"),
+        }
+        assert!(Instant::now() < deadline, "{path} never answered 200");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn secret_names(stack: &Stack) -> Vec<String> {
+    let (status, _, body) = stack
+        .send(Method::GET, "/system/secrets", Body::empty())
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let list: Vec<Value> = serde_json::from_slice(&body).unwrap();
+    list.iter()
+        .map(|s| s["name"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[tokio::test]
+async fn functions_read_secrets_as_files_with_the_exact_bytes() {
+    use base64::Engine;
+    let stack = Stack::start_binary().await;
+    let text = "e2e-text-value-7f3a";
+    let raw: &[u8] = b"\x00raw\x00bytes\xff\n";
+    let updated = "e2e-updated-value-91c2";
+    let b64 = base64::engine::general_purpose::STANDARD.encode(raw);
+
+    let create = |body: Value| stack.send(Method::POST, "/system/secrets", body.to_string());
+    assert_eq!(
+        create(json!({"name": "e2e-text", "value": text})).await.0,
+        StatusCode::CREATED
+    );
+    assert_eq!(
+        create(json!({"name": "e2e-raw", "rawValue": b64})).await.0,
+        StatusCode::CREATED
+    );
+    assert_eq!(
+        create(json!({"name": "e2e-text", "value": "again"}))
+            .await
+            .0,
+        StatusCode::CONFLICT
+    );
+    let names = secret_names(&stack).await;
+    assert!(
+        names.contains(&"e2e-text".to_string()) && names.contains(&"e2e-raw".to_string()),
+        "{names:?}"
+    );
+
+    let missing = json!({"service": "e2e-nosecret", "image": "ghcr.io/openfaas/alpine:latest", "envProcess": "cat", "secrets": ["nope"]});
+    let (status, _, _) = stack
+        .send(Method::POST, "/system/functions", missing.to_string())
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::BAD_REQUEST,
+        "an unknown secret is refused before any change"
+    );
+
+    let reader = |name: &str, secret: &str| {
+        json!({"service": name, "image": "ghcr.io/openfaas/alpine:latest",
+               "envProcess": format!("cat /var/openfaas/secrets/{secret}"), "secrets": [secret]})
+    };
+    stack.deploy(reader("e2e-read-text", "e2e-text")).await;
+    stack.deploy(reader("e2e-read-raw", "e2e-raw")).await;
+    assert_eq!(
+        first_success(&stack, "/function/e2e-read-text").await,
+        text.as_bytes()
+    );
+    assert_eq!(first_success(&stack, "/function/e2e-read-raw").await, raw);
+
+    // A new value reaches the function with its next update, and no answer after it is stale.
+    let (status, _, _) = stack
+        .send(
+            Method::PUT,
+            "/system/secrets",
+            json!({"name": "e2e-text", "value": updated}).to_string(),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _, _) = stack
+        .send(
+            Method::PUT,
+            "/system/functions",
+            reader("e2e-read-text", "e2e-text").to_string(),
+        )
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    assert_eq!(
+        first_success(&stack, "/function/e2e-read-text").await,
+        updated.as_bytes()
+    );
+
+    for name in ["e2e-read-text", "e2e-read-raw"] {
+        let (status, _, _) = stack
+            .send(
+                Method::DELETE,
+                "/system/functions",
+                json!({"functionName": name}).to_string(),
+            )
+            .await;
+        assert_eq!(status, StatusCode::ACCEPTED);
+    }
+    for name in ["e2e-text", "e2e-raw"] {
+        let (status, _, _) = stack
+            .send(
+                Method::DELETE,
+                "/system/secrets",
+                json!({"name": name}).to_string(),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK);
+    }
+    let names = secret_names(&stack).await;
+    assert!(!names.iter().any(|n| n.starts_with("e2e-")), "{names:?}");
+    let (status, _, _) = stack
+        .send(
+            Method::PUT,
+            "/system/secrets",
+            json!({"name": "e2e-text", "value": "x"}).to_string(),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    let log = stack.captured_log();
+    assert!(
+        log.contains("secret created"),
+        "the provider's log was captured: {log}"
+    );
+    for value in [text, updated, b64.as_str()] {
+        assert!(!log.contains(value), "the provider logged a secret value");
+    }
+    let encoded_text = base64::engine::general_purpose::STANDARD.encode(text);
+    assert!(
+        !log.contains(&encoded_text),
+        "the provider logged a stored secret"
+    );
+}
+
+/// The NDJSON lines of a log request, read until the stream ends.
+async fn log_lines(stack: &Stack, query: &str) -> Vec<Value> {
+    let (status, headers, body) = stack
+        .send(Method::GET, &format!("/system/logs?{query}"), Body::empty())
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body:?}");
+    assert_eq!(headers["content-type"], "application/x-ndjson");
+    body.split(|b| *b == b'\n')
+        .filter(|l| !l.is_empty())
+        .map(|l| serde_json::from_slice(l).unwrap())
+        .collect()
+}
+
+fn text_after_timestamp(line: &Value) -> &str {
+    // The watchdog prefixes its lines as Go's log package does: "2006/01/02 15:04:05 ".
+    line["text"].as_str().unwrap().get(20..).unwrap_or_default()
+}
+
+#[tokio::test]
+async fn function_output_is_streamed_from_cloudwatch_logs() {
+    let stack = Stack::start().await;
+    let name = "e2e-logs";
+    stack.deploy(json!({"service": name, "image": "ghcr.io/openfaas/alpine:latest", "envProcess": "cat"})).await;
+    stack.wait_ready(name, 1).await;
+    let (status, output) = stack
+        .invoke(Method::POST, &format!("/function/{name}"), "openfaas-fn")
+        .await;
+    assert_eq!((status, output.as_str()), (StatusCode::OK, "openfaas-fn"));
+
+    // The runtime ships lines as they are written; a request without follow ends by itself.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let lines = loop {
+        let lines = tokio::time::timeout(
+            Duration::from_secs(10),
+            log_lines(&stack, &format!("name={name}&follow=false")),
+        )
+        .await
+        .expect("the request ends without follow");
+        if lines
+            .iter()
+            .any(|l| text_after_timestamp(l).starts_with("Wrote 11 Bytes"))
+        {
+            break lines;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no 'Wrote 11 Bytes' line: {lines:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    };
+    assert!(
+        lines
+            .iter()
+            .any(|l| text_after_timestamp(l).starts_with("Forking fprocess")),
+        "{lines:?}"
+    );
+    let line = &lines[0];
+    assert_eq!(line["name"], name);
+    assert_eq!(line["namespace"], "openfaas-fn");
+    assert_eq!(
+        line["instance"].as_str().unwrap().len(),
+        32,
+        "the task id: {line}"
+    );
+    assert!(line["timestamp"].as_str().unwrap().ends_with('Z'));
+    assert_eq!(
+        log_lines(&stack, &format!("name={name}&tail=1"))
+            .await
+            .len(),
+        1
+    );
+    let (status, _, _) = stack
+        .send(
+            Method::GET,
+            &format!("/system/logs?name={name}&tail=x"),
+            Body::empty(),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+
+    // With follow, a line written after the stream opened arrives on it.
+    let request = Request::get(format!(
+        "{}/system/logs?name={name}&follow=true&tail=1",
+        stack.url
+    ))
+    .body(Body::empty())
+    .unwrap();
+    let response = stack.client.request(request).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let mut stream = response.into_body().into_data_stream();
+    let (status, _) = stack
+        .invoke(Method::POST, &format!("/function/{name}"), "after")
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let mut buffer = Vec::new();
+    let found = tokio::time::timeout(Duration::from_secs(20), async {
+        while let Some(chunk) = stream.next().await {
+            buffer.extend_from_slice(&chunk.unwrap());
+            let text = String::from_utf8_lossy(&buffer);
+            if text
+                .lines()
+                .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+                .any(|l| text_after_timestamp(&l).starts_with("Wrote 5 Bytes"))
+            {
+                return true;
+            }
+        }
+        false
+    })
+    .await;
+    assert_eq!(
+        found,
+        Ok(true),
+        "the new line did not arrive: {}",
+        String::from_utf8_lossy(&buffer)
+    );
 }

@@ -12,8 +12,8 @@ use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::http::{HeaderMap, Method, Request, StatusCode};
 use faas_ecs::AppState;
-use faas_ecs::backend::FunctionBackend;
 use faas_ecs::backend::ecs::{AwsClients, EcsBackend, EcsSettings};
+use faas_ecs::backend::{FunctionBackend, LogSource, SecretStore};
 use faas_ecs::config::Config;
 use faas_ecs::proxy::Proxy;
 use faas_ecs::resolver::Resolver;
@@ -28,7 +28,7 @@ pub fn no_endpoints() -> Arc<dyn Resolver> {
 }
 
 /// The provider's router on a backend, without auth.
-pub fn router_for(backend: Arc<dyn FunctionBackend>) -> Router {
+pub fn router_for<B: FunctionBackend + SecretStore + LogSource>(backend: Arc<B>) -> Router {
     faas_ecs::router(AppState::new(
         backend,
         Proxy::new(no_endpoints(), Duration::from_secs(10)),
@@ -140,9 +140,21 @@ impl Account {
                 .interceptor(MotoAccount(id.clone()))
                 .build(),
         );
+        let secretsmanager = aws_sdk_secretsmanager::Client::from_conf(
+            aws_sdk_secretsmanager::config::Builder::from(&sdk)
+                .interceptor(MotoAccount(id.clone()))
+                .build(),
+        );
+        let logs = aws_sdk_cloudwatchlogs::Client::from_conf(
+            aws_sdk_cloudwatchlogs::config::Builder::from(&sdk)
+                .interceptor(MotoAccount(id.clone()))
+                .build(),
+        );
         let aws = AwsClients {
             ecs,
             servicediscovery,
+            secretsmanager,
+            logs,
         };
 
         let vpc = ec2(&id, "Action=CreateVpc&CidrBlock=10.0.0.0%2F16", "vpcId").await;

@@ -182,6 +182,29 @@ async fn deregister_all(
     Ok(())
 }
 
+/// The IPv4 addresses registered in a Cloud Map service.
+pub async fn instance_addresses(
+    sd: &aws_sdk_servicediscovery::Client,
+    service_id: &str,
+) -> Result<Vec<std::net::IpAddr>, Error> {
+    let mut pages = sd
+        .list_instances()
+        .service_id(service_id)
+        .into_paginator()
+        .send();
+    let mut addrs = Vec::new();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| aws_error("ListInstances", e))?;
+        addrs.extend(page.instances().iter().filter_map(|i| {
+            i.attributes()?
+                .get("AWS_INSTANCE_IPV4")?
+                .parse::<std::net::IpAddr>()
+                .ok()
+        }));
+    }
+    Ok(addrs)
+}
+
 /// The DNS name of the namespace, which function names are resolved under.
 pub async fn namespace_name(
     sd: &aws_sdk_servicediscovery::Client,

@@ -3,7 +3,9 @@
 
 mod cache;
 pub mod cloudmap;
+pub mod logs;
 pub mod mapping;
+pub mod secrets;
 pub mod service;
 pub mod task_definition;
 
@@ -16,12 +18,16 @@ use aws_sdk_ecs::error::SdkError;
 use aws_sdk_ecs::types::Service;
 
 use self::cache::Cache;
+use self::secrets::SecretsManager;
 use self::service::{Found, ServiceSettings};
 use self::task_definition::TaskSettings;
-use super::FunctionBackend;
+use super::{FunctionBackend, LogSource, SecretStore};
 use crate::config::{Config, Placement};
 use crate::error::{DisplayChain, Error};
-use crate::model::{FunctionDeployment, FunctionName, FunctionSpec, FunctionStatus, Namespace};
+use crate::model::{
+    FunctionDeployment, FunctionName, FunctionSpec, FunctionStatus, LogMessage, LogRequest,
+    Namespace, SecretName,
+};
 use crate::resolver::Resolver;
 
 /// Docker label holding the deployment as requested, so that status round-trips it exactly.
@@ -70,6 +76,8 @@ where
 pub struct AwsClients {
     pub ecs: aws_sdk_ecs::Client,
     pub servicediscovery: aws_sdk_servicediscovery::Client,
+    pub secretsmanager: aws_sdk_secretsmanager::Client,
+    pub logs: aws_sdk_cloudwatchlogs::Client,
 }
 
 impl AwsClients {
@@ -77,6 +85,8 @@ impl AwsClients {
         Self {
             ecs: aws_sdk_ecs::Client::new(sdk),
             servicediscovery: aws_sdk_servicediscovery::Client::new(sdk),
+            secretsmanager: aws_sdk_secretsmanager::Client::new(sdk),
+            logs: aws_sdk_cloudwatchlogs::Client::new(sdk),
         }
     }
 }
@@ -89,6 +99,8 @@ pub struct EcsSettings {
     pub dns_ttl: i64,
     pub service: ServiceSettings,
     pub task: TaskSettings,
+    pub secret_prefix: String,
+    pub log_poll_interval: Duration,
 }
 
 impl EcsSettings {
@@ -120,7 +132,10 @@ impl EcsSettings {
                 default_cpu: config.default_cpu,
                 default_memory: config.default_memory,
                 fargate,
+                secrets_image: config.secrets_image.clone().filter(|i| !i.is_empty()),
             },
+            secret_prefix: config.secret_prefix.clone(),
+            log_poll_interval: config.log_poll_interval,
         })
     }
 }
@@ -271,6 +286,33 @@ impl EcsBackend {
         }
     }
 
+    fn secrets_manager(&self) -> SecretsManager<'_> {
+        SecretsManager {
+            client: &self.aws.secretsmanager,
+            prefix: &self.settings.secret_prefix,
+        }
+    }
+
+    /// After an update, the tasks registered so far run the previous revision (its secrets, its
+    /// settings): invocations stop going to them at once, and ECS replaces them.
+    async fn retire_tasks(&self, name: &FunctionName, service: &Service) {
+        let registries = service
+            .service_registries()
+            .iter()
+            .filter_map(|r| r.registry_arn());
+        for id in registries.filter_map(cloudmap::service_id_of) {
+            match cloudmap::instance_addresses(&self.aws.servicediscovery, id).await {
+                Ok(addrs) => {
+                    tracing::debug!(function.name = %name, tasks = ?addrs, "invocations no longer go to the previous revision's tasks");
+                    self.resolver.retire(name, addrs);
+                }
+                Err(e) => {
+                    tracing::warn!(function.name = %name, error = %DisplayChain(&e), "could not list the tasks of the previous revision; they may serve until ECS stops them");
+                }
+            }
+        }
+    }
+
     /// Best effort undo of a half-made deploy or update; failures are logged, not returned.
     async fn discard_revision(&self, arn: &str) {
         if let Err(e) = task_definition::remove_revisions(&self.aws.ecs, &[arn.to_string()]).await {
@@ -360,7 +402,11 @@ impl FunctionBackend for EcsBackend {
                 )));
             }
         }
-        let plan = task_definition::plan(spec, &self.settings.task)?;
+        let secrets = self
+            .secrets_manager()
+            .arns(&spec.namespace, &spec.secrets)
+            .await?;
+        let plan = task_definition::plan(spec, &self.settings.task, &secrets)?;
         let arn = task_definition::register(&self.aws.ecs, plan).await?;
         let registry = match cloudmap::create(
             &self.aws.servicediscovery,
@@ -414,8 +460,12 @@ impl FunctionBackend for EcsBackend {
     async fn update(&self, spec: &FunctionSpec) -> Result<(), Error> {
         self.check_namespace(&spec.namespace)?;
         let name = &spec.name;
-        self.existing(name).await?;
-        let plan = task_definition::plan(spec, &self.settings.task)?;
+        let previous = self.existing(name).await?;
+        let secrets = self
+            .secrets_manager()
+            .arns(&spec.namespace, &spec.secrets)
+            .await?;
+        let plan = task_definition::plan(spec, &self.settings.task, &secrets)?;
         let arn = task_definition::register(&self.aws.ecs, plan).await?;
         let svc = match service::update(
             &self.aws.ecs,
@@ -432,6 +482,7 @@ impl FunctionBackend for EcsBackend {
                 return Err(e);
             }
         };
+        self.retire_tasks(name, &previous).await;
         self.cache
             .put_record(&arn, Arc::new(spec.deployment.clone()));
         self.cache.put(mapping::function_status(
@@ -480,5 +531,70 @@ impl FunctionBackend for EcsBackend {
         }
         tracing::info!(function.name = %name, replicas, "function scaled");
         Ok(())
+    }
+}
+
+#[async_trait]
+impl SecretStore for EcsBackend {
+    async fn list_secrets(&self, namespace: &Namespace) -> Result<Vec<SecretName>, Error> {
+        self.check_namespace(namespace)?;
+        Ok(self
+            .secrets_manager()
+            .list(namespace)
+            .await?
+            .into_iter()
+            .map(|(n, _)| n)
+            .collect())
+    }
+
+    async fn create_secret(
+        &self,
+        namespace: &Namespace,
+        name: &SecretName,
+        value: &[u8],
+    ) -> Result<(), Error> {
+        self.check_namespace(namespace)?;
+        self.secrets_manager()
+            .create(namespace, name, value)
+            .await?;
+        tracing::info!(secret.name = %name, "secret created");
+        Ok(())
+    }
+
+    async fn update_secret(
+        &self,
+        namespace: &Namespace,
+        name: &SecretName,
+        value: &[u8],
+    ) -> Result<(), Error> {
+        self.check_namespace(namespace)?;
+        self.secrets_manager()
+            .update(namespace, name, value)
+            .await?;
+        tracing::info!(secret.name = %name, "secret updated; functions read it when they are next deployed or updated");
+        Ok(())
+    }
+
+    async fn delete_secret(&self, namespace: &Namespace, name: &SecretName) -> Result<(), Error> {
+        self.check_namespace(namespace)?;
+        self.secrets_manager().delete(namespace, name).await?;
+        tracing::info!(secret.name = %name, "secret deleted");
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl LogSource for EcsBackend {
+    async fn logs(
+        &self,
+        request: LogRequest,
+    ) -> Result<futures::stream::BoxStream<'static, Result<LogMessage, Error>>, Error> {
+        self.check_namespace(&request.namespace)?;
+        Ok(logs::stream(
+            self.aws.logs.clone(),
+            self.settings.task.log_group.clone(),
+            request,
+            self.settings.log_poll_interval,
+        ))
     }
 }

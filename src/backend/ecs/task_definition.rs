@@ -1,13 +1,20 @@
 //! FunctionSpec -> task definition: a pure plan (unit tested) and the calls that register and remove it.
 
 use aws_sdk_ecs::types::{
-    Compatibility, ContainerDefinition, HealthCheck, KeyValuePair, LogConfiguration, LogDriver,
-    MountPoint, NetworkMode, PortMapping, Tag, TaskDefinitionStatus, TransportProtocol, Volume,
+    Compatibility, ContainerCondition, ContainerDefinition, ContainerDependency, HealthCheck,
+    KeyValuePair, LogConfiguration, LogDriver, MountPoint, NetworkMode, PortMapping, Secret, Tag,
+    TaskDefinitionStatus, TransportProtocol, Volume,
 };
 
 use super::{RECORD_LABEL, aws_error, owner_tags};
 use crate::error::Error;
-use crate::model::{FunctionName, FunctionSpec, Namespace};
+use crate::model::{FunctionName, FunctionSpec, Namespace, SecretName};
+
+/// Where functions read their secrets, as in every OpenFaaS provider.
+pub const SECRETS_PATH: &str = "/var/openfaas/secrets";
+/// The container that writes a task's secrets into a volume before the function starts.
+pub const SECRETS_CONTAINER: &str = "openfaas-secrets";
+const SECRETS_VOLUME: &str = "openfaas-secrets";
 
 /// Port the OpenFaaS watchdog listens on.
 pub const WATCHDOG_PORT: i32 = 8080;
@@ -23,6 +30,8 @@ pub struct TaskSettings {
     pub default_memory: u32,
     /// Size tasks as Fargate requires (fixed cpu/memory pairs).
     pub fargate: bool,
+    /// Image of the secrets container (the faas-ecs image, which has `faas-ecs-secrets`).
+    pub secrets_image: Option<String>,
 }
 
 /// A task definition ready to register.
@@ -86,8 +95,12 @@ fn to_i32(v: u32) -> i32 {
 // Docker's smallest memory limit, which ECS enforces per container.
 const MIN_CONTAINER_MIB: u32 = 6;
 
-/// Plans the task definition of a function.
-pub fn plan(spec: &FunctionSpec, settings: &TaskSettings) -> Result<TaskDefinitionPlan, Error> {
+/// Plans the task definition of a function; `secrets` are the ARNs of its secrets, in order.
+pub fn plan(
+    spec: &FunctionSpec,
+    settings: &TaskSettings,
+    secrets: &[(SecretName, String)],
+) -> Result<TaskDefinitionPlan, Error> {
     let want_memory = spec
         .limits
         .memory_bytes
@@ -154,8 +167,49 @@ pub fn plan(spec: &FunctionSpec, settings: &TaskSettings) -> Result<TaskDefiniti
         );
     }
 
+    let log_configuration = |prefix: &str| {
+        LogConfiguration::builder()
+            .log_driver(LogDriver::Awslogs)
+            .options("awslogs-group", &settings.log_group)
+            .options("awslogs-region", &settings.region)
+            .options("awslogs-stream-prefix", prefix)
+            .build()
+            .map_err(|e| Error::BadRequest(e.to_string()))
+    };
+    let mut containers = Vec::new();
+    let mut depends_on = Vec::new();
+    if !secrets.is_empty() {
+        let image = settings.secrets_image.as_deref().ok_or_else(|| {
+            Error::BadRequest(
+                "this provider has no FAAS_ECS_SECRETS_IMAGE, so functions cannot use secrets"
+                    .into(),
+            )
+        })?;
+        volumes.push(Volume::builder().name(SECRETS_VOLUME).build());
+        mount_points.push(
+            MountPoint::builder()
+                .source_volume(SECRETS_VOLUME)
+                .container_path(SECRETS_PATH)
+                .read_only(true)
+                .build(),
+        );
+        containers.push(secrets_container(
+            image,
+            secrets,
+            log_configuration(spec.name.as_str())?,
+        )?);
+        depends_on.push(
+            ContainerDependency::builder()
+                .container_name(SECRETS_CONTAINER)
+                .condition(ContainerCondition::Success)
+                .build()
+                .map_err(|e| Error::BadRequest(e.to_string()))?,
+        );
+    }
+
     let container = ContainerDefinition::builder()
         .name(spec.name.as_str())
+        .set_depends_on(Some(depends_on).filter(|d| !d.is_empty()))
         .image(&deployment.image)
         .essential(true)
         .port_mappings(
@@ -188,16 +242,9 @@ pub fn plan(spec: &FunctionSpec, settings: &TaskSettings) -> Result<TaskDefiniti
                 .build()
                 .map_err(|e| Error::BadRequest(e.to_string()))?,
         )
-        .log_configuration(
-            LogConfiguration::builder()
-                .log_driver(LogDriver::Awslogs)
-                .options("awslogs-group", &settings.log_group)
-                .options("awslogs-region", &settings.region)
-                .options("awslogs-stream-prefix", spec.name.as_str())
-                .build()
-                .map_err(|e| Error::BadRequest(e.to_string()))?,
-        )
+        .log_configuration(log_configuration(spec.name.as_str())?)
         .build();
+    containers.push(container);
 
     Ok(TaskDefinitionPlan {
         family: family(&spec.namespace, &spec.name),
@@ -206,12 +253,57 @@ pub fn plan(spec: &FunctionSpec, settings: &TaskSettings) -> Result<TaskDefiniti
         fargate: settings.fargate,
         execution_role_arn: settings.execution_role_arn.clone(),
         task_role_arn: settings.task_role_arn.clone(),
-        containers: vec![container],
+        containers,
         volumes,
         tags: owner_tags(&spec.namespace, &spec.name)
             .map(|(k, v)| Tag::builder().key(k).value(v).build())
             .collect(),
     })
+}
+
+/// The container that runs before the function: ECS injects each secret as an environment
+/// variable, `faas-ecs-secrets` writes them as files into the task volume the function mounts
+/// read-only. Only ARNs appear here, never values.
+fn secrets_container(
+    image: &str,
+    secrets: &[(SecretName, String)],
+    logs: LogConfiguration,
+) -> Result<ContainerDefinition, Error> {
+    let names: Vec<&str> = secrets.iter().map(|(n, _)| n.as_str()).collect();
+    let injected = secrets
+        .iter()
+        .enumerate()
+        .map(|(i, (_, arn))| {
+            Secret::builder()
+                .name(format!("OPENFAAS_SECRET_{i}"))
+                .value_from(arn)
+                .build()
+        })
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| Error::BadRequest(e.to_string()))?;
+    Ok(ContainerDefinition::builder()
+        .name(SECRETS_CONTAINER)
+        .image(image)
+        .essential(false)
+        .entry_point("/usr/local/bin/faas-ecs-secrets")
+        .command(SECRETS_PATH)
+        .environment(
+            KeyValuePair::builder()
+                .name("OPENFAAS_SECRETS")
+                .value(names.join(","))
+                .build(),
+        )
+        .set_secrets(Some(injected))
+        .mount_points(
+            MountPoint::builder()
+                .source_volume(SECRETS_VOLUME)
+                .container_path(SECRETS_PATH)
+                .read_only(false)
+                .build(),
+        )
+        .memory(MIN_CONTAINER_MIB as i32 * 4)
+        .log_configuration(logs)
+        .build())
 }
 
 /// Registers a planned task definition; returns its ARN.
@@ -330,6 +422,7 @@ mod tests {
             default_cpu: 256,
             default_memory: 512,
             fargate: true,
+            secrets_image: Some("faas-ecs:test".into()),
         }
     }
 
@@ -364,7 +457,7 @@ mod tests {
             memory: Some("5Mi".into()),
             cpu: Some("100m".into()),
         });
-        let p = plan(&spec(d), &settings()).unwrap();
+        let p = plan(&spec(d), &settings(), &[]).unwrap();
         assert_eq!((p.cpu, p.memory), (256, 512));
         assert_eq!(p.containers[0].memory(), Some(6));
         assert_eq!(p.containers[0].cpu(), 103);
@@ -372,7 +465,7 @@ mod tests {
 
     #[test]
     fn defaults_apply_without_limits() {
-        let p = plan(&spec(echo()), &settings()).unwrap();
+        let p = plan(&spec(echo()), &settings(), &[]).unwrap();
         assert_eq!((p.cpu, p.memory), (256, 512));
         assert_eq!(p.containers[0].memory(), Some(512));
         assert_eq!(p.family, "openfaas-fn_echo");
@@ -386,7 +479,7 @@ mod tests {
             cpu: None,
         });
         assert!(matches!(
-            plan(&spec(d), &settings()),
+            plan(&spec(d), &settings(), &[]),
             Err(Error::BadRequest(_))
         ));
     }
@@ -401,7 +494,7 @@ mod tests {
             ]
             .into(),
         );
-        let p = plan(&spec(d), &settings()).unwrap();
+        let p = plan(&spec(d), &settings(), &[]).unwrap();
         let env: Vec<_> = p.containers[0]
             .environment()
             .iter()
@@ -415,7 +508,7 @@ mod tests {
         let mut d = echo();
         d.annotations = Some([("topic".to_string(), "{\n  \"a\": [1, 2]\n}".repeat(20))].into());
         let s = spec(d);
-        let p = plan(&s, &settings()).unwrap();
+        let p = plan(&s, &settings(), &[]).unwrap();
         let json = &p.containers[0].docker_labels().unwrap()[RECORD_LABEL];
         let back: FunctionDeployment = serde_json::from_str(json).unwrap();
         assert_eq!(back, s.deployment);
@@ -425,7 +518,7 @@ mod tests {
     fn read_only_root_gets_a_writable_tmp_and_the_rest_is_wired() {
         let mut d = echo();
         d.read_only_root_filesystem = true;
-        let p = plan(&spec(d), &settings()).unwrap();
+        let p = plan(&spec(d), &settings(), &[]).unwrap();
         let c = &p.containers[0];
         assert_eq!(c.readonly_root_filesystem(), Some(true));
         assert_eq!(c.mount_points()[0].container_path(), Some("/tmp"));
@@ -441,6 +534,67 @@ mod tests {
                 .join(" ")
                 .contains("/tmp/.lock")
         );
+    }
+
+    #[test]
+    fn secrets_come_from_a_container_that_runs_first_and_are_mounted_read_only() {
+        let mut d = echo();
+        d.secrets = Some(vec!["api-key".into(), "db".into()]);
+        let s = spec(d);
+        let arns = vec![
+            (
+                SecretName::parse("api-key").unwrap(),
+                "arn:aws:secretsmanager:r:1:secret:openfaas/openfaas-fn/api-key-AbCdEf".to_string(),
+            ),
+            (
+                SecretName::parse("db").unwrap(),
+                "arn:aws:secretsmanager:r:1:secret:openfaas/openfaas-fn/db-AbCdEf".to_string(),
+            ),
+        ];
+        let p = plan(&s, &settings(), &arns).unwrap();
+        let (init, function) = (&p.containers[0], &p.containers[1]);
+        assert_eq!(init.name(), Some(SECRETS_CONTAINER));
+        assert_eq!(init.essential(), Some(false));
+        assert_eq!(init.image(), Some("faas-ecs:test"));
+        let injected: Vec<_> = init
+            .secrets()
+            .iter()
+            .map(|s| (s.name(), s.value_from()))
+            .collect();
+        assert_eq!(
+            injected,
+            [
+                ("OPENFAAS_SECRET_0", arns[0].1.as_str()),
+                ("OPENFAAS_SECRET_1", arns[1].1.as_str())
+            ]
+        );
+        assert_eq!(init.environment()[0].value(), Some("api-key,db"));
+        let dependency = &function.depends_on()[0];
+        assert_eq!(dependency.container_name(), SECRETS_CONTAINER);
+        assert_eq!(dependency.condition(), &ContainerCondition::Success);
+        let mount = function
+            .mount_points()
+            .iter()
+            .find(|m| m.container_path() == Some(SECRETS_PATH))
+            .unwrap();
+        assert_eq!(mount.read_only(), Some(true));
+        assert!(
+            function.secrets().is_empty(),
+            "the function itself gets no secret as an environment variable"
+        );
+    }
+
+    #[test]
+    fn secrets_need_the_secrets_image() {
+        let mut d = echo();
+        d.secrets = Some(vec!["db".into()]);
+        let mut no_image = settings();
+        no_image.secrets_image = None;
+        let arns = [(SecretName::parse("db").unwrap(), "arn".to_string())];
+        assert!(matches!(
+            plan(&spec(d), &no_image, &arns),
+            Err(Error::BadRequest(_))
+        ));
     }
 
     #[test]

@@ -1,0 +1,196 @@
+//! OpenFaaS secrets in AWS Secrets Manager, named `<prefix><namespace>/<name>` and tagged as
+//! this provider's. The value is stored as base64 text: ECS injects only text into a task, and
+//! the task's secrets container turns it back into the exact bytes.
+
+use aws_sdk_secretsmanager::operation::create_secret::CreateSecretError;
+use aws_sdk_secretsmanager::operation::describe_secret::DescribeSecretError;
+use aws_sdk_secretsmanager::types::{Filter, FilterNameStringType, Tag};
+use base64::Engine;
+
+use super::{MANAGED_BY_TAG, MANAGED_BY_VALUE, NAMESPACE_TAG, aws_error};
+use crate::error::Error;
+use crate::model::{Namespace, SecretName};
+
+/// Tag naming the OpenFaaS secret a Secrets Manager secret holds.
+pub const SECRET_TAG: &str = "openfaas:secret";
+
+pub struct SecretsManager<'a> {
+    pub client: &'a aws_sdk_secretsmanager::Client,
+    /// E.g. `openfaas/`; the IAM policies grant `secret:<prefix>*`.
+    pub prefix: &'a str,
+}
+
+fn has_tag(tags: &[Tag], key: &str, value: &str) -> bool {
+    tags.iter()
+        .any(|t| t.key() == Some(key) && t.value() == Some(value))
+}
+
+impl SecretsManager<'_> {
+    fn aws_name(&self, namespace: &Namespace, name: &SecretName) -> String {
+        format!("{}{namespace}/{name}", self.prefix)
+    }
+
+    /// The namespace's secrets and their ARNs, sorted by name. Listing filters by name prefix,
+    /// which AWS matches without case, so names and tags are checked exactly here.
+    pub async fn list(&self, namespace: &Namespace) -> Result<Vec<(SecretName, String)>, Error> {
+        let prefix = format!("{}{namespace}/", self.prefix);
+        let filters = [
+            Filter::builder()
+                .key(FilterNameStringType::Name)
+                .values(&prefix)
+                .build(),
+            Filter::builder()
+                .key(FilterNameStringType::TagKey)
+                .values(MANAGED_BY_TAG)
+                .build(),
+        ];
+        let mut pages = self
+            .client
+            .list_secrets()
+            .set_filters(Some(filters.to_vec()))
+            .into_paginator()
+            .send();
+        let mut found = Vec::new();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| aws_error("ListSecrets", e))?;
+            for secret in page.secret_list() {
+                let (Some(aws_name), Some(arn)) = (secret.name(), secret.arn()) else {
+                    continue;
+                };
+                let Some(name) = aws_name.strip_prefix(&prefix) else {
+                    continue;
+                };
+                let ours = has_tag(secret.tags(), MANAGED_BY_TAG, MANAGED_BY_VALUE)
+                    && has_tag(secret.tags(), NAMESPACE_TAG, namespace.as_str());
+                if ours
+                    && secret.deleted_date().is_none()
+                    && let Ok(name) = SecretName::parse(name)
+                {
+                    found.push((name, arn.to_string()));
+                }
+            }
+        }
+        found.sort();
+        Ok(found)
+    }
+
+    /// The ARNs of the named secrets, in order; a 400 naming the first that does not exist.
+    pub async fn arns(
+        &self,
+        namespace: &Namespace,
+        names: &[SecretName],
+    ) -> Result<Vec<(SecretName, String)>, Error> {
+        if names.is_empty() {
+            return Ok(Vec::new());
+        }
+        let all = self.list(namespace).await?;
+        names
+            .iter()
+            .map(|name| {
+                all.iter().find(|(n, _)| n == name).cloned().ok_or_else(|| {
+                    Error::BadRequest(format!(
+                        "secret {name} does not exist in namespace {namespace}"
+                    ))
+                })
+            })
+            .collect()
+    }
+
+    pub async fn create(
+        &self,
+        namespace: &Namespace,
+        name: &SecretName,
+        value: &[u8],
+    ) -> Result<(), Error> {
+        let tags = [
+            Tag::builder()
+                .key(MANAGED_BY_TAG)
+                .value(MANAGED_BY_VALUE)
+                .build(),
+            Tag::builder()
+                .key(NAMESPACE_TAG)
+                .value(namespace.as_str())
+                .build(),
+            Tag::builder().key(SECRET_TAG).value(name.as_str()).build(),
+        ];
+        let result = self
+            .client
+            .create_secret()
+            .name(self.aws_name(namespace, name))
+            .description(format!(
+                "OpenFaaS secret {name} (base64), managed by faas-ecs"
+            ))
+            .secret_string(base64::engine::general_purpose::STANDARD.encode(value))
+            .set_tags(Some(tags.to_vec()))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e) => match e.as_service_error() {
+                Some(CreateSecretError::ResourceExistsException(_)) => {
+                    Err(Error::Conflict(format!("secret {name} already exists")))
+                }
+                _ => Err(aws_error("CreateSecret", e)),
+            },
+        }
+    }
+
+    /// The ARN of one of our secrets, or NotFound.
+    async fn ours(&self, namespace: &Namespace, name: &SecretName) -> Result<String, Error> {
+        let not_found = || Error::NotFound(format!("secret {name}"));
+        let out = match self
+            .client
+            .describe_secret()
+            .secret_id(self.aws_name(namespace, name))
+            .send()
+            .await
+        {
+            Ok(out) => out,
+            Err(e)
+                if matches!(
+                    e.as_service_error(),
+                    Some(DescribeSecretError::ResourceNotFoundException(_))
+                ) =>
+            {
+                return Err(not_found());
+            }
+            Err(e) => return Err(aws_error("DescribeSecret", e)),
+        };
+        let ours = has_tag(out.tags(), MANAGED_BY_TAG, MANAGED_BY_VALUE)
+            && has_tag(out.tags(), NAMESPACE_TAG, namespace.as_str());
+        match out.arn() {
+            Some(arn) if ours && out.deleted_date().is_none() => Ok(arn.to_string()),
+            _ => Err(not_found()),
+        }
+    }
+
+    pub async fn update(
+        &self,
+        namespace: &Namespace,
+        name: &SecretName,
+        value: &[u8],
+    ) -> Result<(), Error> {
+        let arn = self.ours(namespace, name).await?;
+        self.client
+            .put_secret_value()
+            .secret_id(arn)
+            .secret_string(base64::engine::general_purpose::STANDARD.encode(value))
+            .send()
+            .await
+            .map_err(|e| aws_error("PutSecretValue", e))?;
+        Ok(())
+    }
+
+    /// Deletes at once, without the recovery window, so that the name can be used again.
+    pub async fn delete(&self, namespace: &Namespace, name: &SecretName) -> Result<(), Error> {
+        let arn = self.ours(namespace, name).await?;
+        self.client
+            .delete_secret()
+            .secret_id(arn)
+            .force_delete_without_recovery(true)
+            .send()
+            .await
+            .map_err(|e| aws_error("DeleteSecret", e))?;
+        Ok(())
+    }
+}

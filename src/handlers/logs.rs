@@ -1,0 +1,167 @@
+//! GET /system/logs: NDJSON, one line per message, flushed as each arrives.
+
+use std::time::SystemTime;
+
+use aws_sdk_ecs::primitives::{DateTime, DateTimeFormat as Format};
+use axum::body::{Body, Bytes};
+use axum::extract::{Query, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use futures::StreamExt;
+use serde::Deserialize;
+
+use super::namespace;
+use crate::error::{DisplayChain, Error};
+use crate::model::{FunctionName, LogRequest};
+use crate::state::AppState;
+
+#[derive(Debug, Default, Deserialize)]
+pub struct LogQuery {
+    name: Option<String>,
+    namespace: Option<String>,
+    instance: Option<String>,
+    tail: Option<String>,
+    follow: Option<String>,
+    since: Option<String>,
+}
+
+/// Go's strconv.ParseBool, which the OpenFaaS clients expect.
+fn parse_bool(s: &str) -> Option<bool> {
+    match s {
+        "1" | "t" | "T" | "true" | "TRUE" | "True" => Some(true),
+        "0" | "f" | "F" | "false" | "FALSE" | "False" => Some(false),
+        _ => None,
+    }
+}
+
+fn unprocessable(what: &str, value: &str) -> Error {
+    Error::Unprocessable(format!("{what} {value:?} cannot be parsed"))
+}
+
+/// Turns the query into a request; every fault is a 422.
+pub fn parse(query: LogQuery) -> Result<LogRequest, Error> {
+    let name = query
+        .name
+        .filter(|n| !n.is_empty())
+        .ok_or_else(|| Error::Unprocessable("name is required".into()))?;
+    let name = FunctionName::parse(&name).map_err(|e| Error::Unprocessable(e.to_string()))?;
+    let namespace = namespace(None, query.namespace.as_deref())
+        .map_err(|e| Error::Unprocessable(e.to_string()))?;
+    let tail = match query.tail.as_deref().filter(|t| !t.is_empty()) {
+        None => None,
+        Some(t) => {
+            let n: i64 = t.parse().map_err(|_| unprocessable("tail", t))?;
+            usize::try_from(n).ok().filter(|n| *n > 0)
+        }
+    };
+    let follow = match query.follow.as_deref().filter(|f| !f.is_empty()) {
+        None => false,
+        Some(f) => parse_bool(f).ok_or_else(|| unprocessable("follow", f))?,
+    };
+    let since = match query.since.as_deref().filter(|s| !s.is_empty()) {
+        None => None,
+        Some(s) => {
+            let t =
+                DateTime::from_str(s, Format::DateTime).map_err(|_| unprocessable("since", s))?;
+            Some(SystemTime::try_from(t).map_err(|_| unprocessable("since", s))?)
+        }
+    };
+    let instance = query.instance.filter(|i| !i.is_empty());
+    Ok(LogRequest {
+        name,
+        namespace,
+        instance,
+        tail,
+        since,
+        follow,
+    })
+}
+
+pub async fn logs(
+    State(state): State<AppState>,
+    Query(query): Query<LogQuery>,
+) -> Result<Response, Error> {
+    let request = parse(query)?;
+    state.backend.check_namespace(&request.namespace)?;
+    let function = request.name.to_string();
+    let messages = state.logs.logs(request).await?;
+    let lines = messages
+        .take_while(move |m| {
+            if let Err(e) = m {
+                tracing::warn!(function.name = %function, error = %DisplayChain(e), "log stream ended early");
+            }
+            futures::future::ready(m.is_ok())
+        })
+        .filter_map(|m| async move {
+            let mut line = serde_json::to_vec(&m.ok()?).ok()?;
+            line.push(b'\n');
+            Some(Ok::<_, std::convert::Infallible>(Bytes::from(line)))
+        });
+    Ok((
+        [(header::CONTENT_TYPE, "application/x-ndjson")],
+        Body::from_stream(lines),
+    )
+        .into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn query(pairs: &[(&str, &str)]) -> LogQuery {
+        let q: String = pairs.iter().map(|(k, v)| format!("{k}={v}&")).collect();
+        serde_urlencoded_like(&q)
+    }
+
+    fn serde_urlencoded_like(q: &str) -> LogQuery {
+        let mut out = LogQuery::default();
+        for pair in q.split('&').filter(|p| !p.is_empty()) {
+            let (k, v) = pair.split_once('=').unwrap();
+            let v = Some(v.to_string());
+            match k {
+                "name" => out.name = v,
+                "namespace" => out.namespace = v,
+                "instance" => out.instance = v,
+                "tail" => out.tail = v,
+                "follow" => out.follow = v,
+                "since" => out.since = v,
+                _ => {}
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn parameters_parse_as_the_clients_send_them() {
+        let r = parse(query(&[
+            ("name", "echo"),
+            ("tail", "5"),
+            ("follow", "true"),
+            ("since", "2026-11-26T10:00:00Z"),
+        ]))
+        .unwrap();
+        assert_eq!(r.tail, Some(5));
+        assert!(r.follow);
+        assert!(r.since.is_some());
+        assert_eq!(r.namespace.as_str(), "openfaas-fn");
+        let r = parse(query(&[("name", "echo"), ("tail", "-1"), ("follow", "0")])).unwrap();
+        assert_eq!(r.tail, None);
+        assert!(!r.follow);
+    }
+
+    #[test]
+    fn unparsable_parameters_are_422() {
+        for bad in [
+            vec![("tail", "x")],
+            vec![("name", "echo"), ("tail", "x")],
+            vec![("name", "echo"), ("follow", "yes")],
+            vec![("name", "echo"), ("since", "yesterday")],
+            vec![("name", "Bad_Name")],
+        ] {
+            assert!(
+                matches!(parse(query(&bad)), Err(Error::Unprocessable(_))),
+                "{bad:?}"
+            );
+        }
+    }
+}

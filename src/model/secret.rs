@@ -1,0 +1,133 @@
+//! Secrets as the OpenFaaS secrets API carries them.
+
+use base64::Engine;
+use serde::{Deserialize, Serialize};
+
+use crate::error::Error;
+
+/// Body of POST and PUT /system/secrets: `value` as text or `rawValue` as base64 of bytes.
+/// Never logged: Debug leaves the values out.
+#[derive(Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Secret {
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub namespace: Option<String>,
+    #[serde(default)]
+    pub value: Option<String>,
+    #[serde(default)]
+    pub raw_value: Option<String>,
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Secret")
+            .field("name", &self.name)
+            .field("namespace", &self.namespace)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Secret {
+    /// The secret's bytes: `rawValue` decoded when given, else `value`.
+    pub fn bytes(&self) -> Result<Vec<u8>, Error> {
+        match (&self.raw_value, &self.value) {
+            (Some(raw), _) => base64::engine::general_purpose::STANDARD
+                .decode(raw.trim())
+                .map_err(|_| Error::BadRequest("rawValue is not valid base64".into())),
+            (None, Some(value)) => Ok(value.clone().into_bytes()),
+            (None, None) => Err(Error::BadRequest(
+                "a secret needs a value or a rawValue".into(),
+            )),
+        }
+    }
+}
+
+/// One entry of GET /system/secrets: names only, never values.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SecretSummary {
+    pub name: String,
+    pub namespace: String,
+}
+
+/// A secret name: it becomes a file name and part of a Secrets Manager name, so Kubernetes'
+/// rule for secret names applies (lowercase letters, digits, '-' and '.', at most 253).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SecretName(String);
+
+impl SecretName {
+    pub fn parse(name: &str) -> Result<Self, Error> {
+        let ok = !name.is_empty()
+            && name.len() <= 253
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.')
+            && name.starts_with(|c: char| c.is_ascii_alphanumeric())
+            && name.ends_with(|c: char| c.is_ascii_alphanumeric());
+        if ok {
+            Ok(Self(name.to_string()))
+        } else {
+            Err(Error::BadRequest(format!(
+                "secret name {name:?} is invalid: use lowercase letters, digits, '-' and '.', starting and ending with a letter or digit"
+            )))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for SecretName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn raw_value_is_bytes_and_value_is_text() {
+        let s = Secret {
+            raw_value: Some("AGE=".into()),
+            value: Some("ignored".into()),
+            ..Default::default()
+        };
+        assert_eq!(s.bytes().unwrap(), vec![0, b'a']);
+        let s = Secret {
+            value: Some("text\n".into()),
+            ..Default::default()
+        };
+        assert_eq!(s.bytes().unwrap(), b"text\n");
+        assert!(Secret::default().bytes().is_err());
+        assert!(
+            Secret {
+                raw_value: Some("%%".into()),
+                ..Default::default()
+            }
+            .bytes()
+            .is_err()
+        );
+    }
+
+    #[test]
+    fn debug_never_shows_values() {
+        let s = Secret {
+            name: "db".into(),
+            value: Some("hunter2".into()),
+            ..Default::default()
+        };
+        assert!(!format!("{s:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn names_follow_the_kubernetes_rule() {
+        assert!(SecretName::parse("api-key.v2").is_ok());
+        for bad in ["", "API", "a/b", "-a", "a-", "a_b", &"a".repeat(254)] {
+            assert!(SecretName::parse(bad).is_err(), "{bad}");
+        }
+    }
+}
