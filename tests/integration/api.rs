@@ -303,3 +303,147 @@ async fn basic_auth_guards_system_routes_only() {
         StatusCode::NOT_IMPLEMENTED
     );
 }
+
+#[tokio::test]
+async fn secrets_are_listed_by_name_only_and_changes_answer_as_clients_expect() {
+    let p = provider();
+    let create = |body| call(&p, Method::POST, "/system/secrets", Some(body));
+    assert_eq!(
+        create(json!({"name": "db", "value": "hunter2"}))
+            .await
+            .status,
+        StatusCode::CREATED
+    );
+    assert_eq!(
+        create(json!({"name": "raw", "rawValue": "AAEC"}))
+            .await
+            .status,
+        StatusCode::CREATED
+    );
+    assert_eq!(
+        create(json!({"name": "db", "value": "again"})).await.status,
+        StatusCode::CONFLICT
+    );
+    assert_eq!(
+        create(json!({"name": "Bad_Name", "value": "x"}))
+            .await
+            .status,
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(
+        create(json!({"name": "bad-raw", "rawValue": "%%%"}))
+            .await
+            .status,
+        StatusCode::BAD_REQUEST
+    );
+    let list = call(&p, Method::GET, "/system/secrets", None).await;
+    assert_eq!(list.status, StatusCode::OK);
+    assert_eq!(
+        list.json(),
+        json!([{"name": "db", "namespace": "openfaas-fn"}, {"name": "raw", "namespace": "openfaas-fn"}])
+    );
+    assert!(!list.text().contains("hunter2"));
+    let a = call(
+        &p,
+        Method::PUT,
+        "/system/secrets",
+        Some(json!({"name": "db", "value": "new"})),
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::OK);
+    let a = call(
+        &p,
+        Method::PUT,
+        "/system/secrets",
+        Some(json!({"name": "nope", "value": "x"})),
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::NOT_FOUND);
+    let a = call(
+        &p,
+        Method::DELETE,
+        "/system/secrets",
+        Some(json!({"name": "nope"})),
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::NOT_FOUND);
+    let a = call(
+        &p,
+        Method::DELETE,
+        "/system/secrets",
+        Some(json!({"name": "raw"})),
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::OK);
+    assert_eq!(
+        call(&p, Method::GET, "/system/secrets", None)
+            .await
+            .json()
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+}
+
+#[tokio::test]
+async fn a_function_with_an_unknown_secret_is_refused() {
+    let p = provider();
+    let mut body = echo();
+    body["secrets"] = json!(["missing"]);
+    let a = call(&p, Method::POST, "/system/functions", Some(body)).await;
+    assert_eq!(a.status, StatusCode::BAD_REQUEST);
+    assert!(a.text().contains("missing"), "{}", a.text());
+    assert_eq!(
+        call(&p, Method::GET, "/system/functions", None)
+            .await
+            .json(),
+        json!([])
+    );
+}
+
+#[tokio::test]
+async fn logs_are_ndjson_and_bad_parameters_are_422() {
+    let backend = Arc::new(MemoryBackend::new());
+    for (i, text) in ["Forking fprocess.", "Wrote 2 Bytes"].iter().enumerate() {
+        backend.record_log(faas_ecs::model::LogMessage {
+            name: "echo".into(),
+            namespace: "openfaas-fn".into(),
+            instance: "task1".into(),
+            timestamp: format!("2026-11-26T10:00:0{i}.000000001Z"),
+            text: text.to_string(),
+        });
+    }
+    let p = router_for(backend);
+    let a = call(&p, Method::GET, "/system/logs?name=echo&tail=1", None).await;
+    assert_eq!(a.status, StatusCode::OK);
+    assert_eq!(a.headers[header::CONTENT_TYPE], "application/x-ndjson");
+    let lines: Vec<serde_json::Value> = a
+        .text()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 1);
+    assert_eq!(lines[0]["text"], "Wrote 2 Bytes");
+    assert_eq!(lines[0]["instance"], "task1");
+    assert_eq!(
+        call(&p, Method::GET, "/system/logs?name=echo", None)
+            .await
+            .text()
+            .lines()
+            .count(),
+        2
+    );
+    for bad in [
+        "/system/logs",
+        "/system/logs?name=echo&tail=x",
+        "/system/logs?name=echo&follow=maybe",
+        "/system/logs?name=echo&since=yesterday",
+    ] {
+        assert_eq!(
+            call(&p, Method::GET, bad, None).await.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{bad}"
+        );
+    }
+}

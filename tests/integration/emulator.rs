@@ -565,3 +565,97 @@ async fn a_deploy_that_fails_half_way_leaves_nothing() {
         StatusCode::ACCEPTED
     );
 }
+
+#[tokio::test]
+async fn secrets_live_in_secrets_manager_and_never_in_a_task_definition() {
+    let account = Account::new().await;
+    let mut config = account.config();
+    config.secrets_image = Some("faas-ecs:test".into());
+    let p = router_for(account.backend_with(&config).await);
+    let value = "s3cret-value-not-for-task-definitions";
+    let a = call(
+        &p,
+        Method::POST,
+        "/system/secrets",
+        Some(json!({"name": "api-key", "value": value})),
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", a.text());
+    // Someone else's secret under the same prefix is neither listed nor touched.
+    let sm = &account.aws.secretsmanager;
+    sm.create_secret()
+        .name("openfaas/openfaas-fn/foreign")
+        .secret_string("x")
+        .send()
+        .await
+        .unwrap();
+    let names = call(&p, Method::GET, "/system/secrets", None).await.json();
+    assert_eq!(
+        names,
+        json!([{"name": "api-key", "namespace": "openfaas-fn"}])
+    );
+    let a = call(
+        &p,
+        Method::DELETE,
+        "/system/secrets",
+        Some(json!({"name": "foreign"})),
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::NOT_FOUND);
+
+    let stored = sm
+        .describe_secret()
+        .secret_id("openfaas/openfaas-fn/api-key")
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        stored
+            .tags()
+            .iter()
+            .any(|t| t.key() == Some("managed-by") && t.value() == Some("faas-ecs"))
+    );
+
+    let mut body = echo();
+    body["secrets"] = json!(["api-key"]);
+    let a = call(&p, Method::POST, "/system/functions", Some(body)).await;
+    assert_eq!(a.status, StatusCode::ACCEPTED, "{}", a.text());
+    let svc = service(&account, "echo").await.unwrap();
+    let td = task_definition(&account, svc.task_definition().unwrap()).await;
+    let init = td
+        .container_definitions()
+        .iter()
+        .find(|c| c.name() == Some("openfaas-secrets"))
+        .unwrap();
+    assert_eq!(Some(init.secrets()[0].value_from()), stored.arn());
+    assert!(
+        !format!("{td:?}").contains(value),
+        "no secret value in the task definition"
+    );
+    let s = call(&p, Method::GET, "/system/function/echo", None)
+        .await
+        .json();
+    assert_eq!(s["secrets"], json!(["api-key"]));
+
+    let a = call(
+        &p,
+        Method::DELETE,
+        "/system/secrets",
+        Some(json!({"name": "api-key"})),
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::OK);
+    assert_eq!(
+        call(&p, Method::GET, "/system/secrets", None).await.json(),
+        json!([])
+    );
+    // Deleted without a recovery window, so the name can be used again at once.
+    let a = call(
+        &p,
+        Method::POST,
+        "/system/secrets",
+        Some(json!({"name": "api-key", "value": "v2"})),
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", a.text());
+}
