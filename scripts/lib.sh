@@ -7,12 +7,24 @@ MOTO_VERSION=5.2.5
 
 # Installs the pinned emulator (and the offline Terraform checkers) into the project venv, once.
 ensure_venv() {
-  local stamp="$VENV/.faas-ecs-$MOTO_VERSION-4"
+  local stamp="$VENV/.faas-ecs-$MOTO_VERSION-5"
   [ -f "$stamp" ] && return 0
   echo "installing moto $MOTO_VERSION into $VENV" >&2
   python3 -m venv "$VENV"
   "$VENV/bin/pip" install --quiet --disable-pip-version-check \
-    "moto==$MOTO_VERSION" flask flask-cors dnslib "python-hcl2>=7,<9" >&2
+    "moto==$MOTO_VERSION" flask flask-cors dnslib "python-hcl2>=7,<9" "pytest>=8,<9" >&2
+  touch "$stamp"
+}
+
+# Installs checkov (the Terraform static analyser) into a venv of its own: its pins clash with moto's.
+CHECKOV_VENV="$ROOT/.venv-checkov"
+CHECKOV_VERSION=3.3.30
+ensure_checkov() {
+  local stamp="$CHECKOV_VENV/.checkov-$CHECKOV_VERSION"
+  [ -f "$stamp" ] && return 0
+  echo "installing checkov $CHECKOV_VERSION into $CHECKOV_VENV" >&2
+  python3 -m venv "$CHECKOV_VENV"
+  "$CHECKOV_VENV/bin/pip" install --quiet --disable-pip-version-check "checkov==$CHECKOV_VERSION" >&2
   touch "$stamp"
 }
 

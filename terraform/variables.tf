@@ -1,0 +1,160 @@
+variable "name" {
+  description = "Name prefix for every resource of the stack."
+  type        = string
+  default     = "openfaas"
+}
+
+variable "tags" {
+  description = "Tags added to every resource."
+  type        = map(string)
+  default     = {}
+}
+
+# Network
+
+variable "create_vpc" {
+  description = "Create a VPC with public and private subnets. When false, give vpc_id, private_subnet_ids and public_subnet_ids."
+  type        = bool
+  default     = true
+}
+
+variable "vpc_cidr" {
+  description = "CIDR block of the VPC this module creates."
+  type        = string
+  default     = "10.42.0.0/16"
+}
+
+variable "availability_zones" {
+  description = "Availability zones for the subnets this module creates (two or more)."
+  type        = list(string)
+  default     = []
+}
+
+variable "vpc_id" {
+  description = "Existing VPC to use when create_vpc is false."
+  type        = string
+  default     = null
+}
+
+variable "private_subnet_ids" {
+  description = "Existing private subnets (with a route to the internet through NAT) for the gateway and the functions, when create_vpc is false."
+  type        = list(string)
+  default     = []
+}
+
+variable "public_subnet_ids" {
+  description = "Existing public subnets for the load balancer, when create_vpc is false."
+  type        = list(string)
+  default     = []
+}
+
+variable "allowed_cidrs" {
+  description = "Client networks allowed to reach the load balancer."
+  type        = list(string)
+  default     = ["0.0.0.0/0"]
+}
+
+variable "certificate_arn" {
+  description = "ACM certificate for HTTPS on the load balancer. Without it the gateway is served over plain HTTP."
+  type        = string
+  default     = null
+}
+
+variable "internal_load_balancer" {
+  description = "Make the load balancer internal (reachable only from the VPC and peered networks)."
+  type        = bool
+  default     = false
+}
+
+# Images and versions
+
+variable "faas_ecs_image" {
+  description = "The faas-ecs container image (built from this repository's Dockerfile and pushed to a registry the tasks can pull from)."
+  type        = string
+}
+
+variable "gateway_image" {
+  description = "The OpenFaaS gateway image."
+  type        = string
+  default     = "ghcr.io/openfaas/gateway:0.27.12"
+}
+
+variable "nats_image" {
+  description = "NATS Streaming image for asynchronous invocations."
+  type        = string
+  default     = "nats-streaming:0.25.6"
+}
+
+variable "queue_worker_image" {
+  description = "OpenFaaS queue-worker image for asynchronous invocations."
+  type        = string
+  default     = "ghcr.io/openfaas/queue-worker:0.14.2"
+}
+
+# Behaviour
+
+variable "enable_async" {
+  description = "Run NATS and the queue-worker for asynchronous invocations (/async-function)."
+  type        = bool
+  default     = false
+}
+
+variable "gateway_count" {
+  description = "Number of gateway + faas-ecs tasks."
+  type        = number
+  default     = 2
+}
+
+variable "timeout" {
+  description = "Longest time a function may take to answer, for the gateway and faas-ecs (a Go duration such as 60s or 5m)."
+  type        = string
+  default     = "60s"
+}
+
+variable "function_cpu" {
+  description = "CPU units of a function without cpu limits or requests (1024 = 1 vCPU)."
+  type        = number
+  default     = 256
+}
+
+variable "function_memory" {
+  description = "Memory (MiB) of a function without memory limits or requests."
+  type        = number
+  default     = 512
+}
+
+variable "function_capacity_providers" {
+  description = "Capacity provider strategy of function services, e.g. \"FARGATE_SPOT:3,FARGATE:1\". Empty: Fargate."
+  type        = string
+  default     = ""
+}
+
+variable "function_task_role" {
+  description = "Create a role for function code (the task role); attach policies to it through the role_name output."
+  type        = bool
+  default     = true
+}
+
+variable "log_retention_days" {
+  description = "Days CloudWatch Logs keeps function and gateway output."
+  type        = number
+  default     = 365
+}
+
+variable "kms_key_arn" {
+  description = "KMS key for log groups and secrets. Default: AWS-managed encryption."
+  type        = string
+  default     = null
+}
+
+variable "secret_prefix" {
+  description = "Secrets Manager name prefix of OpenFaaS secrets; faas-ecs and the function execution role are limited to it."
+  type        = string
+  default     = "openfaas/"
+}
+
+variable "admin_user" {
+  description = "User name for the gateway's basic auth."
+  type        = string
+  default     = "admin"
+}

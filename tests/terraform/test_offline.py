@@ -1,0 +1,101 @@
+"""Offline checks of terraform/: formatting, parsing, checkov, and the provider role against the
+AWS operations the code calls. Each check is also shown failing on a fixture."""
+
+import os
+import pathlib
+import subprocess
+
+import pytest
+
+import iam_check
+
+ROOT = iam_check.ROOT
+TERRAFORM = ROOT / "terraform"
+FIXTURES = pathlib.Path(__file__).parent / "fixtures"
+ENV = {**os.environ, "TF_CLI_CONFIG_FILE": "/dev/null", "CHECKPOINT_DISABLE": "1"}
+CHECKOV = os.environ.get("CHECKOV", str(ROOT / ".venv-checkov" / "bin" / "checkov"))
+
+
+def tf_files(folder):
+    return sorted(pathlib.Path(folder).rglob("*.tf"))
+
+
+def fmt_check(folder):
+    return subprocess.run(["terraform", "fmt", "-check", "-recursive", str(folder)], env=ENV,
+                          capture_output=True, text=True)
+
+
+def checkov(folder):
+    return subprocess.run([CHECKOV, "-d", str(folder), "--framework", "terraform", "--skip-download",
+                           "--compact", "--quiet"], capture_output=True, text=True)
+
+
+def test_terraform_is_formatted():
+    result = fmt_check(TERRAFORM)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_a_badly_formatted_file_fails_the_format_check():
+    result = fmt_check(FIXTURES / "badly-formatted")
+    assert result.returncode == 3, result.stdout + result.stderr
+    assert "main.tf" in result.stdout
+
+
+@pytest.mark.parametrize("path", tf_files(TERRAFORM), ids=lambda p: str(p.relative_to(TERRAFORM)))
+def test_every_file_parses(path):
+    iam_check.load_tf(path)
+
+
+def test_examples_use_the_module_with_its_required_variables():
+    variables = {}
+    for block in iam_check.load_tf(TERRAFORM / "variables.tf")["variable"]:
+        variables.update(block)
+    required = {name for name, spec in variables.items() if "default" not in spec}
+    for example in ["complete", "existing-vpc"]:
+        modules = iam_check.load_tf(TERRAFORM / "examples" / example / "main.tf")["module"]
+        module = modules[0]["openfaas"]
+        assert module["source"] == "../..", example
+        assert required <= set(module), f"{example} misses {required - set(module)}"
+        given = set(module) - {"source", "__is_block__"}
+        assert given <= set(variables), f"{example}: unknown {given - set(variables)}"
+
+
+def test_every_variable_is_typed_and_described():
+    for path in tf_files(TERRAFORM):
+        for block in iam_check.load_tf(path).get("variable", []):
+            for name, spec in block.items():
+                assert spec.get("type") and spec.get("description"), f"{path.name}: variable {name}"
+
+
+def test_the_provider_role_grants_exactly_what_the_code_calls():
+    missing, extra = iam_check.check(ROOT / "src", TERRAFORM / "iam.tf")
+    assert (missing, extra) == ([], [])
+
+
+def test_an_operation_missing_from_the_role_is_found():
+    missing, _ = iam_check.check(FIXTURES / "iam-code" / "src", TERRAFORM / "iam.tf")
+    assert missing == ["ecs:RunTask"]
+
+
+def test_the_provider_and_the_gateway_agree_on_ports_and_names():
+    gateway = (TERRAFORM / "gateway.tf").read_text()
+    assert 'functions_provider_url = "http://127.0.0.1:8081/"' in gateway
+    assert 'port                           = "8081"' in gateway
+    assert 'OPENFAAS_SECRETS", value = "basic-auth-user,basic-auth-password"' in gateway
+    # The names faas-ecs reads its settings from exist in the code.
+    config = (ROOT / "src" / "config.rs").read_text()
+    for line in gateway.splitlines():
+        name = line.strip().split(" ")[0]
+        if name.startswith("FAAS_ECS_"):
+            assert f'env = "{name}"' in config, name
+
+
+def test_checkov_passes():
+    result = checkov(TERRAFORM)
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+
+
+def test_checkov_flags_an_insecure_fixture():
+    result = checkov(FIXTURES / "insecure")
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "CKV_AWS_24" in result.stdout  # SSH open to the world
