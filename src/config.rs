@@ -249,6 +249,15 @@ pub struct Config {
     #[arg(long, env = "FAAS_ECS_LOG_POLL_INTERVAL", value_name = "FAAS_ECS_LOG_POLL_INTERVAL", default_value = "1s", value_parser = parse_duration)]
     pub log_poll_interval: Duration,
 
+    /// Threads serving requests: 0 for one per CPU, 1 for a single thread (fastest on one vCPU).
+    #[arg(
+        long,
+        env = "FAAS_ECS_WORKER_THREADS",
+        value_name = "FAAS_ECS_WORKER_THREADS",
+        default_value_t = 0
+    )]
+    pub worker_threads: usize,
+
     /// How often the function cache is refreshed from ECS.
     #[arg(long, env = "FAAS_ECS_REFRESH_INTERVAL", value_name = "FAAS_ECS_REFRESH_INTERVAL", default_value = "5s", value_parser = parse_duration)]
     pub refresh_interval: Duration,

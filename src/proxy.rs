@@ -80,12 +80,13 @@ impl Proxy {
         }
         let upgrade = is_upgrade(request.headers()).then(|| hyper::upgrade::on(&mut request));
         let (parts, body) = request.into_parts();
-        let headers = upstream_headers(parts.headers, upgrade.is_some(), client);
+        let mut headers = Some(upstream_headers(parts.headers, upgrade.is_some(), client));
         let hint = (body.is_end_stream(), body.size_hint());
         let slot = Arc::new(Mutex::new(Some(body)));
 
         let mut last_error = None;
-        for addr in endpoints.rotation() {
+        let attempts = endpoints.len();
+        for (attempt, addr) in endpoints.rotation().enumerate() {
             let Ok(uri) = Uri::try_from(format!("http://{addr}{path_and_query}")) else {
                 return internal(
                     StatusCode::BAD_REQUEST,
@@ -100,7 +101,13 @@ impl Proxy {
             *upstream.method_mut() = parts.method.clone();
             *upstream.uri_mut() = uri;
             *upstream.version_mut() = Version::HTTP_11;
-            *upstream.headers_mut() = headers.clone();
+            // Only a request that may be retried needs its headers again.
+            let last = attempt + 1 == attempts;
+            *upstream.headers_mut() = if last {
+                headers.take().unwrap_or_default()
+            } else {
+                headers.clone().unwrap_or_default()
+            };
             match tokio::time::timeout(self.timeout, self.client.request(upstream)).await {
                 Err(_) => {
                     return internal(

@@ -20,7 +20,7 @@ pub async fn proxy(State(state): State<AppState>, request: Request) -> Response 
         Ok(found) => found,
         Err(e) => return (StatusCode::BAD_REQUEST, e.to_string()).into_response(),
     };
-    if !state.backend.namespaces().contains(&namespace) {
+    if state.backend.check_namespace(&namespace).is_err() {
         return (
             StatusCode::NOT_FOUND,
             format!("namespace {namespace} is not managed by this provider"),

@@ -30,9 +30,13 @@ def checkov(folder):
                            "--compact", "--quiet"], capture_output=True, text=True)
 
 
+LOCALSTACK = ROOT / "localstack"
+
+
 def test_terraform_is_formatted():
-    result = fmt_check(TERRAFORM)
-    assert result.returncode == 0, result.stdout + result.stderr
+    for folder in (TERRAFORM, LOCALSTACK):
+        result = fmt_check(folder)
+        assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_a_badly_formatted_file_fails_the_format_check():
@@ -41,7 +45,7 @@ def test_a_badly_formatted_file_fails_the_format_check():
     assert "main.tf" in result.stdout
 
 
-@pytest.mark.parametrize("path", tf_files(TERRAFORM), ids=lambda p: str(p.relative_to(TERRAFORM)))
+@pytest.mark.parametrize("path", tf_files(TERRAFORM) + tf_files(LOCALSTACK), ids=lambda p: str(p.relative_to(ROOT)))
 def test_every_file_parses(path):
     iam_check.load_tf(path)
 
@@ -99,3 +103,24 @@ def test_checkov_flags_an_insecure_fixture():
     result = checkov(FIXTURES / "insecure")
     assert result.returncode == 1, result.stdout + result.stderr
     assert "CKV_AWS_24" in result.stdout  # SSH open to the world
+
+
+def test_the_dockerfile_builds_what_the_tasks_run():
+    """No container engine runs here: the Dockerfile is held against the facts it depends on."""
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    stages = [line.split()[1] for line in dockerfile.splitlines() if line.startswith("FROM ")]
+    assert len(stages) == 2, stages
+    builder, runtime = stages
+    # Same Debian release in both stages: bookworm is Debian 12.
+    assert "bookworm" in builder and "debian12" in runtime, stages
+    assert runtime.endswith(":nonroot")
+    assert 'ENTRYPOINT ["/usr/local/bin/faas-ecs"]' in dockerfile
+    # The secrets writer sits where task definitions expect it.
+    entry_point = '"/usr/local/bin/faas-ecs-secrets"'
+    assert "/usr/local/bin/faas-ecs-secrets" in dockerfile
+    assert entry_point in (ROOT / "src" / "backend" / "ecs" / "task_definition.rs").read_text()
+    assert entry_point.strip('"') in (TERRAFORM / "gateway.tf").read_text()
+    assert "target" in (ROOT / ".dockerignore").read_text().split()
+    # Every source path the build needs is copied in.
+    for path in ["Cargo.toml", "Cargo.lock", "build.rs", "src", "bench"]:
+        assert path in dockerfile, path

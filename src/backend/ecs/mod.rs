@@ -350,6 +350,17 @@ impl FunctionBackend for EcsBackend {
         vec![self.settings.namespace.clone()]
     }
 
+    // Called on every invocation: no allocation.
+    fn check_namespace(&self, namespace: &Namespace) -> Result<(), Error> {
+        if *namespace == self.settings.namespace {
+            Ok(())
+        } else {
+            Err(Error::BadRequest(format!(
+                "namespace {namespace} is not managed by this provider"
+            )))
+        }
+    }
+
     async fn list(&self, namespace: &Namespace) -> Result<Vec<FunctionStatus>, Error> {
         self.check_namespace(namespace)?;
         let statuses = self

@@ -1,0 +1,31 @@
+# faas-ecs: the OpenFaaS provider for ECS, and faas-ecs-secrets, which function and gateway tasks
+# run before their main container to turn injected secrets into files.
+#
+#   docker build -t faas-ecs .
+#
+# Builder and runtime are both Debian 12 (bookworm), so the binaries find the same glibc.
+
+FROM rust:1.95-slim-bookworm AS builder
+WORKDIR /src
+# Dependencies first, so that a change to the code alone reuses their layer.
+COPY Cargo.toml Cargo.lock build.rs ./
+RUN mkdir -p src/bin bench \
+    && echo 'fn main() {}' > src/main.rs \
+    && echo 'fn main() {}' > src/bin/faas-ecs-secrets.rs \
+    && echo 'fn main() {}' > bench/upstream.rs \
+    && touch src/lib.rs \
+    && cargo build --release --locked --bins \
+    && rm -rf src bench
+COPY src ./src
+COPY bench ./bench
+ARG FAAS_ECS_GIT_SHA=unknown
+ENV FAAS_ECS_GIT_SHA=${FAAS_ECS_GIT_SHA}
+RUN touch src/main.rs src/lib.rs src/bin/faas-ecs-secrets.rs \
+    && cargo build --release --locked --bins
+
+FROM gcr.io/distroless/cc-debian12:nonroot
+COPY --from=builder /src/target/release/faas-ecs /usr/local/bin/faas-ecs
+COPY --from=builder /src/target/release/faas-ecs-secrets /usr/local/bin/faas-ecs-secrets
+USER nonroot
+EXPOSE 8081
+ENTRYPOINT ["/usr/local/bin/faas-ecs"]
