@@ -4,9 +4,8 @@ use axum::body::Bytes;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 
-use super::{NamespaceQuery, namespace, parse_json};
+use super::{NamespaceQuery, function_spec};
 use crate::error::Error;
-use crate::model::{FunctionDeployment, FunctionSpec};
 use crate::state::AppState;
 
 pub async fn deploy(
@@ -14,9 +13,7 @@ pub async fn deploy(
     Query(query): Query<NamespaceQuery>,
     body: Bytes,
 ) -> Result<StatusCode, Error> {
-    let deployment: FunctionDeployment = parse_json(&body)?;
-    let namespace = namespace(deployment.namespace.as_deref(), query.namespace.as_deref())?;
-    let spec = FunctionSpec::new(deployment, namespace)?;
+    let spec = function_spec(&body, &query)?;
     state.backend.deploy(&spec).await?;
     Ok(StatusCode::ACCEPTED)
 }

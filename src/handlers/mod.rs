@@ -18,7 +18,7 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
 use crate::error::Error;
-use crate::model::{DEFAULT_NAMESPACE, FunctionName, Namespace};
+use crate::model::{DEFAULT_NAMESPACE, FunctionDeployment, FunctionName, FunctionSpec, Namespace};
 
 /// `?namespace=` as the routes take it.
 #[derive(Debug, Default, Deserialize)]
@@ -34,6 +34,13 @@ pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, Error> {
 
 fn given(s: Option<&str>) -> Option<&str> {
     s.map(str::trim).filter(|s| !s.is_empty())
+}
+
+/// A deploy or update body, validated: the namespace from the body, else the query.
+pub fn function_spec(body: &[u8], query: &NamespaceQuery) -> Result<FunctionSpec, Error> {
+    let deployment: FunctionDeployment = parse_json(body)?;
+    let namespace = namespace(deployment.namespace.as_deref(), query.namespace.as_deref())?;
+    FunctionSpec::new(deployment, namespace)
 }
 
 /// The namespace of a request: the body's, else the query's, else the default.

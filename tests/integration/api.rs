@@ -13,7 +13,7 @@ use faas_ecs::backend::memory::MemoryBackend;
 use faas_ecs::proxy::Proxy;
 use serde_json::json;
 
-use crate::support::{call, call_raw, no_endpoints, router_for};
+use crate::support::{call, call_raw, echo, no_endpoints, router_for};
 
 fn provider() -> Router {
     router_for(Arc::new(MemoryBackend::new()))
@@ -23,10 +23,6 @@ fn provider_with_auth() -> Router {
     let proxy = Proxy::new(no_endpoints(), Duration::from_secs(10));
     let auth = Some(Credentials::new("admin", "pw"));
     faas_ecs::router(AppState::new(Arc::new(MemoryBackend::new()), proxy, auth))
-}
-
-fn echo() -> serde_json::Value {
-    json!({"service": "echo", "image": "ghcr.io/openfaas/alpine:latest", "envProcess": "cat"})
 }
 
 #[tokio::test]

@@ -8,11 +8,7 @@ use faas_ecs::backend::FunctionBackend;
 use faas_ecs::model::{FunctionName, Namespace};
 use serde_json::json;
 
-use crate::support::{Account, call, router_for};
-
-fn echo() -> serde_json::Value {
-    json!({"service": "echo", "image": "ghcr.io/openfaas/alpine:latest", "envProcess": "cat"})
-}
+use crate::support::{Account, call, echo, router_for};
 
 async fn service(account: &Account, name: &str) -> Option<aws_sdk_ecs::types::Service> {
     let out = account

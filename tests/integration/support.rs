@@ -22,6 +22,11 @@ use http_body_util::BodyExt;
 use serde_json::Value;
 use tower::ServiceExt;
 
+/// The function most tests deploy.
+pub fn echo() -> serde_json::Value {
+    serde_json::json!({"service": "echo", "image": "ghcr.io/openfaas/alpine:latest", "envProcess": "cat"})
+}
+
 /// A resolver that finds no task: the emulator runs none.
 pub fn no_endpoints() -> Arc<dyn Resolver> {
     Arc::new(FixedResolver::new(Default::default()))
