@@ -655,3 +655,62 @@ async fn secrets_live_in_secrets_manager_and_never_in_a_task_definition() {
     .await;
     assert_eq!(a.status, StatusCode::CREATED, "{}", a.text());
 }
+
+#[tokio::test]
+async fn logs_hold_the_function_s_own_streams_only() {
+    let account = Account::new().await;
+    let p = account.provider().await;
+    let logs = &account.aws.logs;
+    logs.create_log_group()
+        .log_group_name("/openfaas/functions")
+        .send()
+        .await
+        .unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    for (stream, text) in [
+        ("foo/foo/task1", "foo's own line"),
+        ("foo/openfaas-secrets/task1", "the secrets container"),
+        ("foobar/foobar/task2", "another function"),
+    ] {
+        logs.create_log_stream()
+            .log_group_name("/openfaas/functions")
+            .log_stream_name(stream)
+            .send()
+            .await
+            .unwrap();
+        logs.put_log_events()
+            .log_group_name("/openfaas/functions")
+            .log_stream_name(stream)
+            .log_events(
+                aws_sdk_cloudwatchlogs::types::InputLogEvent::builder()
+                    .timestamp(now)
+                    .message(text)
+                    .build()
+                    .unwrap(),
+            )
+            .send()
+            .await
+            .unwrap();
+    }
+    let a = call(&p, Method::GET, "/system/logs?name=foo", None).await;
+    assert_eq!(a.status, StatusCode::OK);
+    let lines: Vec<serde_json::Value> = a
+        .text()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert_eq!(lines[0]["text"], "foo's own line");
+    assert_eq!(lines[0]["instance"], "task1");
+    let a = call(
+        &p,
+        Method::GET,
+        "/system/logs?name=foo&instance=task9",
+        None,
+    )
+    .await;
+    assert_eq!(a.text(), "");
+}

@@ -90,20 +90,27 @@ async fn fetch(
     start: Option<i64>,
 ) -> Result<Vec<FilteredLogEvent>, Error> {
     let name = request.name.as_str();
+    // The trailing slash keeps `foo` from matching `foobar`'s streams.
+    let prefix = format!("{name}/{name}/");
     let mut call = client
         .filter_log_events()
         .log_group_name(group)
         .set_start_time(start);
     call = match &request.instance {
-        Some(task) => call.log_stream_names(format!("{name}/{name}/{task}")),
-        // The trailing slash keeps `foo` from matching `foobar`'s streams.
-        None => call.log_stream_name_prefix(format!("{name}/{name}/")),
+        Some(task) => call.log_stream_names(format!("{prefix}{task}")),
+        None => call.log_stream_name_prefix(&prefix),
     };
     let mut pages = call.into_paginator().send();
     let mut events = Vec::new();
     while let Some(page) = pages.next().await {
         match page {
-            Ok(page) => events.extend(page.events().iter().cloned()),
+            // Checked here too: not every implementation of the API applies the prefix.
+            Ok(page) => events.extend(
+                page.events()
+                    .iter()
+                    .filter(|e| e.log_stream_name().is_some_and(|s| s.starts_with(&prefix)))
+                    .cloned(),
+            ),
             // No log group or stream yet: no output yet.
             Err(e)
                 if matches!(
