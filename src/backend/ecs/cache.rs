@@ -8,9 +8,15 @@ use std::time::Instant;
 
 use crate::model::{FunctionDeployment, FunctionStatus};
 
+/// How long a name found missing in ECS is answered as missing without asking again: the gateway
+/// asks for a function's status on every invocation, unknown functions included.
+const MISSING_FOR: std::time::Duration = std::time::Duration::from_secs(1);
+
 #[derive(Default)]
 struct Inner {
     functions: BTreeMap<String, FunctionStatus>,
+    /// Names ECS did not have, and when that was seen.
+    missing: HashMap<String, Instant>,
     /// When this provider last changed each name: a refresh that started earlier must not undo it.
     changed: HashMap<String, Instant>,
 }
@@ -32,8 +38,23 @@ impl Cache {
         self.read().functions.values().cloned().collect()
     }
 
+    /// Whether ECS was just asked about this name and did not have it.
+    pub fn recently_missing(&self, name: &str) -> bool {
+        self.read()
+            .missing
+            .get(name)
+            .is_some_and(|at| at.elapsed() < MISSING_FOR)
+    }
+
+    pub fn mark_missing(&self, name: &str) {
+        let mut inner = self.write();
+        inner.missing.retain(|_, at| at.elapsed() < MISSING_FOR);
+        inner.missing.insert(name.to_string(), Instant::now());
+    }
+
     pub fn put(&self, status: FunctionStatus) {
         let mut inner = self.write();
+        inner.missing.remove(&status.name);
         inner.changed.insert(status.name.clone(), Instant::now());
         inner.functions.insert(status.name.clone(), status);
     }
@@ -123,6 +144,18 @@ mod tests {
             .map(|s| (s.name, s.replicas))
             .collect();
         assert_eq!(names, vec![("a".into(), 2), ("b".into(), 1)]);
+    }
+
+    #[test]
+    fn a_missing_name_is_remembered_briefly_and_forgotten_on_deploy() {
+        let cache = Cache::default();
+        cache.mark_missing("f");
+        assert!(cache.recently_missing("f"));
+        cache.put(status("f", 1));
+        assert!(!cache.recently_missing("f"));
+        cache.mark_missing("g");
+        std::thread::sleep(MISSING_FOR);
+        assert!(!cache.recently_missing("g"));
     }
 
     #[test]

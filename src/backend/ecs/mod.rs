@@ -380,6 +380,9 @@ impl FunctionBackend for EcsBackend {
         if let Some(status) = self.cache.get(name.as_str()) {
             return Ok(Some(self.with_available(status).await));
         }
+        if self.cache.recently_missing(name.as_str()) {
+            return Ok(None);
+        }
         // Another provider replica may have deployed it since the last refresh.
         match self.find(name).await? {
             Found::Ours(svc) => {
@@ -390,7 +393,10 @@ impl FunctionBackend for EcsBackend {
                 self.cache.put(status.clone());
                 Ok(Some(self.with_available(status).await))
             }
-            _ => Ok(None),
+            _ => {
+                self.cache.mark_missing(name.as_str());
+                Ok(None)
+            }
         }
     }
 
