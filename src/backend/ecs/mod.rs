@@ -454,10 +454,10 @@ impl FunctionBackend for EcsBackend {
         let svc = match created {
             Ok(svc) => svc,
             Err(e) => {
-                if let Err(undo) = cloudmap::delete(&self.aws.servicediscovery, &registry.id).await
-                {
-                    // A Cloud Map service no ECS service used has no instances, so one try suffices.
-                    tracing::error!(function.name = %name, error = %DisplayChain(&undo), "could not remove Cloud Map service after a failed deploy");
+                // A Cloud Map service no ECS service used has no instances: one try suffices.
+                let undone = cloudmap::delete(&self.aws.servicediscovery, &registry.id).await;
+                if !matches!(undone, Ok(cloudmap::Deleted::Yes)) {
+                    tracing::error!(function.name = %name, cloudmap.service = %registry.id, "could not remove the Cloud Map service after a failed deploy");
                 }
                 self.discard_revision(&arn).await;
                 return Err(e);
