@@ -13,6 +13,7 @@ use faas_ecs::config::Config;
 use faas_ecs::model::FunctionName;
 use faas_ecs::proxy::Proxy;
 use faas_ecs::resolver::Resolver;
+use faas_ecs::resolver::cloudmap::{CloudMapResolver, discovery_client};
 use faas_ecs::resolver::dns::{DnsResolver, RecordKind};
 use futures::StreamExt;
 use http_body_util::BodyExt;
@@ -244,6 +245,25 @@ async fn a_deployed_function_answers_invocations() {
     stack.wait_ready("e2e-echo", 1).await;
     let (status, output) = stack.invoke(Method::POST, "/function/e2e-echo", "hi").await;
     assert_eq!((status, output.as_str()), (StatusCode::OK, "hi"));
+
+    // The same task, found through SRV records and through the Cloud Map API.
+    let name = FunctionName::parse("e2e-echo").unwrap();
+    let by_a = stack.resolver.as_ref().unwrap().resolve(&name).await;
+    let srv = DnsResolver::new(
+        "openfaas.local",
+        Some(env("E2E_DNS").parse().unwrap()),
+        RecordKind::Srv,
+    )
+    .unwrap();
+    assert_eq!(srv.resolve(&name).await, by_a);
+    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region("us-east-1")
+        .endpoint_url(moto_url())
+        .load()
+        .await;
+    let api = CloudMapResolver::new(discovery_client(&sdk), "openfaas.local", 8080);
+    assert_eq!(api.resolve(&name).await, by_a);
+    assert_eq!(by_a.len(), 1);
 }
 
 #[tokio::test]
