@@ -152,6 +152,7 @@ class Runtime:
         self.tasks = {}  # ECS service name -> [Task]
         self.definitions = {}  # task definition ARN -> description
         self.ttls = {}  # Cloud Map service id -> seconds to drain a task
+        self.draining = set()  # tasks deregistered and about to stop
         self.records = {}  # DNS name (lower case, with final dot) -> (ttl, [(ip, port)])
         self.lock = threading.Lock()
         self.log_lock = threading.Lock()
@@ -248,10 +249,12 @@ class Runtime:
         def stop():
             time.sleep(drain)
             task.stop()
+            self.draining.discard(task)
             shutil.rmtree(os.path.join(self.volumes_dir, task.id), ignore_errors=True)
             log(f"stopped task {task.id} of {task.service}")
 
         if drain and task.alive():
+            self.draining.add(task)
             threading.Thread(target=stop, daemon=True).start()
         else:
             stop()
@@ -365,9 +368,8 @@ class Runtime:
                 log(f"could not ship a log line: {e}")
 
     def stop_all(self):
-        for name, tasks in self.tasks.items():
-            for task in tasks:
-                task.stop()
+        for task in [t for tasks in self.tasks.values() for t in tasks] + list(self.draining):
+            task.stop()
 
 
 class Resolver(BaseResolver):
