@@ -190,6 +190,12 @@ data "aws_iam_policy_document" "provider" {
       values   = [local.namespace_arn]
     }
   }
+  # ListServices takes no resource; faas-ecs filters by namespace and deletes only what it tagged.
+  statement {
+    sid       = "ListRegistries"
+    actions   = ["servicediscovery:ListServices"]
+    resources = ["*"]
+  }
   # DiscoverInstances (FAAS_ECS_RESOLVER=cloudmap) is scoped by namespace name.
   statement {
     sid       = "DiscoverFunctions"

@@ -714,3 +714,70 @@ async fn logs_hold_the_function_s_own_streams_only() {
     .await;
     assert_eq!(a.text(), "");
 }
+
+#[tokio::test]
+async fn cloud_map_services_left_behind_are_collected() {
+    let account = Account::new().await;
+    let backend = account.backend_with(&account.config()).await;
+    let p = router_for(backend.clone());
+    call(&p, Method::POST, "/system/functions", Some(echo())).await;
+    let sd = &account.aws.servicediscovery;
+    let tag = |k: &str, v: &str| {
+        aws_sdk_servicediscovery::types::Tag::builder()
+            .key(k)
+            .value(v)
+            .build()
+            .unwrap()
+    };
+    let dns = || {
+        aws_sdk_servicediscovery::types::DnsConfig::builder()
+            .dns_records(
+                aws_sdk_servicediscovery::types::DnsRecord::builder()
+                    .r#type(aws_sdk_servicediscovery::types::RecordType::A)
+                    .ttl(5)
+                    .build()
+                    .unwrap(),
+            )
+            .build()
+            .unwrap()
+    };
+    // One left by a provider stopped half-way through a delete, and one someone else runs there.
+    for (name, tags) in [
+        ("orphan", vec![tag("managed-by", "faas-ecs")]),
+        ("gateway", vec![]),
+    ] {
+        sd.create_service()
+            .name(name)
+            .namespace_id(&account.namespace_id)
+            .dns_config(dns())
+            .set_tags(Some(tags))
+            .send()
+            .await
+            .unwrap();
+    }
+    backend
+        .collect_garbage(std::time::Duration::ZERO)
+        .await
+        .unwrap();
+    let mut left: Vec<String> = cloudmap_services(&account)
+        .await
+        .iter()
+        .map(|s| s.name().unwrap().to_string())
+        .collect();
+    left.sort();
+    assert_eq!(left, ["echo", "gateway"]);
+    // A young one may belong to a deploy under way.
+    sd.create_service()
+        .name("young")
+        .namespace_id(&account.namespace_id)
+        .dns_config(dns())
+        .tags(tag("managed-by", "faas-ecs"))
+        .send()
+        .await
+        .unwrap();
+    backend
+        .collect_garbage(std::time::Duration::from_secs(600))
+        .await
+        .unwrap();
+    assert_eq!(cloudmap_services(&account).await.len(), 3);
+}

@@ -5,7 +5,8 @@ use std::time::Duration;
 use aws_sdk_servicediscovery::operation::create_service::CreateServiceError;
 use aws_sdk_servicediscovery::operation::delete_service::DeleteServiceError;
 use aws_sdk_servicediscovery::types::{
-    DnsConfig, DnsRecord, HealthCheckCustomConfig, RecordType, RoutingPolicy, Tag,
+    DnsConfig, DnsRecord, FilterCondition, HealthCheckCustomConfig, RecordType, RoutingPolicy,
+    ServiceFilter, ServiceFilterName, Tag,
 };
 
 use super::{MANAGED_BY_TAG, MANAGED_BY_VALUE, aws_error, owner_tags};
@@ -101,7 +102,8 @@ pub async fn create(
     }
 }
 
-async fn is_ours(sd: &aws_sdk_servicediscovery::Client, arn: &str) -> Result<bool, Error> {
+/// Whether a Cloud Map service carries this provider's tags.
+pub async fn is_ours(sd: &aws_sdk_servicediscovery::Client, arn: &str) -> Result<bool, Error> {
     let tags = sd
         .list_tags_for_resource()
         .resource_arn(arn)
@@ -180,6 +182,39 @@ async fn deregister_all(
         }
     }
     Ok(())
+}
+
+/// Every service in the namespace, with when it was created.
+pub async fn services(
+    sd: &aws_sdk_servicediscovery::Client,
+    namespace_id: &str,
+) -> Result<Vec<(Registry, Option<std::time::SystemTime>)>, Error> {
+    let filter = ServiceFilter::builder()
+        .name(ServiceFilterName::NamespaceId)
+        .values(namespace_id)
+        .condition(FilterCondition::Eq)
+        .build()
+        .map_err(|e| Error::aws("ListServices", e))?;
+    let mut pages = sd.list_services().filters(filter).into_paginator().send();
+    let mut found = Vec::new();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| aws_error("ListServices", e))?;
+        for service in page.services() {
+            if let (Some(id), Some(arn)) = (service.id(), service.arn()) {
+                let created = service
+                    .create_date()
+                    .and_then(|d| std::time::SystemTime::try_from(*d).ok());
+                found.push((
+                    Registry {
+                        id: id.into(),
+                        arn: arn.into(),
+                    },
+                    created,
+                ));
+            }
+        }
+    }
+    Ok(found)
 }
 
 /// The IPv4 addresses registered in a Cloud Map service.

@@ -38,6 +38,11 @@ pub const MANAGED_BY_VALUE: &str = "faas-ecs";
 pub const FUNCTION_TAG: &str = "openfaas:function";
 pub const NAMESPACE_TAG: &str = "openfaas:namespace";
 
+/// How often the refresh also looks for Cloud Map services left behind.
+const GARBAGE_COLLECTION_INTERVAL: Duration = Duration::from_secs(300);
+/// A Cloud Map service younger than this may belong to a deploy under way.
+const ORPHAN_MIN_AGE: Duration = Duration::from_secs(600);
+
 /// The tags that mark a resource as this provider's, for one function.
 pub fn owner_tags<'a>(
     namespace: &'a Namespace,
@@ -197,6 +202,7 @@ impl EcsBackend {
             let mut ticker = tokio::time::interval(interval);
             ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             ticker.tick().await;
+            let mut last_collection = Instant::now();
             loop {
                 ticker.tick().await;
                 let Some(backend) = backend.upgrade() else {
@@ -204,6 +210,12 @@ impl EcsBackend {
                 };
                 if let Err(e) = backend.refresh().await {
                     tracing::warn!(error = %DisplayChain(&e), "refreshing functions from ECS failed; serving the last known state");
+                }
+                if last_collection.elapsed() >= GARBAGE_COLLECTION_INTERVAL {
+                    last_collection = Instant::now();
+                    if let Err(e) = backend.collect_garbage(ORPHAN_MIN_AGE).await {
+                        tracing::warn!(error = %DisplayChain(&e), "looking for Cloud Map services left behind failed");
+                    }
                 }
             }
         })
@@ -227,6 +239,41 @@ impl EcsBackend {
             .collect();
         self.cache.retain_records(&in_use);
         self.cache.replace(statuses, started);
+        Ok(())
+    }
+
+    /// Deletes Cloud Map services of ours that no function uses and that are older than
+    /// `min_age` (a deploy creates its Cloud Map service moments before its ECS service): left
+    /// by a provider stopped half-way through a delete, or by a rollback that failed.
+    pub async fn collect_garbage(&self, min_age: Duration) -> Result<(), Error> {
+        let services = service::list_ours(
+            &self.aws.ecs,
+            &self.settings.service.cluster,
+            &self.settings.namespace,
+        )
+        .await?;
+        let in_use: Vec<&str> = services
+            .iter()
+            .flat_map(|s| s.service_registries())
+            .filter_map(|r| r.registry_arn())
+            .collect();
+        let sd = &self.aws.servicediscovery;
+        for (registry, created) in
+            cloudmap::services(sd, &self.settings.cloudmap_namespace_id).await?
+        {
+            let old_enough = created
+                .and_then(|c| c.elapsed().ok())
+                .is_some_and(|age| age >= min_age);
+            if in_use.contains(&registry.arn.as_str())
+                || !old_enough
+                || !cloudmap::is_ours(sd, &registry.arn).await?
+            {
+                continue;
+            }
+            if cloudmap::delete(sd, &registry.id).await? == cloudmap::Deleted::Yes {
+                tracing::info!(cloudmap.service = %registry.id, "removed a Cloud Map service no function uses");
+            }
+        }
         Ok(())
     }
 
