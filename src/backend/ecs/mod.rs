@@ -662,3 +662,38 @@ impl LogSource for EcsBackend {
         ))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_ecs::config::http::HttpResponse;
+    use aws_sdk_ecs::error::ErrorMetadata;
+    use aws_sdk_ecs::operation::list_services::ListServicesError;
+    use aws_smithy_types::body::SdkBody;
+
+    fn service_error(code: &str) -> SdkError<ListServicesError, HttpResponse> {
+        let err = ListServicesError::generic(
+            ErrorMetadata::builder()
+                .code(code)
+                .message("raw AWS text")
+                .build(),
+        );
+        let response = HttpResponse::new(400.try_into().unwrap(), SdkBody::empty());
+        SdkError::service_error(err, response)
+    }
+
+    #[test]
+    fn throttling_left_after_retries_is_a_503_and_other_errors_a_500_without_aws_text() {
+        let throttled = aws_error("ListServices", service_error("ThrottlingException"));
+        assert_eq!(
+            throttled.status(),
+            axum::http::StatusCode::SERVICE_UNAVAILABLE
+        );
+        let other = aws_error("ListServices", service_error("AccessDeniedException"));
+        assert_eq!(
+            other.status(),
+            axum::http::StatusCode::INTERNAL_SERVER_ERROR
+        );
+        assert!(!other.to_string().contains("raw AWS text"), "{other}");
+    }
+}
