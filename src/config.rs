@@ -249,7 +249,7 @@ pub struct Config {
     #[arg(long, env = "FAAS_ECS_LOG_POLL_INTERVAL", value_name = "FAAS_ECS_LOG_POLL_INTERVAL", default_value = "1s", value_parser = parse_duration)]
     pub log_poll_interval: Duration,
 
-    /// Threads serving requests: 0 for one per CPU, 1 for a single thread (fastest on one vCPU).
+    /// Threads serving requests, each with its own listener and connection pool: 0 for one per CPU.
     #[arg(
         long,
         env = "FAAS_ECS_WORKER_THREADS",

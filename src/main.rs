@@ -34,21 +34,12 @@ fn main() -> ExitCode {
         eprintln!("faas-ecs: invalid configuration: {e}");
         return ExitCode::from(2);
     }
-    // One thread avoids waking other threads on every proxied request: the better choice for
-    // tasks of one vCPU or less.
-    let runtime = match config.worker_threads {
-        1 => tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build(),
-        0 => tokio::runtime::Builder::new_multi_thread()
-            .enable_all()
-            .build(),
-        n => tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(n)
-            .enable_all()
-            .build(),
-    };
-    let runtime = match runtime {
+    // The control plane (AWS calls, the cache refresh) runs here; requests are served by
+    // threads of their own (see `serve`).
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(e) => {
             eprintln!("faas-ecs: cannot start the async runtime: {e}");
@@ -94,20 +85,85 @@ async fn run(config: Config) -> Result<(), BoxError> {
     let resolver = resolver(&config, &sdk, &domain)?;
     let backend = EcsBackend::start(aws, settings, resolver.clone()).await?;
     let refresh = backend.spawn_refresh(config.refresh_interval);
-    let state = AppState::new(backend, Proxy::new(resolver, config.write_timeout), auth);
+    let state = AppState::new(
+        backend,
+        Proxy::new(resolver.clone(), config.write_timeout),
+        auth,
+    );
 
-    let listener = tokio::net::TcpListener::bind((config.bind_address, config.port)).await?;
-    tracing::info!(address = %listener.local_addr()?, dns_domain = %domain, "listening");
-    server::serve(
-        listener,
-        router(state),
-        config.read_timeout,
-        config.write_timeout,
-        shutdown_signal(),
-    )
-    .await?;
+    // Fails if the port is taken (SO_REUSEPORT alone would share it), and fixes port 0.
+    let address = std::net::TcpListener::bind((config.bind_address, config.port))?.local_addr()?;
+    let threads = match config.worker_threads {
+        0 => std::thread::available_parallelism().map_or(1, usize::from),
+        n => n,
+    };
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+    let mut workers = Vec::with_capacity(threads);
+    for thread in 0..threads {
+        // The first thread keeps the proxy made above; each thread has a connection pool of its own.
+        let state = if thread == 0 {
+            state.clone()
+        } else {
+            state.with_proxy(Proxy::new(resolver.clone(), config.write_timeout))
+        };
+        let (config, ready, mut stopped) = (config.clone(), ready_tx.clone(), stopped.clone());
+        workers.push(std::thread::spawn(move || -> Result<(), std::io::Error> {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            runtime.block_on(async move {
+                let listener = match listener(address) {
+                    Ok(listener) => {
+                        let _ = ready.send(Ok(()));
+                        listener
+                    }
+                    Err(e) => {
+                        let _ = ready.send(Err(e));
+                        return Ok(());
+                    }
+                };
+                let stop = async move {
+                    let _ = stopped.changed().await;
+                };
+                server::serve(
+                    listener,
+                    router(state),
+                    config.read_timeout,
+                    config.write_timeout,
+                    stop,
+                )
+                .await
+            })
+        }));
+    }
+    for _ in 0..threads {
+        ready_rx.recv().map_err(|e| e.to_string())??;
+    }
+    tracing::info!(%address, threads, dns_domain = %domain, "listening");
+    shutdown_signal().await;
+    let _ = stop.send(true);
+    for worker in workers {
+        if let Ok(Err(e)) = worker.join() {
+            tracing::warn!(error = %e, "a serving thread stopped with an error");
+        }
+    }
     refresh.abort();
     Ok(())
+}
+
+/// A listener of its own for each serving thread: the kernel spreads connections over them
+/// (SO_REUSEPORT), and each connection is then served by one thread, without waking another.
+fn listener(address: std::net::SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
+    let socket = if address.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    socket.set_reuseaddr(true)?;
+    socket.set_reuseport(true)?;
+    socket.bind(address)?;
+    socket.listen(1024)
 }
 
 /// The resolver `FAAS_ECS_RESOLVER` names.

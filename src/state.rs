@@ -33,4 +33,12 @@ impl AppState {
             metrics: Arc::new(Metrics::new()),
         }
     }
+
+    /// The same state with another proxy (one connection pool per serving thread).
+    pub fn with_proxy(&self, proxy: Proxy) -> Self {
+        Self {
+            proxy: Arc::new(proxy),
+            ..self.clone()
+        }
+    }
 }
