@@ -25,6 +25,24 @@ data "aws_iam_policy_document" "ecs_tasks_assume" {
   }
 }
 
+# What both execution roles need: pull images, decrypt with the optional KMS key.
+data "aws_iam_policy_document" "execution_common" {
+  #checkov:skip=CKV_AWS_356:ecr:GetAuthorizationToken takes no resource, and images may come from any repository.
+  statement {
+    sid       = "PullImages"
+    actions   = ["ecr:GetAuthorizationToken", "ecr:BatchCheckLayerAvailability", "ecr:GetDownloadUrlForLayer", "ecr:BatchGetImage"]
+    resources = ["*"]
+  }
+  dynamic "statement" {
+    for_each = var.kms_key_arn == null ? [] : [var.kms_key_arn]
+    content {
+      sid       = "DecryptSecrets"
+      actions   = ["kms:Decrypt"]
+      resources = [statement.value]
+    }
+  }
+}
+
 # Function execution role: ECS pulls the image, writes the logs and reads the function's secrets.
 
 resource "aws_iam_role" "function_execution" {
@@ -34,12 +52,8 @@ resource "aws_iam_role" "function_execution" {
 }
 
 data "aws_iam_policy_document" "function_execution" {
-  #checkov:skip=CKV_AWS_356:ecr:GetAuthorizationToken takes no resource, and functions may pull from any repository.
-  statement {
-    sid       = "PullImages"
-    actions   = ["ecr:GetAuthorizationToken", "ecr:BatchCheckLayerAvailability", "ecr:GetDownloadUrlForLayer", "ecr:BatchGetImage"]
-    resources = ["*"]
-  }
+  source_policy_documents = [data.aws_iam_policy_document.execution_common.json]
+
   statement {
     sid       = "WriteLogs"
     actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
@@ -49,14 +63,6 @@ data "aws_iam_policy_document" "function_execution" {
     sid       = "ReadOpenFaaSSecrets"
     actions   = ["secretsmanager:GetSecretValue"]
     resources = [local.secret_arns]
-  }
-  dynamic "statement" {
-    for_each = var.kms_key_arn == null ? [] : [var.kms_key_arn]
-    content {
-      sid       = "DecryptSecrets"
-      actions   = ["kms:Decrypt"]
-      resources = [statement.value]
-    }
   }
 }
 
@@ -85,12 +91,8 @@ resource "aws_iam_role" "gateway_execution" {
 }
 
 data "aws_iam_policy_document" "gateway_execution" {
-  #checkov:skip=CKV_AWS_356:ecr:GetAuthorizationToken takes no resource, and the images may live in any repository.
-  statement {
-    sid       = "PullImages"
-    actions   = ["ecr:GetAuthorizationToken", "ecr:BatchCheckLayerAvailability", "ecr:GetDownloadUrlForLayer", "ecr:BatchGetImage"]
-    resources = ["*"]
-  }
+  source_policy_documents = [data.aws_iam_policy_document.execution_common.json]
+
   statement {
     sid       = "WriteLogs"
     actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
@@ -100,14 +102,6 @@ data "aws_iam_policy_document" "gateway_execution" {
     sid       = "ReadBasicAuth"
     actions   = ["secretsmanager:GetSecretValue"]
     resources = [aws_secretsmanager_secret.admin_user.arn, aws_secretsmanager_secret.admin_password.arn]
-  }
-  dynamic "statement" {
-    for_each = var.kms_key_arn == null ? [] : [var.kms_key_arn]
-    content {
-      sid       = "DecryptSecrets"
-      actions   = ["kms:Decrypt"]
-      resources = [statement.value]
-    }
   }
 }
 
