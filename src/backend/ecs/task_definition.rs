@@ -94,6 +94,8 @@ fn to_i32(v: u32) -> i32 {
 
 // Docker's smallest memory limit, which ECS enforces per container.
 const MIN_CONTAINER_MIB: u32 = 6;
+// Hard limit of the secrets container; it only decodes and writes a few files.
+const SECRETS_CONTAINER_MIB: u32 = 32;
 
 /// Plans the task definition of a function; `secrets` are the ARNs of its secrets, in order.
 pub fn plan(
@@ -101,13 +103,17 @@ pub fn plan(
     settings: &TaskSettings,
     secrets: &[(SecretName, String)],
 ) -> Result<TaskDefinitionPlan, Error> {
-    let want_memory = spec
-        .limits
-        .memory_bytes
-        .or(spec.requests.memory_bytes)
-        .map(mib)
-        .unwrap_or(settings.default_memory)
-        .max(MIN_CONTAINER_MIB);
+    // ECS wants the memory the containers reserve to fit in the task: a function that sets its
+    // memory gets room for the secrets container beside it; one that does not shares the task's.
+    let secrets_mib = if secrets.is_empty() {
+        0
+    } else {
+        SECRETS_CONTAINER_MIB
+    };
+    let want_memory = match spec.limits.memory_bytes.or(spec.requests.memory_bytes) {
+        Some(bytes) => mib(bytes).max(MIN_CONTAINER_MIB) + secrets_mib,
+        None => settings.default_memory.max(MIN_CONTAINER_MIB + secrets_mib),
+    };
     let want_cpu = spec
         .limits
         .cpu_millis
@@ -146,12 +152,11 @@ pub fn plan(
     let container_memory = spec
         .limits
         .memory_bytes
-        .map(|b| mib(b).max(MIN_CONTAINER_MIB))
-        .unwrap_or(memory);
-    let reservation = spec
-        .requests
-        .memory_bytes
-        .map(|b| mib(b).max(MIN_CONTAINER_MIB).min(container_memory));
+        .map(|b| mib(b).max(MIN_CONTAINER_MIB));
+    let reservation = spec.requests.memory_bytes.map(|b| {
+        let mib = mib(b).max(MIN_CONTAINER_MIB);
+        container_memory.map_or(mib, |limit| mib.min(limit))
+    });
 
     let mut volumes = Vec::new();
     let mut mount_points = Vec::new();
@@ -221,7 +226,7 @@ pub fn plan(
         .set_environment(Some(environment))
         .docker_labels(RECORD_LABEL, record)
         .readonly_root_filesystem(deployment.read_only_root_filesystem)
-        .memory(to_i32(container_memory))
+        .set_memory(container_memory.map(to_i32))
         .set_memory_reservation(reservation.map(to_i32))
         .set_cpu(
             spec.requests
@@ -301,7 +306,7 @@ fn secrets_container(
                 .read_only(false)
                 .build(),
         )
-        .memory(MIN_CONTAINER_MIB as i32 * 4)
+        .memory(to_i32(SECRETS_CONTAINER_MIB))
         .log_configuration(logs)
         .build())
 }
@@ -467,7 +472,11 @@ mod tests {
     fn defaults_apply_without_limits() {
         let p = plan(&spec(echo()), &settings(), &[]).unwrap();
         assert_eq!((p.cpu, p.memory), (256, 512));
-        assert_eq!(p.containers[0].memory(), Some(512));
+        assert_eq!(
+            p.containers[0].memory(),
+            None,
+            "the container shares the task's memory"
+        );
         assert_eq!(p.family, "openfaas-fn_echo");
     }
 
@@ -582,6 +591,36 @@ mod tests {
             function.secrets().is_empty(),
             "the function itself gets no secret as an environment variable"
         );
+    }
+
+    #[test]
+    fn the_containers_memory_fits_in_the_task() {
+        let arns = [(SecretName::parse("db").unwrap(), "arn".to_string())];
+        for limit in [None, Some("5Mi"), Some("512Mi"), Some("1Gi")] {
+            let mut d = echo();
+            d.secrets = Some(vec!["db".into()]);
+            d.limits = limit.map(|m| ResourceList {
+                memory: Some(m.into()),
+                cpu: None,
+            });
+            let p = plan(&spec(d), &settings(), &arns).unwrap();
+            let reserved: i32 = p
+                .containers
+                .iter()
+                .map(|c| c.memory_reservation().or(c.memory()).unwrap_or(0))
+                .sum();
+            assert!(
+                reserved as u32 <= p.memory,
+                "{limit:?}: {reserved} MiB reserved in a {} MiB task",
+                p.memory
+            );
+            assert!(
+                p.containers
+                    .iter()
+                    .all(|c| c.memory().unwrap_or(0) as u32 <= p.memory),
+                "{limit:?}"
+            );
+        }
     }
 
     #[test]
