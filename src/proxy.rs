@@ -59,10 +59,6 @@ impl Proxy {
         }
     }
 
-    pub fn resolver(&self) -> &Arc<dyn Resolver> {
-        &self.resolver
-    }
-
     /// Forwards `request` to one of the function's tasks; `path_and_query` is what follows the name.
     pub async fn forward(
         &self,
