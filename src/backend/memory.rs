@@ -33,12 +33,6 @@ impl MemoryBackend {
             .push(message);
     }
 
-    /// A secret's stored bytes, for tests.
-    pub fn secret_value(&self, namespace: &Namespace, name: &SecretName) -> Option<Vec<u8>> {
-        let secrets = self.secrets.lock().unwrap_or_else(|e| e.into_inner());
-        secrets.get(&(namespace.clone(), name.clone())).cloned()
-    }
-
     fn check_secrets(&self, spec: &FunctionSpec) -> Result<(), Error> {
         let secrets = self.secrets.lock().unwrap_or_else(|e| e.into_inner());
         let missing = spec

@@ -149,30 +149,27 @@ impl EcsSettings {
 pub struct EcsBackend {
     aws: AwsClients,
     settings: EcsSettings,
-    /// The Cloud Map namespace's DNS name, e.g. `openfaas.local`.
-    dns_domain: String,
     cache: Cache,
     /// What invocations use to find tasks; `availableReplicas` counts what it finds.
     resolver: Arc<dyn Resolver>,
 }
 
 impl EcsBackend {
-    /// The Cloud Map namespace's DNS name, which the resolver needs before the backend exists.
+    /// The Cloud Map namespace's DNS name (e.g. `openfaas.local`), which the resolver needs; an
+    /// error when the namespace does not exist, so call it once at start.
     pub async fn dns_domain_of(aws: &AwsClients, settings: &EcsSettings) -> Result<String, Error> {
         cloudmap::namespace_name(&aws.servicediscovery, &settings.cloudmap_namespace_id).await
     }
 
-    /// Checks the Cloud Map namespace and fills the cache from ECS.
+    /// Fills the cache from ECS.
     pub async fn start(
         aws: AwsClients,
         settings: EcsSettings,
         resolver: Arc<dyn Resolver>,
     ) -> Result<Arc<Self>, Error> {
-        let dns_domain = Self::dns_domain_of(&aws, &settings).await?;
         let backend = Arc::new(Self {
             aws,
             settings,
-            dns_domain,
             cache: Cache::default(),
             resolver,
         });
@@ -188,11 +185,6 @@ impl EcsBackend {
         };
         status.available_replicas = reachable.min(status.replicas);
         status
-    }
-
-    /// The DNS name functions are registered under.
-    pub fn dns_domain(&self) -> &str {
-        &self.dns_domain
     }
 
     /// Refreshes the cache every `interval` until the returned task is aborted.
