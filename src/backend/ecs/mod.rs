@@ -441,6 +441,8 @@ impl FunctionBackend for EcsBackend {
 
     async fn deploy(&self, spec: &FunctionSpec) -> Result<(), Error> {
         self.check_namespace(&spec.namespace)?;
+        // Bad sizes and missing settings are refused before any AWS call.
+        task_definition::size(spec, &self.settings.task)?;
         let name = &spec.name;
         match self.find(name).await? {
             Found::Missing => {}
@@ -515,6 +517,7 @@ impl FunctionBackend for EcsBackend {
 
     async fn update(&self, spec: &FunctionSpec) -> Result<(), Error> {
         self.check_namespace(&spec.namespace)?;
+        task_definition::size(spec, &self.settings.task)?;
         let name = &spec.name;
         let previous = self.existing(name).await?;
         let secrets = self

@@ -97,18 +97,35 @@ const MIN_CONTAINER_MIB: u32 = 6;
 // Hard limit of the secrets container; it only decodes and writes a few files.
 const SECRETS_CONTAINER_MIB: u32 = 32;
 
-/// Plans the task definition of a function; `secrets` are the ARNs of its secrets, in order.
-pub fn plan(
-    spec: &FunctionSpec,
-    settings: &TaskSettings,
-    secrets: &[(SecretName, String)],
-) -> Result<TaskDefinitionPlan, Error> {
+/// What a function's task needs from the configuration, checked before any AWS call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sizing<'a> {
+    /// Fargate-valid cpu units and memory (MiB) of the task.
+    pub cpu: u32,
+    pub memory: u32,
+    /// The secrets container's image, when the function has secrets.
+    pub secrets_image: Option<&'a str>,
+}
+
+/// Sizes a function's task; a 400 when no task can hold it, or when it needs secrets and the
+/// provider has no secrets image.
+pub fn size<'a>(spec: &FunctionSpec, settings: &'a TaskSettings) -> Result<Sizing<'a>, Error> {
+    let secrets_image = match (spec.secrets.is_empty(), settings.secrets_image.as_deref()) {
+        (true, _) => None,
+        (false, Some(image)) => Some(image),
+        (false, None) => {
+            return Err(Error::BadRequest(
+                "this provider has no FAAS_ECS_SECRETS_IMAGE, so functions cannot use secrets"
+                    .into(),
+            ));
+        }
+    };
     // ECS wants the memory the containers reserve to fit in the task: a function that sets its
     // memory gets room for the secrets container beside it; one that does not shares the task's.
-    let secrets_mib = if secrets.is_empty() {
-        0
-    } else {
+    let secrets_mib = if secrets_image.is_some() {
         SECRETS_CONTAINER_MIB
+    } else {
+        0
     };
     let want_memory = match spec.limits.memory_bytes.or(spec.requests.memory_bytes) {
         Some(bytes) => mib(bytes).max(MIN_CONTAINER_MIB) + secrets_mib,
@@ -130,6 +147,24 @@ pub fn plan(
     } else {
         (want_cpu.max(128), want_memory.max(128))
     };
+    Ok(Sizing {
+        cpu,
+        memory,
+        secrets_image,
+    })
+}
+
+/// Plans the task definition of a function; `secrets` are the ARNs of its secrets, in order.
+pub fn plan(
+    spec: &FunctionSpec,
+    settings: &TaskSettings,
+    secrets: &[(SecretName, String)],
+) -> Result<TaskDefinitionPlan, Error> {
+    let Sizing {
+        cpu,
+        memory,
+        secrets_image,
+    } = size(spec, settings)?;
 
     let deployment = &spec.deployment;
     let mut environment: Vec<KeyValuePair> = deployment
@@ -183,13 +218,7 @@ pub fn plan(
     };
     let mut containers = Vec::new();
     let mut depends_on = Vec::new();
-    if !secrets.is_empty() {
-        let image = settings.secrets_image.as_deref().ok_or_else(|| {
-            Error::BadRequest(
-                "this provider has no FAAS_ECS_SECRETS_IMAGE, so functions cannot use secrets"
-                    .into(),
-            )
-        })?;
+    if let Some(image) = secrets_image {
         volumes.push(Volume::builder().name(SECRETS_VOLUME).build());
         mount_points.push(
             MountPoint::builder()
