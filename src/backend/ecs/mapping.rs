@@ -5,16 +5,15 @@ use aws_sdk_ecs::types::Service;
 
 use crate::model::{FunctionDeployment, FunctionStatus, Namespace};
 
-/// `replicas` is the desired count; `availableReplicas` the running tasks, capped at desired
-/// (during a rollout old and new tasks both run).
+/// `replicas` is the desired count. `availableReplicas` is left at 0: it counts the tasks an
+/// invocation can reach, which the backend asks its resolver for when a status is read.
 pub fn function_status(
     service: &Service,
     record: &FunctionDeployment,
     namespace: &Namespace,
 ) -> FunctionStatus {
     let desired = u64::try_from(service.desired_count()).unwrap_or(0);
-    let running = u64::try_from(service.running_count()).unwrap_or(0);
-    let mut status = FunctionStatus::from_deployment(record, namespace.as_str(), desired, running);
+    let mut status = FunctionStatus::from_deployment(record, namespace.as_str(), desired, 0);
     // moto leaves the service's createdAt empty; its first deployment has the same time.
     let created = service.created_at().or_else(|| {
         service
@@ -42,21 +41,17 @@ mod tests {
     }
 
     #[test]
-    fn replicas_is_desired_and_available_is_running_never_more() {
-        let svc = Service::builder()
-            .service_name("f")
-            .desired_count(3)
-            .running_count(1)
-            .build();
-        let s = function_status(&svc, &record(), &Namespace::default_namespace());
-        assert_eq!((s.replicas, s.available_replicas), (3, 1));
-        let svc = Service::builder()
-            .service_name("f")
-            .desired_count(1)
-            .running_count(2)
-            .build();
-        let s = function_status(&svc, &record(), &Namespace::default_namespace());
-        assert_eq!((s.replicas, s.available_replicas), (1, 1));
+    fn replicas_is_the_desired_count_whatever_runs() {
+        // ECS's running count is not what invocations can reach: the resolver says that.
+        for running in [0, 1, 5] {
+            let svc = Service::builder()
+                .service_name("f")
+                .desired_count(3)
+                .running_count(running)
+                .build();
+            let s = function_status(&svc, &record(), &Namespace::default_namespace());
+            assert_eq!((s.replicas, s.available_replicas), (3, 0));
+        }
     }
 
     #[test]
