@@ -109,26 +109,20 @@ mod tests {
     use super::*;
 
     fn query(pairs: &[(&str, &str)]) -> LogQuery {
-        let q: String = pairs.iter().map(|(k, v)| format!("{k}={v}&")).collect();
-        serde_urlencoded_like(&q)
-    }
-
-    fn serde_urlencoded_like(q: &str) -> LogQuery {
-        let mut out = LogQuery::default();
-        for pair in q.split('&').filter(|p| !p.is_empty()) {
-            let (k, v) = pair.split_once('=').unwrap();
-            let v = Some(v.to_string());
-            match k {
-                "name" => out.name = v,
-                "namespace" => out.namespace = v,
-                "instance" => out.instance = v,
-                "tail" => out.tail = v,
-                "follow" => out.follow = v,
-                "since" => out.since = v,
-                _ => {}
+        let mut q = LogQuery::default();
+        for (key, value) in pairs {
+            let value = Some(value.to_string());
+            match *key {
+                "name" => q.name = value,
+                "namespace" => q.namespace = value,
+                "instance" => q.instance = value,
+                "tail" => q.tail = value,
+                "follow" => q.follow = value,
+                "since" => q.since = value,
+                other => panic!("no parameter {other}"),
             }
         }
-        out
+        q
     }
 
     #[test]

@@ -13,7 +13,9 @@ use faas_ecs::backend::memory::MemoryBackend;
 use faas_ecs::proxy::Proxy;
 use serde_json::json;
 
-use crate::support::{call, call_raw, echo, no_endpoints, router_for};
+use crate::support::{
+    call, call_raw, deploy, echo, no_endpoints, remove, router_for, scale, status, update,
+};
 
 fn provider() -> Router {
     router_for(Arc::new(MemoryBackend::new()))
@@ -35,13 +37,8 @@ async fn list_is_an_empty_array_at_first() {
 #[tokio::test]
 async fn deploy_then_get_then_list() {
     let p = provider();
-    assert_eq!(
-        call(&p, Method::POST, "/system/functions", Some(echo()))
-            .await
-            .status,
-        StatusCode::ACCEPTED
-    );
-    let a = call(&p, Method::GET, "/system/function/echo", None).await;
+    assert_eq!(deploy(&p, echo()).await.status, StatusCode::ACCEPTED);
+    let a = status(&p, "echo").await;
     assert_eq!(a.status, StatusCode::OK);
     let s = a.json();
     assert_eq!(s["name"], "echo");
@@ -57,27 +54,22 @@ async fn deploy_then_get_then_list() {
 
 #[tokio::test]
 async fn status_of_unknown_function_is_404_with_empty_body() {
-    let a = call(&provider(), Method::GET, "/system/function/nope", None).await;
+    let a = status(&provider(), "nope").await;
     assert_eq!(a.status, StatusCode::NOT_FOUND);
     assert!(a.body.is_empty());
 }
 
 #[tokio::test]
 async fn update_of_unknown_function_is_404() {
-    let a = call(&provider(), Method::PUT, "/system/functions", Some(echo())).await;
+    let a = update(&provider(), echo()).await;
     assert_eq!(a.status, StatusCode::NOT_FOUND);
 }
 
 #[tokio::test]
 async fn deploy_of_existing_function_is_409() {
     let p = provider();
-    call(&p, Method::POST, "/system/functions", Some(echo())).await;
-    assert_eq!(
-        call(&p, Method::POST, "/system/functions", Some(echo()))
-            .await
-            .status,
-        StatusCode::CONFLICT
-    );
+    deploy(&p, echo()).await;
+    assert_eq!(deploy(&p, echo()).await.status, StatusCode::CONFLICT);
 }
 
 #[tokio::test]
@@ -103,7 +95,7 @@ async fn bad_input_is_400_with_a_reason() {
             "scale.min",
         ),
     ] {
-        let a = call(&p, Method::POST, "/system/functions", Some(body.clone())).await;
+        let a = deploy(&p, body.clone()).await;
         assert_eq!(a.status, StatusCode::BAD_REQUEST, "{body}");
         assert!(a.text().contains(reason), "{body}: {}", a.text());
     }
@@ -127,7 +119,7 @@ async fn bad_input_is_400_with_a_reason() {
 async fn oversized_bodies_are_refused() {
     let big =
         json!({"service": "big", "image": "i", "annotations": {"a": "x".repeat(2 * 1024 * 1024)}});
-    let a = call(&provider(), Method::POST, "/system/functions", Some(big)).await;
+    let a = deploy(&provider(), big).await;
     assert_eq!(a.status, StatusCode::PAYLOAD_TOO_LARGE);
 }
 
@@ -137,42 +129,25 @@ async fn unknown_fields_are_ignored() {
     body["network"] = json!("func_functions");
     body["registryAuth"] = json!("");
     body["labels"] = json!(null);
-    let a = call(&provider(), Method::POST, "/system/functions", Some(body)).await;
+    let a = deploy(&provider(), body).await;
     assert_eq!(a.status, StatusCode::ACCEPTED, "{}", a.text());
 }
 
 #[tokio::test]
 async fn scale_sets_replicas_and_unknown_is_404() {
     let p = provider();
-    call(&p, Method::POST, "/system/functions", Some(echo())).await;
-    let a = call(
-        &p,
-        Method::POST,
-        "/system/scale-function/echo",
-        Some(json!({"serviceName": "echo", "replicas": 3})),
-    )
-    .await;
+    deploy(&p, echo()).await;
+    let a = scale(&p, "echo", 3).await;
     assert_eq!(a.status, StatusCode::ACCEPTED);
-    assert_eq!(
-        call(&p, Method::GET, "/system/function/echo", None)
-            .await
-            .json()["replicas"],
-        3
-    );
-    let a = call(
-        &p,
-        Method::POST,
-        "/system/scale-function/nope",
-        Some(json!({"serviceName": "nope", "replicas": 1})),
-    )
-    .await;
+    assert_eq!(status(&p, "echo").await.json()["replicas"], 3);
+    let a = scale(&p, "nope", 1).await;
     assert_eq!(a.status, StatusCode::NOT_FOUND);
 }
 
 #[tokio::test]
 async fn name_dot_namespace_in_the_path_names_the_namespace() {
     let p = provider();
-    call(&p, Method::POST, "/system/functions", Some(echo())).await;
+    deploy(&p, echo()).await;
     assert_eq!(
         call(&p, Method::GET, "/system/function/echo.openfaas-fn", None)
             .await
@@ -197,28 +172,11 @@ async fn name_dot_namespace_in_the_path_names_the_namespace() {
 #[tokio::test]
 async fn delete_removes_and_unknown_is_404() {
     let p = provider();
-    call(&p, Method::POST, "/system/functions", Some(echo())).await;
-    let a = call(
-        &p,
-        Method::DELETE,
-        "/system/functions",
-        Some(json!({"functionName": "echo"})),
-    )
-    .await;
+    deploy(&p, echo()).await;
+    let a = remove(&p, "echo").await;
     assert_eq!(a.status, StatusCode::ACCEPTED);
-    assert_eq!(
-        call(&p, Method::GET, "/system/function/echo", None)
-            .await
-            .status,
-        StatusCode::NOT_FOUND
-    );
-    let a = call(
-        &p,
-        Method::DELETE,
-        "/system/functions",
-        Some(json!({"functionName": "echo"})),
-    )
-    .await;
+    assert_eq!(status(&p, "echo").await.status, StatusCode::NOT_FOUND);
+    let a = remove(&p, "echo").await;
     assert_eq!(a.status, StatusCode::NOT_FOUND);
 }
 
@@ -387,7 +345,7 @@ async fn a_function_with_an_unknown_secret_is_refused() {
     let p = provider();
     let mut body = echo();
     body["secrets"] = json!(["missing"]);
-    let a = call(&p, Method::POST, "/system/functions", Some(body)).await;
+    let a = deploy(&p, body).await;
     assert_eq!(a.status, StatusCode::BAD_REQUEST);
     assert!(a.text().contains("missing"), "{}", a.text());
     assert_eq!(

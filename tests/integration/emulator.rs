@@ -8,7 +8,7 @@ use faas_ecs::backend::FunctionBackend;
 use faas_ecs::model::{FunctionName, Namespace};
 use serde_json::json;
 
-use crate::support::{Account, call, echo, router_for};
+use crate::support::{Account, call, deploy, echo, remove, router_for, scale, status, update};
 
 async fn service(account: &Account, name: &str) -> Option<aws_sdk_ecs::types::Service> {
     let out = account
@@ -75,7 +75,7 @@ async fn deploy_makes_a_task_definition_a_cloud_map_service_and_an_ecs_service()
     let p = account.provider().await;
     let mut body = echo();
     body["envVars"] = json!({"A": "1"});
-    let a = call(&p, Method::POST, "/system/functions", Some(body)).await;
+    let a = deploy(&p, body).await;
     assert_eq!(a.status, StatusCode::ACCEPTED, "{}", a.text());
 
     let svc = service(&account, "echo").await.expect("ECS service");
@@ -132,11 +132,9 @@ async fn status_round_trips_what_was_deployed() {
         "limits": {"memory": "5Mi", "cpu": "100m"}, "requests": {"memory": "5Mi"},
         "readOnlyRootFilesystem": true
     });
-    let a = call(&p, Method::POST, "/system/functions", Some(body.clone())).await;
+    let a = deploy(&p, body.clone()).await;
     assert_eq!(a.status, StatusCode::ACCEPTED, "{}", a.text());
-    let s = call(&p, Method::GET, "/system/function/tiny", None)
-        .await
-        .json();
+    let s = status(&p, "tiny").await.json();
     for field in [
         "image",
         "namespace",
@@ -166,10 +164,8 @@ async fn status_round_trips_what_was_deployed() {
     assert_eq!(td.container_definitions()[0].memory(), Some(6));
 
     // A plain deploy keeps absent fields absent.
-    call(&p, Method::POST, "/system/functions", Some(echo())).await;
-    let s = call(&p, Method::GET, "/system/function/echo", None)
-        .await
-        .json();
+    deploy(&p, echo()).await;
+    let s = status(&p, "echo").await.json();
     for absent in ["envVars", "limits", "requests", "constraints", "secrets"] {
         assert!(s.get(absent).is_none(), "{absent}: {s}");
     }
@@ -179,23 +175,15 @@ async fn status_round_trips_what_was_deployed() {
 async fn update_moves_to_a_new_revision_and_keeps_the_desired_count() {
     let account = Account::new().await;
     let p = account.provider().await;
-    call(&p, Method::POST, "/system/functions", Some(echo())).await;
-    let a = call(
-        &p,
-        Method::POST,
-        "/system/scale-function/echo",
-        Some(json!({"serviceName": "echo", "replicas": 3})),
-    )
-    .await;
+    deploy(&p, echo()).await;
+    let a = scale(&p, "echo", 3).await;
     assert_eq!(a.status, StatusCode::ACCEPTED);
     let mut body = echo();
     body["image"] = json!("ghcr.io/openfaas/alpine:3.20");
-    let a = call(&p, Method::PUT, "/system/functions", Some(body)).await;
+    let a = update(&p, body).await;
     assert_eq!(a.status, StatusCode::ACCEPTED, "{}", a.text());
 
-    let s = call(&p, Method::GET, "/system/function/echo", None)
-        .await
-        .json();
+    let s = status(&p, "echo").await.json();
     assert_eq!(s["image"], "ghcr.io/openfaas/alpine:3.20");
     assert_eq!(s["replicas"], 3);
     let svc = service(&account, "echo").await.unwrap();
@@ -216,23 +204,15 @@ async fn update_moves_to_a_new_revision_and_keeps_the_desired_count() {
 async fn scale_sets_the_desired_count_including_zero() {
     let account = Account::new().await;
     let p = account.provider().await;
-    call(&p, Method::POST, "/system/functions", Some(echo())).await;
-    for replicas in [3, 0] {
-        let a = call(
-            &p,
-            Method::POST,
-            "/system/scale-function/echo",
-            Some(json!({"serviceName": "echo", "replicas": replicas})),
-        )
-        .await;
+    deploy(&p, echo()).await;
+    for replicas in [3i32, 0] {
+        let a = scale(&p, "echo", replicas.unsigned_abs().into()).await;
         assert_eq!(a.status, StatusCode::ACCEPTED);
         assert_eq!(
             service(&account, "echo").await.unwrap().desired_count(),
             replicas
         );
-        let s = call(&p, Method::GET, "/system/function/echo", None)
-            .await
-            .json();
+        let s = status(&p, "echo").await.json();
         assert_eq!(s["replicas"], replicas);
         assert!(s["availableReplicas"].as_i64().unwrap() <= i64::from(replicas));
     }
@@ -242,27 +222,16 @@ async fn scale_sets_the_desired_count_including_zero() {
 async fn delete_leaves_nothing_behind() {
     let account = Account::new().await;
     let p = account.provider().await;
-    call(&p, Method::POST, "/system/functions", Some(echo())).await;
-    call(&p, Method::PUT, "/system/functions", Some(echo())).await;
+    deploy(&p, echo()).await;
+    update(&p, echo()).await;
     assert_eq!(active_revisions(&account).await.len(), 2);
-    let a = call(
-        &p,
-        Method::DELETE,
-        "/system/functions",
-        Some(json!({"functionName": "echo"})),
-    )
-    .await;
+    let a = remove(&p, "echo").await;
     assert_eq!(a.status, StatusCode::ACCEPTED, "{}", a.text());
 
     assert!(service(&account, "echo").await.is_none());
     assert!(active_revisions(&account).await.is_empty());
     assert!(cloudmap_services(&account).await.is_empty());
-    assert_eq!(
-        call(&p, Method::GET, "/system/function/echo", None)
-            .await
-            .status,
-        StatusCode::NOT_FOUND
-    );
+    assert_eq!(status(&p, "echo").await.status, StatusCode::NOT_FOUND);
     assert_eq!(
         call(&p, Method::GET, "/system/functions", None)
             .await
@@ -270,33 +239,17 @@ async fn delete_leaves_nothing_behind() {
         json!([])
     );
     // The name can be used again.
-    assert_eq!(
-        call(&p, Method::POST, "/system/functions", Some(echo()))
-            .await
-            .status,
-        StatusCode::ACCEPTED
-    );
+    assert_eq!(deploy(&p, echo()).await.status, StatusCode::ACCEPTED);
 }
 
 #[tokio::test]
 async fn bad_input_makes_no_aws_resource() {
     let account = Account::new().await;
     let p = account.provider().await;
-    let a = call(
-        &p,
-        Method::POST,
-        "/system/functions",
-        Some(json!({"service": "Bad_Name", "image": "i"})),
-    )
-    .await;
+    let a = deploy(&p, json!({"service": "Bad_Name", "image": "i"})).await;
     assert_eq!(a.status, StatusCode::BAD_REQUEST);
     let huge = json!({"service": "huge", "image": "i", "limits": {"memory": "1Ti"}});
-    assert_eq!(
-        call(&p, Method::POST, "/system/functions", Some(huge))
-            .await
-            .status,
-        StatusCode::BAD_REQUEST
-    );
+    assert_eq!(deploy(&p, huge).await.status, StatusCode::BAD_REQUEST);
     assert!(active_revisions(&account).await.is_empty());
     assert!(cloudmap_services(&account).await.is_empty());
     let services = account
@@ -314,27 +267,10 @@ async fn bad_input_makes_no_aws_resource() {
 async fn unknown_functions_are_404_for_every_change() {
     let account = Account::new().await;
     let p = account.provider().await;
-    assert_eq!(
-        call(&p, Method::PUT, "/system/functions", Some(echo()))
-            .await
-            .status,
-        StatusCode::NOT_FOUND
-    );
-    let a = call(
-        &p,
-        Method::POST,
-        "/system/scale-function/echo",
-        Some(json!({"serviceName": "echo", "replicas": 1})),
-    )
-    .await;
+    assert_eq!(update(&p, echo()).await.status, StatusCode::NOT_FOUND);
+    let a = scale(&p, "echo", 1).await;
     assert_eq!(a.status, StatusCode::NOT_FOUND);
-    let a = call(
-        &p,
-        Method::DELETE,
-        "/system/functions",
-        Some(json!({"functionName": "echo"})),
-    )
-    .await;
+    let a = remove(&p, "echo").await;
     assert_eq!(a.status, StatusCode::NOT_FOUND);
     assert!(
         active_revisions(&account).await.is_empty(),
@@ -347,13 +283,7 @@ async fn names_match_exactly_and_foreign_services_are_ignored() {
     let account = Account::new().await;
     let p = account.provider().await;
     for name in ["foo", "foobar"] {
-        let a = call(
-            &p,
-            Method::POST,
-            "/system/functions",
-            Some(json!({"service": name, "image": "i"})),
-        )
-        .await;
+        let a = deploy(&p, json!({"service": name, "image": "i"})).await;
         assert_eq!(a.status, StatusCode::ACCEPTED);
     }
     // A service someone else runs in the same cluster.
@@ -384,21 +314,9 @@ async fn names_match_exactly_and_foreign_services_are_ignored() {
         .await
         .unwrap();
 
-    let a = call(
-        &p,
-        Method::DELETE,
-        "/system/functions",
-        Some(json!({"functionName": "foo"})),
-    )
-    .await;
+    let a = remove(&p, "foo").await;
     assert_eq!(a.status, StatusCode::ACCEPTED);
-    let a = call(
-        &p,
-        Method::DELETE,
-        "/system/functions",
-        Some(json!({"functionName": "fo"})),
-    )
-    .await;
+    let a = remove(&p, "fo").await;
     assert_eq!(
         a.status,
         StatusCode::NOT_FOUND,
@@ -435,22 +353,12 @@ async fn a_restarted_provider_loses_nothing() {
     let p = account.provider().await;
     let mut body = echo();
     body["annotations"] = json!({"note": "kept"});
-    call(&p, Method::POST, "/system/functions", Some(body)).await;
-    call(
-        &p,
-        Method::POST,
-        "/system/scale-function/echo",
-        Some(json!({"serviceName": "echo", "replicas": 2})),
-    )
-    .await;
-    let before = call(&p, Method::GET, "/system/function/echo", None)
-        .await
-        .json();
+    deploy(&p, body).await;
+    scale(&p, "echo", 2).await;
+    let before = status(&p, "echo").await.json();
     drop(p);
     let restarted = account.provider().await;
-    let after = call(&restarted, Method::GET, "/system/function/echo", None)
-        .await
-        .json();
+    let after = status(&restarted, "echo").await.json();
     assert_eq!(before["annotations"], after["annotations"]);
     assert_eq!(before["replicas"], after["replicas"]);
     assert_eq!(before["image"], after["image"]);
@@ -462,24 +370,14 @@ async fn a_second_replica_sees_and_changes_what_the_first_deployed() {
     let account = Account::new().await;
     let first = account.provider().await;
     let second = account.provider().await;
-    call(&first, Method::POST, "/system/functions", Some(echo())).await;
+    deploy(&first, echo()).await;
     // Not yet in the second replica's cache: found by a lookup in ECS.
-    let a = call(&second, Method::GET, "/system/function/echo", None).await;
+    let a = status(&second, "echo").await;
     assert_eq!(a.status, StatusCode::OK);
     let mut body = echo();
     body["image"] = json!("img:2");
-    assert_eq!(
-        call(&second, Method::PUT, "/system/functions", Some(body))
-            .await
-            .status,
-        StatusCode::ACCEPTED
-    );
-    assert_eq!(
-        call(&first, Method::POST, "/system/functions", Some(echo()))
-            .await
-            .status,
-        StatusCode::CONFLICT
-    );
+    assert_eq!(update(&second, body).await.status, StatusCode::ACCEPTED);
+    assert_eq!(deploy(&first, echo()).await.status, StatusCode::CONFLICT);
 }
 
 #[tokio::test]
@@ -489,14 +387,8 @@ async fn a_refresh_brings_in_changes_made_elsewhere() {
     let first = account.backend_with(&config).await;
     let second = account.backend_with(&config).await;
     let p = router_for(first);
-    call(&p, Method::POST, "/system/functions", Some(echo())).await;
-    call(
-        &p,
-        Method::POST,
-        "/system/scale-function/echo",
-        Some(json!({"serviceName": "echo", "replicas": 4})),
-    )
-    .await;
+    deploy(&p, echo()).await;
+    scale(&p, "echo", 4).await;
     second.refresh().await.unwrap();
     let ns = Namespace::default_namespace();
     let status = second
@@ -505,13 +397,7 @@ async fn a_refresh_brings_in_changes_made_elsewhere() {
         .unwrap()
         .unwrap();
     assert_eq!(status.replicas, 4);
-    call(
-        &p,
-        Method::DELETE,
-        "/system/functions",
-        Some(json!({"functionName": "echo"})),
-    )
-    .await;
+    remove(&p, "echo").await;
     second.refresh().await.unwrap();
     assert!(second.list(&ns).await.unwrap().is_empty());
 }
@@ -525,7 +411,7 @@ async fn a_deploy_that_fails_half_way_leaves_nothing() {
     config.subnets.0 = vec!["subnet-0000000000000000f".into()];
     let backend = account.backend_with(&config).await;
     let p = router_for(backend);
-    let a = call(&p, Method::POST, "/system/functions", Some(echo())).await;
+    let a = deploy(&p, echo()).await;
     assert!(
         a.status.is_server_error() || a.status.is_client_error(),
         "{}",
@@ -545,21 +431,11 @@ async fn a_deploy_that_fails_half_way_leaves_nothing() {
         active_revisions(&account).await.is_empty(),
         "task definition rolled back"
     );
-    assert_eq!(
-        call(&p, Method::GET, "/system/function/echo", None)
-            .await
-            .status,
-        StatusCode::NOT_FOUND
-    );
+    assert_eq!(status(&p, "echo").await.status, StatusCode::NOT_FOUND);
 
     // With the right subnet the same deploy goes through.
     let fixed = account.provider().await;
-    assert_eq!(
-        call(&fixed, Method::POST, "/system/functions", Some(echo()))
-            .await
-            .status,
-        StatusCode::ACCEPTED
-    );
+    assert_eq!(deploy(&fixed, echo()).await.status, StatusCode::ACCEPTED);
 }
 
 #[tokio::test]
@@ -614,7 +490,7 @@ async fn secrets_live_in_secrets_manager_and_never_in_a_task_definition() {
 
     let mut body = echo();
     body["secrets"] = json!(["api-key"]);
-    let a = call(&p, Method::POST, "/system/functions", Some(body)).await;
+    let a = deploy(&p, body).await;
     assert_eq!(a.status, StatusCode::ACCEPTED, "{}", a.text());
     let svc = service(&account, "echo").await.unwrap();
     let td = task_definition(&account, svc.task_definition().unwrap()).await;
@@ -628,9 +504,7 @@ async fn secrets_live_in_secrets_manager_and_never_in_a_task_definition() {
         !format!("{td:?}").contains(value),
         "no secret value in the task definition"
     );
-    let s = call(&p, Method::GET, "/system/function/echo", None)
-        .await
-        .json();
+    let s = status(&p, "echo").await.json();
     assert_eq!(s["secrets"], json!(["api-key"]));
 
     let a = call(
@@ -720,7 +594,7 @@ async fn cloud_map_services_left_behind_are_collected() {
     let account = Account::new().await;
     let backend = account.backend_with(&account.config()).await;
     let p = router_for(backend.clone());
-    call(&p, Method::POST, "/system/functions", Some(echo())).await;
+    deploy(&p, echo()).await;
     let sd = &account.aws.servicediscovery;
     let tag = |k: &str, v: &str| {
         aws_sdk_servicediscovery::types::Tag::builder()

@@ -310,3 +310,47 @@ async fn ec2(account: &str, action: &str, field: &str) -> String {
     let end = start + text[start..].find('<').unwrap();
     text[start..end].to_string()
 }
+
+/// POST /system/functions.
+pub async fn deploy(router: &Router, body: Value) -> Answer {
+    call(router, Method::POST, "/system/functions", Some(body)).await
+}
+
+/// PUT /system/functions.
+pub async fn update(router: &Router, body: Value) -> Answer {
+    call(router, Method::PUT, "/system/functions", Some(body)).await
+}
+
+/// POST /system/scale-function/{name}.
+pub async fn scale(router: &Router, name: &str, replicas: u64) -> Answer {
+    let body = serde_json::json!({"serviceName": name, "replicas": replicas});
+    call(
+        router,
+        Method::POST,
+        &format!("/system/scale-function/{name}"),
+        Some(body),
+    )
+    .await
+}
+
+/// DELETE /system/functions.
+pub async fn remove(router: &Router, name: &str) -> Answer {
+    call(
+        router,
+        Method::DELETE,
+        "/system/functions",
+        Some(serde_json::json!({"functionName": name})),
+    )
+    .await
+}
+
+/// GET /system/function/{name}.
+pub async fn status(router: &Router, name: &str) -> Answer {
+    call(
+        router,
+        Method::GET,
+        &format!("/system/function/{name}"),
+        None,
+    )
+    .await
+}
