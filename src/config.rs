@@ -258,6 +258,11 @@ pub struct Config {
     )]
     pub worker_threads: usize,
 
+    /// How long a serving thread keeps polling for I/O after a request arrives before it sleeps
+    /// (yielding its CPU to anything else runnable meanwhile); 0 to sleep at once.
+    #[arg(long, env = "FAAS_ECS_BUSY_POLL", value_name = "FAAS_ECS_BUSY_POLL", default_value = "200us", value_parser = parse_duration)]
+    pub busy_poll: Duration,
+
     /// How often the function cache is refreshed from ECS.
     #[arg(long, env = "FAAS_ECS_REFRESH_INTERVAL", value_name = "FAAS_ECS_REFRESH_INTERVAL", default_value = "5s", value_parser = parse_duration)]
     pub refresh_interval: Duration,

@@ -19,7 +19,7 @@ use faas_ecs::resolver::Resolver;
 use faas_ecs::resolver::cloudmap::{CloudMapResolver, discovery_client};
 use faas_ecs::resolver::dns::{DnsResolver, RecordKind};
 use faas_ecs::resolver::fixed::FixedResolver;
-use faas_ecs::{AppState, router, server};
+use faas_ecs::{AppState, server};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -126,14 +126,12 @@ async fn run(config: Config) -> Result<(), BoxError> {
                 let stop = async move {
                     let _ = stopped.changed().await;
                 };
-                server::serve(
-                    listener,
-                    router(state),
-                    config.read_timeout,
-                    config.write_timeout,
-                    stop,
-                )
-                .await
+                let options = server::Options {
+                    read_timeout: config.read_timeout,
+                    grace: config.write_timeout,
+                    busy_poll: config.busy_poll,
+                };
+                server::serve(listener, state, options, stop).await
             })
         }));
     }

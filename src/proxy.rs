@@ -10,8 +10,10 @@ use std::time::Duration;
 
 use axum::body::{Body, Bytes};
 use axum::http::header::{self, HeaderMap, HeaderName, HeaderValue};
+use axum::http::uri::{self, PathAndQuery, Scheme};
 use axum::http::{Request, Response, StatusCode, Uri, Version};
 use http_body::{Body as _, Frame, SizeHint};
+use hyper::body::Incoming;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
@@ -59,13 +61,14 @@ impl Proxy {
         }
     }
 
-    /// Forwards `request` to one of the function's tasks; `path_and_query` is what follows the name.
+    /// Forwards `request` to one of the function's tasks; `path_and_query` is what follows the
+    /// name, `forwarded_for` the client's address as X-Forwarded-For gets it.
     pub async fn forward(
         &self,
         name: &FunctionName,
-        path_and_query: &str,
-        mut request: Request<Body>,
-        client: Option<SocketAddr>,
+        path_and_query: PathAndQuery,
+        mut request: Request<Incoming>,
+        forwarded_for: Option<&HeaderValue>,
     ) -> Response<Body> {
         let endpoints = self.resolver.resolve(name).await;
         if endpoints.is_empty() {
@@ -76,19 +79,22 @@ impl Proxy {
         }
         let upgrade = is_upgrade(request.headers()).then(|| hyper::upgrade::on(&mut request));
         let (parts, body) = request.into_parts();
-        let mut headers = Some(upstream_headers(parts.headers, upgrade.is_some(), client));
+        let mut headers = Some(upstream_headers(
+            parts.headers,
+            upgrade.is_some(),
+            forwarded_for,
+        ));
         let hint = (body.is_end_stream(), body.size_hint());
         let slot = Arc::new(Mutex::new(Some(body)));
 
         let mut last_error = None;
         let attempts = endpoints.len();
-        for (attempt, addr) in endpoints.rotation().enumerate() {
-            let Ok(uri) = Uri::try_from(format!("http://{addr}{path_and_query}")) else {
-                return internal(
-                    StatusCode::BAD_REQUEST,
-                    format!("Invalid path for: {name}."),
-                );
-            };
+        for (attempt, (addr, authority)) in endpoints.rotation().enumerate() {
+            let mut uri = uri::Parts::default();
+            uri.scheme = Some(Scheme::HTTP);
+            uri.authority = Some(authority.clone());
+            uri.path_and_query = Some(path_and_query.clone());
+            let uri = Uri::from_parts(uri).expect("scheme, authority and path make a URI");
             let mut upstream = Request::new(Reclaimable {
                 slot: slot.clone(),
                 body: None,
@@ -180,27 +186,32 @@ fn strip_hop_by_hop(headers: &mut HeaderMap, keep_upgrade: bool) {
     }
 }
 
+const X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host");
+const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
+
+/// The client's address as X-Forwarded-For carries it; made once per connection.
+pub fn forwarded_for(client: SocketAddr) -> Option<HeaderValue> {
+    HeaderValue::try_from(client.ip().to_string()).ok()
+}
+
 fn upstream_headers(
     mut headers: HeaderMap,
     upgrade: bool,
-    client: Option<SocketAddr>,
+    forwarded_for: Option<&HeaderValue>,
 ) -> HeaderMap {
     strip_hop_by_hop(&mut headers, upgrade);
     // The client sets Host to the task's address; the original goes in X-Forwarded-Host.
     if let Some(host) = headers.remove(header::HOST) {
-        headers.entry("x-forwarded-host").or_insert(host);
+        headers.entry(X_FORWARDED_HOST).or_insert(host);
     }
-    if let Some(client) = client
-        && !headers.contains_key("x-forwarded-for")
-        && let Ok(ip) = HeaderValue::try_from(client.ip().to_string())
-    {
-        headers.insert("x-forwarded-for", ip);
+    if let Some(ip) = forwarded_for {
+        headers.entry(X_FORWARDED_FOR).or_insert_with(|| ip.clone());
     }
     headers
 }
 
 fn downstream(
-    mut response: Response<hyper::body::Incoming>,
+    mut response: Response<Incoming>,
     upgrade: Option<hyper::upgrade::OnUpgrade>,
 ) -> Response<Body> {
     let switching = response.status() == StatusCode::SWITCHING_PROTOCOLS;
@@ -226,19 +237,19 @@ fn downstream(
 /// The request body, handed to the client so that it can be taken back if the connection
 /// fails before the client read any of it.
 struct Reclaimable {
-    slot: Arc<Mutex<Option<Body>>>,
-    body: Option<Body>,
+    slot: Arc<Mutex<Option<Incoming>>>,
+    body: Option<Incoming>,
     hint: (bool, SizeHint),
 }
 
 impl http_body::Body for Reclaimable {
     type Data = Bytes;
-    type Error = axum::Error;
+    type Error = hyper::Error;
 
     fn poll_frame(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, axum::Error>>> {
+    ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
         if self.body.is_none() {
             let taken = self.slot.lock().unwrap_or_else(|p| p.into_inner()).take();
             self.body = taken;
@@ -273,7 +284,11 @@ mod tests {
         h.insert("x-secret-hop", "1".parse().unwrap());
         h.insert(header::TRANSFER_ENCODING, "chunked".parse().unwrap());
         h.insert("x-call-id", "abc".parse().unwrap());
-        let out = upstream_headers(h, false, Some("10.0.0.9:1234".parse().unwrap()));
+        let out = upstream_headers(
+            h,
+            false,
+            forwarded_for("10.0.0.9:1234".parse().unwrap()).as_ref(),
+        );
         assert!(out.get(header::CONNECTION).is_none());
         assert!(out.get("x-secret-hop").is_none());
         assert!(out.get(header::TRANSFER_ENCODING).is_none());
@@ -289,7 +304,11 @@ mod tests {
         h.insert(header::HOST, "inner".parse().unwrap());
         h.insert("x-forwarded-host", "outer".parse().unwrap());
         h.insert("x-forwarded-for", "1.2.3.4".parse().unwrap());
-        let out = upstream_headers(h, false, Some("10.0.0.9:1234".parse().unwrap()));
+        let out = upstream_headers(
+            h,
+            false,
+            forwarded_for("10.0.0.9:1234".parse().unwrap()).as_ref(),
+        );
         assert_eq!(out["x-forwarded-host"], "outer");
         assert_eq!(out["x-forwarded-for"], "1.2.3.4");
     }

@@ -3,11 +3,10 @@
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::middleware::from_fn_with_state;
-use axum::routing::{MethodFilter, any, get, on, post};
+use axum::routing::{any, get, post};
 
 use crate::handlers::{
-    delete, deploy, health, info, list, logs, metrics, namespaces, proxy, scale, secrets, status,
-    update,
+    delete, deploy, health, info, list, logs, metrics, namespaces, scale, secrets, status, update,
 };
 use crate::state::AppState;
 use crate::{auth, metrics as track};
@@ -15,6 +14,8 @@ use crate::{auth, metrics as track};
 /// Largest JSON body the /system routes accept.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
+/// Everything but invocations (`/function/...`), which `server::serve` hands to the proxy
+/// directly.
 pub fn router(state: AppState) -> Router {
     let system = Router::new()
         .route(
@@ -42,23 +43,9 @@ pub fn router(state: AppState) -> Router {
         .route("/system/namespace/{name}", any(namespaces::manage))
         .route("/healthz", get(health::health))
         .route("/metrics", get(metrics::metrics));
-    // Invocations stream bodies of any size and stay off the provider's own metrics (the gateway
-    // counts them); any other method is a 405.
-    let methods = MethodFilter::GET
-        .or(MethodFilter::POST)
-        .or(MethodFilter::PUT)
-        .or(MethodFilter::PATCH)
-        .or(MethodFilter::DELETE)
-        .or(MethodFilter::OPTIONS)
-        .or(MethodFilter::HEAD);
-    let invoke = Router::new()
-        .route("/function/{name}", on(methods, proxy::proxy))
-        .route("/function/{name}/", on(methods, proxy::proxy))
-        .route("/function/{name}/{*path}", on(methods, proxy::proxy));
     system
         .merge(open)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(from_fn_with_state(state.clone(), track::track))
-        .merge(invoke)
         .with_state(state)
 }

@@ -1,21 +1,52 @@
-//! /function/{name}[/{path}]: invocations, passed to the proxy.
+//! /function/{name}[/{path}]: invocations, passed to the proxy. The server sends them here
+//! without the router: this is the hot path, and it needs none of the router's extractors.
 
-use std::net::SocketAddr;
-
-use axum::extract::{ConnectInfo, Request, State};
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::body::Body;
+use axum::http::header::{self, HeaderValue};
+use axum::http::uri::PathAndQuery;
+use axum::http::{Method, Request, Response, StatusCode};
+use axum::response::IntoResponse;
+use hyper::body::Incoming;
 
 use super::function_in_path;
 use crate::state::AppState;
 
-pub async fn proxy(State(state): State<AppState>, request: Request) -> Response {
+/// Where invocations start.
+pub const PREFIX: &str = "/function/";
+
+/// Methods a function may be invoked with; others get 405.
+const ALLOW: &str = "GET,HEAD,POST,PUT,PATCH,DELETE,OPTIONS";
+
+pub async fn invoke(
+    state: &AppState,
+    request: Request<Incoming>,
+    forwarded_for: Option<&HeaderValue>,
+) -> Response<Body> {
+    if !matches!(
+        *request.method(),
+        Method::GET
+            | Method::HEAD
+            | Method::POST
+            | Method::PUT
+            | Method::PATCH
+            | Method::DELETE
+            | Method::OPTIONS
+    ) {
+        return (
+            StatusCode::METHOD_NOT_ALLOWED,
+            [(header::ALLOW, HeaderValue::from_static(ALLOW))],
+        )
+            .into_response();
+    }
     let uri = request.uri();
-    let rest = uri.path().strip_prefix("/function/").unwrap_or_default();
+    let rest = uri.path().strip_prefix(PREFIX).unwrap_or_default();
     let (target, path) = match rest.find('/') {
         Some(i) => (&rest[..i], &rest[i..]),
         None => (rest, "/"),
     };
+    if target.is_empty() {
+        return StatusCode::NOT_FOUND.into_response();
+    }
     let (name, namespace) = match function_in_path(target, None, None) {
         Ok(found) => found,
         Err(e) => return (StatusCode::BAD_REQUEST, e.to_string()).into_response(),
@@ -28,15 +59,14 @@ pub async fn proxy(State(state): State<AppState>, request: Request) -> Response 
             .into_response();
     }
     let path_and_query = match uri.query() {
-        Some(q) => format!("{path}?{q}"),
-        None => path.to_string(),
+        Some(q) => PathAndQuery::try_from(format!("{path}?{q}")),
+        None => PathAndQuery::try_from(path),
     };
-    let client = request
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0);
+    let Ok(path_and_query) = path_and_query else {
+        return (StatusCode::BAD_REQUEST, "invalid path").into_response();
+    };
     state
         .proxy
-        .forward(&name, &path_and_query, request, client)
+        .forward(&name, path_and_query, request, forwarded_for)
         .await
 }

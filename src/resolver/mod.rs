@@ -12,42 +12,57 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use async_trait::async_trait;
+use axum::http::uri::Authority;
 
 use crate::model::FunctionName;
 
 pub use cache::AddressCache;
 
-/// The addresses of a function's ready tasks at one moment; empty when none is ready.
+/// The addresses of a function's ready tasks at one moment; empty when none is ready. Each
+/// address is also kept as a URI authority, formatted once per answer instead of per request.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Endpoints(Arc<[SocketAddr]>);
+pub struct Endpoints {
+    addrs: Arc<[SocketAddr]>,
+    authorities: Arc<[Authority]>,
+}
 
 impl Endpoints {
     pub fn new(addrs: Vec<SocketAddr>) -> Self {
-        Self(addrs.into())
+        let authorities = addrs
+            .iter()
+            .map(|a| Authority::try_from(a.to_string()).expect("a socket address is an authority"))
+            .collect();
+        Self {
+            addrs: addrs.into(),
+            authorities,
+        }
     }
 
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.addrs.is_empty()
     }
 
     pub fn len(&self) -> usize {
-        self.0.len()
+        self.addrs.len()
     }
 
     pub fn as_slice(&self) -> &[SocketAddr] {
-        &self.0
+        &self.addrs
     }
 
     /// The addresses in the order to try them, starting at a rotating offset so that
     /// requests spread across the tasks.
-    pub fn rotation(&self) -> impl Iterator<Item = SocketAddr> + '_ {
+    pub fn rotation(&self) -> impl Iterator<Item = (SocketAddr, &Authority)> + '_ {
         static NEXT: AtomicUsize = AtomicUsize::new(0);
-        let start = if self.0.is_empty() {
+        let n = self.addrs.len();
+        let start = if n == 0 {
             0
         } else {
-            NEXT.fetch_add(1, Ordering::Relaxed) % self.0.len()
+            NEXT.fetch_add(1, Ordering::Relaxed) % n
         };
-        self.0[start..].iter().chain(&self.0[..start]).copied()
+        (start..n)
+            .chain(0..start)
+            .map(|i| (self.addrs[i], &self.authorities[i]))
     }
 }
 
@@ -77,6 +92,7 @@ mod tests {
         assert_eq!(first.len(), 2);
         assert_ne!(first[0], first[1]);
         assert_ne!(first[0], second[0]);
+        assert_eq!(first[0].1.as_str(), first[0].0.to_string());
         assert!(Endpoints::default().rotation().next().is_none());
     }
 }

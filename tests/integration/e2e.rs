@@ -90,14 +90,17 @@ impl Stack {
             .await
             .unwrap();
         let proxy = Proxy::new(resolver.clone(), Duration::from_secs(30));
-        let router = faas_ecs::router(faas_ecs::AppState::new(backend, proxy, None));
+        let state = faas_ecs::AppState::new(backend, proxy, None);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         tokio::spawn(faas_ecs::server::serve(
             listener,
-            router,
-            Duration::from_secs(10),
-            Duration::from_secs(1),
+            state,
+            faas_ecs::server::Options {
+                read_timeout: Duration::from_secs(10),
+                grace: Duration::from_secs(1),
+                busy_poll: Duration::ZERO,
+            },
             std::future::pending(),
         ));
         Self {

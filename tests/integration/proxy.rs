@@ -42,14 +42,17 @@ async fn provider(table: &[(&str, Vec<SocketAddr>)], timeout: Duration) -> Socke
         .map(|(n, a)| (n.to_string(), a.clone()))
         .collect();
     let proxy = Proxy::new(Arc::new(FixedResolver::new(table)), timeout);
-    let router = faas_ecs::router(AppState::new(Arc::new(MemoryBackend::new()), proxy, None));
+    let state = AppState::new(Arc::new(MemoryBackend::new()), proxy, None);
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(faas_ecs::server::serve(
         listener,
-        router,
-        Duration::from_secs(10),
-        Duration::from_secs(1),
+        state,
+        faas_ecs::server::Options {
+            read_timeout: Duration::from_secs(10),
+            grace: Duration::from_secs(1),
+            busy_poll: Duration::ZERO,
+        },
         std::future::pending(),
     ));
     addr
