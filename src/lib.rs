@@ -1,6 +1,7 @@
 //! faas-ecs: the OpenFaaS provider for AWS ECS and Cloud Map.
 
 pub mod auth;
+pub mod aws;
 pub mod backend;
 pub mod config;
 pub mod error;

@@ -2,7 +2,6 @@
 
 use std::process::ExitCode;
 
-use aws_config::BehaviorVersion;
 use aws_config::retry::RetryConfig;
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
@@ -61,7 +60,7 @@ async fn run(config: Config) -> Result<(), BoxError> {
     } else {
         None
     };
-    let sdk = aws_config::defaults(BehaviorVersion::latest())
+    let sdk = faas_ecs::aws::loader()
         .retry_config(RetryConfig::standard().with_max_attempts(config.aws_max_attempts))
         .load()
         .await;

@@ -4,6 +4,7 @@
 
 use std::net::SocketAddr;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -84,22 +85,23 @@ impl Proxy {
             upgrade.is_some(),
             forwarded_for,
         ));
-        let hint = (body.is_end_stream(), body.size_hint());
-        let slot = Arc::new(Mutex::new(Some(body)));
+        let body = Reclaimable(Arc::new(Shared {
+            end_stream: body.is_end_stream(),
+            size_hint: body.size_hint(),
+            started: AtomicBool::new(false),
+            body: Mutex::new(body),
+        }));
 
         let mut last_error = None;
         let attempts = endpoints.len();
-        for (attempt, (addr, authority)) in endpoints.rotation().enumerate() {
+        for (attempt, endpoint) in endpoints.rotation().enumerate() {
+            let addr = endpoint.addr;
             let mut uri = uri::Parts::default();
             uri.scheme = Some(Scheme::HTTP);
-            uri.authority = Some(authority.clone());
+            uri.authority = Some(endpoint.authority.clone());
             uri.path_and_query = Some(path_and_query.clone());
             let uri = Uri::from_parts(uri).expect("scheme, authority and path make a URI");
-            let mut upstream = Request::new(Reclaimable {
-                slot: slot.clone(),
-                body: None,
-                hint,
-            });
+            let mut upstream = Request::new(body.clone());
             *upstream.method_mut() = parts.method.clone();
             *upstream.uri_mut() = uri;
             *upstream.version_mut() = Version::HTTP_11;
@@ -110,6 +112,10 @@ impl Proxy {
             } else {
                 headers.clone().unwrap_or_default()
             };
+            // Set here, hyper would format the same text for every request.
+            upstream
+                .headers_mut()
+                .insert(header::HOST, endpoint.host.clone());
             match tokio::time::timeout(self.timeout, self.client.request(upstream)).await {
                 Err(_) => {
                     return internal(
@@ -121,7 +127,7 @@ impl Proxy {
                 Ok(Err(e)) => {
                     // Another task may take a request none of which went out: one whose connection
                     // failed, or a safe one whose pooled connection the task closed (it stopped).
-                    let unsent = slot.lock().unwrap_or_else(|p| p.into_inner()).is_some();
+                    let unsent = !body.0.started.load(Ordering::Relaxed);
                     let retry = unsent && (e.is_connect() || parts.method.is_safe());
                     tracing::debug!(function.name = %name, upstream = %addr, error = %e, retry, "upstream failed");
                     last_error = Some(e);
@@ -234,12 +240,17 @@ fn downstream(
     response.map(Body::new)
 }
 
-/// The request body, handed to the client so that it can be taken back if the connection
-/// fails before the client read any of it.
-struct Reclaimable {
-    slot: Arc<Mutex<Option<Incoming>>>,
-    body: Option<Incoming>,
-    hint: (bool, SizeHint),
+/// The request body, shared by every attempt: the client reads it, and a request none of whose
+/// body was read can go to another task. Small, since hyper queues requests by value.
+#[derive(Clone)]
+struct Reclaimable(Arc<Shared>);
+
+struct Shared {
+    body: Mutex<Incoming>,
+    /// Whether a client began to read the body: from then on it cannot be sent again.
+    started: AtomicBool,
+    end_stream: bool,
+    size_hint: SizeHint,
 }
 
 impl http_body::Body for Reclaimable {
@@ -247,25 +258,20 @@ impl http_body::Body for Reclaimable {
     type Error = hyper::Error;
 
     fn poll_frame(
-        mut self: Pin<&mut Self>,
+        self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
-        if self.body.is_none() {
-            let taken = self.slot.lock().unwrap_or_else(|p| p.into_inner()).take();
-            self.body = taken;
-        }
-        match self.body.as_mut() {
-            Some(body) => Pin::new(body).poll_frame(cx),
-            None => Poll::Ready(None),
-        }
+        self.0.started.store(true, Ordering::Relaxed);
+        let mut body = self.0.body.lock().unwrap_or_else(|p| p.into_inner());
+        Pin::new(&mut *body).poll_frame(cx)
     }
 
     fn is_end_stream(&self) -> bool {
-        self.hint.0
+        self.0.end_stream
     }
 
     fn size_hint(&self) -> SizeHint {
-        self.hint.1
+        self.0.size_hint
     }
 }
 

@@ -60,7 +60,7 @@ impl AddressCache {
         let Some((addrs, last_seen)) = retired.get_mut(name) else {
             return endpoints;
         };
-        if endpoints.as_slice().iter().any(|a| addrs.contains(&a.ip())) {
+        if endpoints.addrs().any(|a| addrs.contains(&a.ip())) {
             *last_seen = Instant::now();
         } else if last_seen.elapsed() > RETIRED_UNTIL_GONE_FOR {
             retired.remove(name);
@@ -68,10 +68,8 @@ impl AddressCache {
         }
         Endpoints::new(
             endpoints
-                .as_slice()
-                .iter()
+                .addrs()
                 .filter(|a| !addrs.contains(&a.ip()))
-                .copied()
                 .collect(),
         )
     }

@@ -12,57 +12,65 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use async_trait::async_trait;
+use axum::http::HeaderValue;
 use axum::http::uri::Authority;
 
 use crate::model::FunctionName;
 
 pub use cache::AddressCache;
 
-/// The addresses of a function's ready tasks at one moment; empty when none is ready. Each
-/// address is also kept as a URI authority, formatted once per answer instead of per request.
+/// The addresses of a function's ready tasks at one moment; empty when none is ready.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Endpoints {
-    addrs: Arc<[SocketAddr]>,
-    authorities: Arc<[Authority]>,
+pub struct Endpoints(Arc<[Endpoint]>);
+
+/// A task's address, also as the URI authority and Host header a request to it carries, made
+/// once per answer instead of once per request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Endpoint {
+    pub addr: SocketAddr,
+    pub authority: Authority,
+    pub host: HeaderValue,
 }
 
 impl Endpoints {
     pub fn new(addrs: Vec<SocketAddr>) -> Self {
-        let authorities = addrs
-            .iter()
-            .map(|a| Authority::try_from(a.to_string()).expect("a socket address is an authority"))
-            .collect();
-        Self {
-            addrs: addrs.into(),
-            authorities,
-        }
+        Self(
+            addrs
+                .into_iter()
+                .map(|addr| {
+                    let text = addr.to_string();
+                    Endpoint {
+                        addr,
+                        host: HeaderValue::try_from(&text).expect("an address is a header value"),
+                        authority: Authority::try_from(text).expect("an address is an authority"),
+                    }
+                })
+                .collect(),
+        )
     }
 
     pub fn is_empty(&self) -> bool {
-        self.addrs.is_empty()
+        self.0.is_empty()
     }
 
     pub fn len(&self) -> usize {
-        self.addrs.len()
+        self.0.len()
     }
 
-    pub fn as_slice(&self) -> &[SocketAddr] {
-        &self.addrs
+    pub fn addrs(&self) -> impl Iterator<Item = SocketAddr> + '_ {
+        self.0.iter().map(|e| e.addr)
     }
 
-    /// The addresses in the order to try them, starting at a rotating offset so that
+    /// The endpoints in the order to try them, starting at a rotating offset so that
     /// requests spread across the tasks.
-    pub fn rotation(&self) -> impl Iterator<Item = (SocketAddr, &Authority)> + '_ {
+    pub fn rotation(&self) -> impl Iterator<Item = &Endpoint> + '_ {
         static NEXT: AtomicUsize = AtomicUsize::new(0);
-        let n = self.addrs.len();
-        let start = if n == 0 {
+        let start = if self.0.is_empty() {
             0
         } else {
-            NEXT.fetch_add(1, Ordering::Relaxed) % n
+            NEXT.fetch_add(1, Ordering::Relaxed) % self.0.len()
         };
-        (start..n)
-            .chain(0..start)
-            .map(|i| (self.addrs[i], &self.authorities[i]))
+        self.0[start..].iter().chain(&self.0[..start])
     }
 }
 
@@ -92,7 +100,8 @@ mod tests {
         assert_eq!(first.len(), 2);
         assert_ne!(first[0], first[1]);
         assert_ne!(first[0], second[0]);
-        assert_eq!(first[0].1.as_str(), first[0].0.to_string());
+        assert_eq!(first[0].authority.as_str(), first[0].addr.to_string());
+        assert_eq!(first[0].host, first[0].addr.to_string());
         assert!(Endpoints::default().rotation().next().is_none());
     }
 }

@@ -75,7 +75,7 @@ impl Stack {
         args.push(format!("--dns-server={}", env("E2E_DNS")));
         let config = Config::try_parse_from(args).unwrap();
         config.validate().unwrap();
-        let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        let sdk = faas_ecs::aws::loader()
             .region("us-east-1")
             .endpoint_url(moto_url())
             .load()
@@ -259,7 +259,7 @@ async fn a_deployed_function_answers_invocations() {
     )
     .unwrap();
     assert_eq!(srv.resolve(&name).await, by_a);
-    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+    let sdk = faas_ecs::aws::loader()
         .region("us-east-1")
         .endpoint_url(moto_url())
         .load()
@@ -337,7 +337,7 @@ async fn three_replicas_share_the_load_and_survive_a_killed_task() {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let endpoints = stack.resolver.as_ref().unwrap().resolve(&fn_name).await;
-        let addrs: Vec<SocketAddr> = endpoints.as_slice().to_vec();
+        let addrs: Vec<SocketAddr> = endpoints.addrs().collect();
         if !addrs.iter().any(|a| a.ip() == victim_ip) && addrs.len() == 3 {
             break;
         }

@@ -51,7 +51,8 @@ async fn provider(table: &[(&str, Vec<SocketAddr>)], timeout: Duration) -> Socke
         faas_ecs::server::Options {
             read_timeout: Duration::from_secs(10),
             grace: Duration::from_secs(1),
-            busy_poll: Duration::ZERO,
+            // As deployed: serving threads poll a while before sleeping.
+            busy_poll: Duration::from_micros(200),
         },
         std::future::pending(),
     ));

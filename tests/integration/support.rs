@@ -4,7 +4,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, SystemTime};
 
-use aws_config::BehaviorVersion;
 use aws_credential_types::Credentials;
 use aws_sdk_ecs::config::interceptors::BeforeTransmitInterceptorContextMut;
 use aws_sdk_ecs::config::{ConfigBag, Intercept, RuntimeComponents};
@@ -129,7 +128,7 @@ impl Account {
     pub async fn new() -> Self {
         let n = NEXT_ACCOUNT.fetch_add(1, Ordering::Relaxed);
         let id = format!("{:06}{:06}", std::process::id() % 1_000_000, n);
-        let sdk = aws_config::defaults(BehaviorVersion::latest())
+        let sdk = faas_ecs::aws::loader()
             .region("us-east-1")
             .endpoint_url(moto_url())
             .credentials_provider(Credentials::new("test", "test", None, None, "test"))
