@@ -9,10 +9,9 @@ use std::time::{Duration, Instant};
 use axum::Router;
 use axum::http::HeaderValue;
 use hyper::body::Incoming;
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
-use tokio::sync::Notify;
+use tokio::sync::{Notify, mpsc, watch};
 use tower::ServiceExt;
 
 use crate::handlers::proxy::{self, PREFIX};
@@ -43,10 +42,11 @@ pub async fn serve(
     options: Options,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
-    let graceful = GracefulShutdown::new();
-    let mut http = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
-    http.http1()
-        .timer(TokioTimer::new())
+    // Each connection holds a sender: when all are dropped, every connection has ended.
+    let (open, mut all_closed) = mpsc::channel::<()>(1);
+    let (stopping, stop) = watch::channel(false);
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new())
         .header_read_timeout(options.read_timeout)
         .keep_alive(true);
     let http = Arc::new(http);
@@ -92,25 +92,43 @@ pub async fn serve(
             }
         });
         let http = http.clone();
-        let watcher = graceful.watcher();
+        let (open, mut stop) = (open.clone(), stop.clone());
         tokio::spawn(async move {
-            let connection = http.serve_connection_with_upgrades(TokioIo::new(stream), service);
-            if let Err(e) = watcher.watch(connection).await {
+            let connection = http
+                .serve_connection(TokioIo::new(stream), service)
+                .with_upgrades();
+            tokio::pin!(connection);
+            let ended = tokio::select! {
+                ended = connection.as_mut() => ended,
+                _ = stopped(&mut stop) => {
+                    // Finishes the request in flight, if any, then closes.
+                    connection.as_mut().graceful_shutdown();
+                    connection.await
+                }
+            };
+            if let Err(e) = ended {
                 tracing::debug!(error = %e, "connection ended with an error");
             }
+            drop(open);
         });
     }
     drop(listener);
     if let Some(poller) = poller {
         poller.abort();
     }
-    if tokio::time::timeout(options.grace, graceful.shutdown())
+    let _ = stopping.send(true);
+    drop(open);
+    if tokio::time::timeout(options.grace, all_closed.recv())
         .await
         .is_err()
     {
         tracing::warn!("requests still open after the grace period; stopping anyway");
     }
     Ok(())
+}
+
+async fn stopped(stop: &mut watch::Receiver<bool>) {
+    let _ = stop.wait_for(|stop| *stop).await;
 }
 
 /// Keeps this thread polling for I/O (a zero-timeout epoll on each turn of the runtime) for

@@ -486,3 +486,46 @@ async fn websocket_upgrades_pass_through() {
         .unwrap();
     assert_eq!(&buf, b"ping");
 }
+
+#[tokio::test]
+async fn a_stop_lets_the_request_in_flight_finish_and_takes_no_new_connection() {
+    let slow = || async {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        "done"
+    };
+    let upstream = spawn(Router::new().fallback(any(slow))).await;
+    let table = HashMap::from([("slow".to_string(), vec![upstream])]);
+    let proxy = Proxy::new(Arc::new(FixedResolver::new(table)), Duration::from_secs(5));
+    let state = AppState::new(Arc::new(MemoryBackend::new()), proxy, None);
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let p = listener.local_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(faas_ecs::server::serve(
+        listener,
+        state,
+        faas_ecs::server::Options {
+            read_timeout: Duration::from_secs(10),
+            grace: Duration::from_secs(5),
+            busy_poll: Duration::ZERO,
+        },
+        async {
+            let _ = stopped.await;
+        },
+    ));
+    let in_flight = tokio::spawn(send(
+        Method::GET,
+        format!("http://{p}/function/slow"),
+        &[],
+        Body::empty(),
+    ));
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    stop.send(()).unwrap();
+    let (status, _, body) = read(in_flight.await.unwrap()).await;
+    assert_eq!((status, &body[..]), (StatusCode::OK, &b"done"[..]));
+    tokio::time::timeout(Duration::from_secs(2), server)
+        .await
+        .expect("the server stops once the request is answered")
+        .unwrap()
+        .unwrap();
+    assert!(TcpStream::connect(p).await.is_err());
+}
