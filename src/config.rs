@@ -456,6 +456,7 @@ mod tests {
         c.validate().unwrap();
         assert_eq!(c.port, 8081);
         assert_eq!(c.write_timeout, Duration::from_secs(60));
+        assert_eq!(c.busy_poll, Duration::from_micros(200));
         assert_eq!(
             c.placement().unwrap(),
             Placement::LaunchType("FARGATE".into())
@@ -467,6 +468,8 @@ mod tests {
         assert_eq!(parse_duration("90").unwrap(), Duration::from_secs(90));
         assert_eq!(parse_duration("1m30s").unwrap(), Duration::from_secs(90));
         assert_eq!(parse_duration("500ms").unwrap(), Duration::from_millis(500));
+        assert_eq!(parse_duration("200us").unwrap(), Duration::from_micros(200));
+        assert_eq!(parse_duration("0").unwrap(), Duration::ZERO);
         assert!(parse_duration("soon").is_err());
     }
 

@@ -174,6 +174,14 @@ fn is_upgrade(headers: &HeaderMap) -> bool {
 
 /// Drops hop-by-hop headers, and those the Connection header names.
 fn strip_hop_by_hop(headers: &mut HeaderMap, keep_upgrade: bool) {
+    // Most messages have none: one pass over their few names costs less than a lookup of each.
+    if !keep_upgrade
+        && !headers
+            .keys()
+            .any(|k| k == header::UPGRADE || HOP_BY_HOP.contains(k))
+    {
+        return;
+    }
     let named: Vec<HeaderName> = headers
         .get_all(header::CONNECTION)
         .iter()
@@ -317,6 +325,19 @@ mod tests {
         );
         assert_eq!(out["x-forwarded-host"], "outer");
         assert_eq!(out["x-forwarded-for"], "1.2.3.4");
+    }
+
+    #[test]
+    fn messages_without_hop_by_hop_headers_keep_all_of_theirs() {
+        let mut h = HeaderMap::new();
+        h.insert(header::CONTENT_TYPE, "text/plain".parse().unwrap());
+        h.insert("x-call-id", "abc".parse().unwrap());
+        let before = h.clone();
+        strip_hop_by_hop(&mut h, false);
+        assert_eq!(h, before);
+        h.insert(header::UPGRADE, "websocket".parse().unwrap());
+        strip_hop_by_hop(&mut h, false);
+        assert_eq!(h, before, "an Upgrade without an upgrade request goes");
     }
 
     #[test]

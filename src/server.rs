@@ -4,6 +4,7 @@
 
 use std::future::Future;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use axum::Router;
@@ -51,7 +52,7 @@ pub async fn serve(
         .keep_alive(true);
     let http = Arc::new(http);
     let router = router(state.clone());
-    let activity = Arc::new(Notify::new());
+    let activity = Arc::new(Activity::default());
     let poller = (!options.busy_poll.is_zero())
         .then(|| tokio::spawn(busy_poll(activity.clone(), options.busy_poll)));
     tokio::pin!(shutdown);
@@ -76,9 +77,10 @@ pub async fn serve(
         });
         let activity = activity.clone();
         let service = hyper::service::service_fn(move |request: hyper::Request<Incoming>| {
-            activity.notify_one();
+            let in_flight = activity.arrived();
             let connection = connection.clone();
             async move {
+                let _in_flight = in_flight;
                 let c = &*connection;
                 Ok::<_, std::convert::Infallible>(if request.uri().path().starts_with(PREFIX) {
                     proxy::invoke(&c.state, request, c.forwarded_for.as_ref()).await
@@ -131,16 +133,42 @@ async fn stopped(stop: &mut watch::Receiver<bool>) {
     let _ = stop.wait_for(|stop| *stop).await;
 }
 
+/// Requests arriving on a serving thread, and how many it is answering.
+#[derive(Default)]
+struct Activity {
+    arrived: Notify,
+    in_flight: AtomicUsize,
+}
+
+impl Activity {
+    /// Counts a request in until the guard is dropped, and wakes the poller.
+    fn arrived(self: &Arc<Self>) -> InFlight {
+        self.in_flight.fetch_add(1, Ordering::Relaxed);
+        self.arrived.notify_one();
+        InFlight(self.clone())
+    }
+}
+
+struct InFlight(Arc<Activity>);
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.in_flight.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
 /// Keeps this thread polling for I/O (a zero-timeout epoll on each turn of the runtime) for
-/// `window` after each request arrives, instead of sleeping in the kernel: the function's answer
-/// and the client's next request usually come within that time, and waking a sleeping thread on
-/// an idle CPU costs more than the proxy's whole hop. Each turn also yields the CPU, so anything
-/// else runnable on it still runs.
-async fn busy_poll(activity: Arc<Notify>, window: Duration) {
+/// `window` after a request arrives, instead of sleeping in the kernel: the function's answer and
+/// the client's next request usually come within that time, and waking a sleeping thread on an
+/// idle CPU costs more than the proxy's whole hop. Each turn yields the CPU, so anything else
+/// runnable on it still runs. Only while the thread answers one request at most: with more in
+/// flight their waits overlap, a wake-up serves several of them, and the polling would take CPU
+/// time that the clients and functions need.
+async fn busy_poll(activity: Arc<Activity>, window: Duration) {
     loop {
-        activity.notified().await;
+        activity.arrived.notified().await;
         let until = Instant::now() + window;
-        while Instant::now() < until {
+        while activity.in_flight.load(Ordering::Relaxed) <= 1 && Instant::now() < until {
             tokio::task::yield_now().await;
             std::thread::yield_now();
         }
