@@ -4,7 +4,8 @@ use std::process::ExitCode;
 
 use aws_config::retry::RetryConfig;
 use clap::Parser;
-use tracing_subscriber::EnvFilter;
+use tracing_subscriber::filter::Targets;
+use tracing_subscriber::prelude::*;
 
 use faas_ecs::auth::Credentials;
 use std::sync::Arc;
@@ -23,10 +24,16 @@ use faas_ecs::{AppState, server};
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
-        )
+    // Levels by target (`info`, `faas_ecs=debug,info`): the full filter syntax would link a regex
+    // engine for no use here.
+    let filter = std::env::var("RUST_LOG")
+        .ok()
+        .filter(|f| !f.trim().is_empty())
+        .and_then(|f| f.parse::<Targets>().ok())
+        .unwrap_or_else(|| Targets::new().with_default(tracing::Level::INFO));
+    tracing_subscriber::registry()
+        .with(tracing_subscriber::fmt::layer())
+        .with(filter)
         .init();
     let config = Config::parse();
     if let Err(e) = config.validate() {
