@@ -14,6 +14,7 @@ use axum::http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use axum::http::uri::{self, PathAndQuery, Scheme};
 use axum::http::{Request, Response, StatusCode, Uri, Version};
 use http_body::{Body as _, Frame, SizeHint};
+use http_body_util::Either;
 use hyper::body::Incoming;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
@@ -21,6 +22,9 @@ use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 
 use crate::model::FunctionName;
 use crate::resolver::Resolver;
+
+/// A function's answer streamed as it comes, or one the provider made.
+pub type ProxyBody = Either<Incoming, Body>;
 
 /// Header that marks answers made by the proxy, not the function.
 pub const INTERNAL_HEADER: &str = "x-openfaas-internal";
@@ -70,7 +74,7 @@ impl Proxy {
         path_and_query: PathAndQuery,
         mut request: Request<Incoming>,
         forwarded_for: Option<&HeaderValue>,
-    ) -> Response<Body> {
+    ) -> Response<ProxyBody> {
         let endpoints = self.resolver.resolve(name).await;
         if endpoints.is_empty() {
             return internal(
@@ -148,8 +152,8 @@ impl Proxy {
 }
 
 /// An answer of the proxy itself.
-fn internal(status: StatusCode, text: String) -> Response<Body> {
-    let mut response = Response::new(Body::from(text));
+fn internal(status: StatusCode, text: String) -> Response<ProxyBody> {
+    let mut response = Response::new(Either::Right(Body::from(text)));
     *response.status_mut() = status;
     let headers = response.headers_mut();
     headers.insert(INTERNAL_HEADER, HeaderValue::from_static("proxy"));
@@ -227,7 +231,7 @@ fn upstream_headers(
 fn downstream(
     mut response: Response<Incoming>,
     upgrade: Option<hyper::upgrade::OnUpgrade>,
-) -> Response<Body> {
+) -> Response<ProxyBody> {
     let switching = response.status() == StatusCode::SWITCHING_PROTOCOLS;
     if switching && let Some(client_side) = upgrade {
         let upstream_side = hyper::upgrade::on(&mut response);
@@ -245,7 +249,7 @@ fn downstream(
         });
     }
     strip_hop_by_hop(response.headers_mut(), switching);
-    response.map(Body::new)
+    response.map(Either::Left)
 }
 
 /// The request body, shared by every attempt: the client reads it, and a request none of whose

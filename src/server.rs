@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::http::HeaderValue;
+use http_body_util::Either;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
@@ -87,7 +88,7 @@ pub async fn serve(
                 } else {
                     let response = c.router.clone().oneshot(request.map(axum::body::Body::new));
                     match response.await {
-                        Ok(response) => response,
+                        Ok(response) => response.map(Either::Right),
                         Err(never) => match never {},
                     }
                 })

@@ -1,14 +1,15 @@
 //! /function/{name}[/{path}]: invocations, passed to the proxy. The server sends them here
 //! without the router: this is the hot path, and it needs none of the router's extractors.
 
-use axum::body::Body;
 use axum::http::header::{self, HeaderValue};
 use axum::http::uri::PathAndQuery;
 use axum::http::{Method, Request, Response, StatusCode};
 use axum::response::IntoResponse;
+use http_body_util::Either;
 use hyper::body::Incoming;
 
 use super::function_in_path;
+use crate::proxy::ProxyBody;
 use crate::state::AppState;
 
 /// Where invocations start.
@@ -21,7 +22,7 @@ pub async fn invoke(
     state: &AppState,
     request: Request<Incoming>,
     forwarded_for: Option<&HeaderValue>,
-) -> Response<Body> {
+) -> Response<ProxyBody> {
     if !matches!(
         *request.method(),
         Method::GET
@@ -36,7 +37,8 @@ pub async fn invoke(
             StatusCode::METHOD_NOT_ALLOWED,
             [(header::ALLOW, HeaderValue::from_static(ALLOW))],
         )
-            .into_response();
+            .into_response()
+            .map(Either::Right);
     }
     let uri = request.uri();
     let rest = uri.path().strip_prefix(PREFIX).unwrap_or_default();
@@ -45,25 +47,32 @@ pub async fn invoke(
         None => (rest, "/"),
     };
     if target.is_empty() {
-        return StatusCode::NOT_FOUND.into_response();
+        return StatusCode::NOT_FOUND.into_response().map(Either::Right);
     }
     let (name, namespace) = match function_in_path(target, None, None) {
         Ok(found) => found,
-        Err(e) => return (StatusCode::BAD_REQUEST, e.to_string()).into_response(),
+        Err(e) => {
+            return (StatusCode::BAD_REQUEST, e.to_string())
+                .into_response()
+                .map(Either::Right);
+        }
     };
     if state.backend.check_namespace(&namespace).is_err() {
         return (
             StatusCode::NOT_FOUND,
             format!("namespace {namespace} is not managed by this provider"),
         )
-            .into_response();
+            .into_response()
+            .map(Either::Right);
     }
     let path_and_query = match uri.query() {
         Some(q) => PathAndQuery::try_from(format!("{path}?{q}")),
         None => PathAndQuery::try_from(path),
     };
     let Ok(path_and_query) = path_and_query else {
-        return (StatusCode::BAD_REQUEST, "invalid path").into_response();
+        return (StatusCode::BAD_REQUEST, "invalid path")
+            .into_response()
+            .map(Either::Right);
     };
     state
         .proxy
