@@ -33,12 +33,10 @@ pub async fn invoke(
             | Method::DELETE
             | Method::OPTIONS
     ) {
-        return (
+        return own((
             StatusCode::METHOD_NOT_ALLOWED,
             [(header::ALLOW, HeaderValue::from_static(ALLOW))],
-        )
-            .into_response()
-            .map(Either::Right);
+        ));
     }
     let uri = request.uri();
     let rest = uri.path().strip_prefix(PREFIX).unwrap_or_default();
@@ -47,35 +45,32 @@ pub async fn invoke(
         None => (rest, "/"),
     };
     if target.is_empty() {
-        return StatusCode::NOT_FOUND.into_response().map(Either::Right);
+        return own(StatusCode::NOT_FOUND);
     }
     let (name, namespace) = match function_in_path(target, None, None) {
         Ok(found) => found,
-        Err(e) => {
-            return (StatusCode::BAD_REQUEST, e.to_string())
-                .into_response()
-                .map(Either::Right);
-        }
+        Err(e) => return own((StatusCode::BAD_REQUEST, e.to_string())),
     };
     if state.backend.check_namespace(&namespace).is_err() {
-        return (
+        return own((
             StatusCode::NOT_FOUND,
             format!("namespace {namespace} is not managed by this provider"),
-        )
-            .into_response()
-            .map(Either::Right);
+        ));
     }
     let path_and_query = match uri.query() {
         Some(q) => PathAndQuery::try_from(format!("{path}?{q}")),
         None => PathAndQuery::try_from(path),
     };
     let Ok(path_and_query) = path_and_query else {
-        return (StatusCode::BAD_REQUEST, "invalid path")
-            .into_response()
-            .map(Either::Right);
+        return own((StatusCode::BAD_REQUEST, "invalid path"));
     };
     state
         .proxy
         .forward(&name, path_and_query, request, forwarded_for)
         .await
+}
+
+/// An answer of the provider's own, not the function's.
+fn own(response: impl IntoResponse) -> Response<ProxyBody> {
+    response.into_response().map(Either::Right)
 }
