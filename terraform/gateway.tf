@@ -57,6 +57,7 @@ locals {
     FAAS_ECS_DEFAULT_MEMORY        = tostring(var.function_memory)
     FAAS_ECS_SECRET_PREFIX         = var.secret_prefix
     FAAS_ECS_SECRETS_IMAGE         = var.faas_ecs_image
+    FAAS_ECS_BUSY_POLL             = var.faas_ecs_busy_poll
   }
 
   gateway_environment = merge(

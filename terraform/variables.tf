@@ -73,6 +73,12 @@ variable "faas_ecs_image" {
   type        = string
 }
 
+variable "faas_ecs_busy_poll" {
+  description = "How long faas-ecs keeps polling for I/O after a request before it sleeps (FAAS_ECS_BUSY_POLL, e.g. 200us): lower latency per invocation for up to that much CPU time per request. Off (0) by default here, since faas-ecs shares the gateway task's capped CPU with the gateway."
+  type        = string
+  default     = "0"
+}
+
 variable "gateway_image" {
   description = "The OpenFaaS gateway image."
   type        = string
