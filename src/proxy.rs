@@ -218,7 +218,7 @@ fn upstream_headers(
     forwarded_for: Option<&HeaderValue>,
 ) -> HeaderMap {
     strip_hop_by_hop(&mut headers, upgrade);
-    // The client sets Host to the task's address; the original goes in X-Forwarded-Host.
+    // Each attempt sets Host to its task's address; the original goes in X-Forwarded-Host.
     if let Some(host) = headers.remove(header::HOST) {
         headers.entry(X_FORWARDED_HOST).or_insert(host);
     }

@@ -53,9 +53,11 @@ pub async fn serve(
         .keep_alive(true);
     let http = Arc::new(http);
     let router = router(state.clone());
-    let activity = Arc::new(Activity::default());
-    let poller = (!options.busy_poll.is_zero())
-        .then(|| tokio::spawn(busy_poll(activity.clone(), options.busy_poll)));
+    // Requests are counted only for the poller, when there is one.
+    let activity = (!options.busy_poll.is_zero()).then(|| Arc::new(Activity::default()));
+    let poller = activity
+        .clone()
+        .map(|activity| tokio::spawn(busy_poll(activity, options.busy_poll)));
     tokio::pin!(shutdown);
     loop {
         let (stream, remote) = tokio::select! {
@@ -78,7 +80,7 @@ pub async fn serve(
         });
         let activity = activity.clone();
         let service = hyper::service::service_fn(move |request: hyper::Request<Incoming>| {
-            let in_flight = activity.arrived();
+            let in_flight = activity.as_ref().map(Activity::arrived);
             let connection = connection.clone();
             async move {
                 let _in_flight = in_flight;
@@ -130,6 +132,8 @@ pub async fn serve(
     Ok(())
 }
 
+/// Resolves once the stop is announced. A function of its own, so that the watch's read guard
+/// ends here and is not held across the connection's await (it is not `Send`).
 async fn stopped(stop: &mut watch::Receiver<bool>) {
     let _ = stop.wait_for(|stop| *stop).await;
 }

@@ -66,12 +66,7 @@ impl AddressCache {
             retired.remove(name);
             return endpoints;
         }
-        Endpoints::new(
-            endpoints
-                .addrs()
-                .filter(|a| !addrs.contains(&a.ip()))
-                .collect(),
-        )
+        endpoints.filter(|a| !addrs.contains(&a.ip()))
     }
 
     /// Names asked for recently, for a background refresh.

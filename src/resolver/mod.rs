@@ -61,6 +61,11 @@ impl Endpoints {
         self.0.iter().map(|e| e.addr)
     }
 
+    /// The endpoints whose address `keep` accepts, as they are (nothing formatted again).
+    pub fn filter(&self, keep: impl Fn(SocketAddr) -> bool) -> Self {
+        Self(self.0.iter().filter(|e| keep(e.addr)).cloned().collect())
+    }
+
     /// The endpoints in the order to try them, starting at a rotating offset so that
     /// requests spread across the tasks.
     pub fn rotation(&self) -> impl Iterator<Item = &Endpoint> + '_ {
