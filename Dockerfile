@@ -3,8 +3,8 @@
 #
 #   docker build -t faas-ecs .
 #
-# Builder and runtime are both Debian 12 (bookworm), so the binaries find the same glibc (2.36,
-# which the packed relocations build.rs asks for need).
+# Builder and runtime are both Debian 12 (bookworm), so the binaries find the same glibc: 2.36,
+# the first to load the packed relocations that build.rs links them with.
 
 FROM rust:1.95-slim-bookworm AS builder
 WORKDIR /src
