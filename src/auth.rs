@@ -52,6 +52,15 @@ impl Credentials {
         ))
     }
 
+    /// The Authorization header that carries these credentials (for the other provider replicas).
+    pub fn header(&self) -> Option<HeaderValue> {
+        let pair = format!("{}:{}", self.user, self.password);
+        let encoded = base64::engine::general_purpose::STANDARD.encode(pair);
+        let mut value = HeaderValue::try_from(format!("Basic {encoded}")).ok()?;
+        value.set_sensitive(true);
+        Some(value)
+    }
+
     /// Whether the request carries these credentials; compared in constant time.
     pub fn accepts(&self, headers: &HeaderMap) -> bool {
         let Some(encoded) = headers

@@ -39,6 +39,10 @@ pub trait FunctionBackend: Send + Sync + 'static {
     /// Removes a function and everything made for it.
     async fn delete(&self, namespace: &Namespace, name: &FunctionName) -> Result<(), Error>;
 
+    /// The desired count as last known, from memory (no AWS call); `None` for a function not
+    /// known here. Asked on the invocation path when a function has no ready task.
+    fn desired_replicas(&self, namespace: &Namespace, name: &FunctionName) -> Option<u64>;
+
     /// Sets the desired count.
     async fn scale(
         &self,

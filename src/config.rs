@@ -275,6 +275,51 @@ pub struct Config {
         default_value_t = 5
     )]
     pub aws_max_attempts: u32,
+
+    /// Scale functions by load, and those labelled `com.openfaas.scale.zero=true` to zero when idle.
+    #[arg(long, env = "FAAS_ECS_AUTOSCALING", value_name = "FAAS_ECS_AUTOSCALING", default_value_t = true, action = clap::ArgAction::Set)]
+    pub autoscaling: bool,
+
+    /// Longest time an invocation of a function with no ready task waits for one (scaling it
+    /// from zero if need be) before a 504; 0 answers 503 at once.
+    #[arg(long, env = "FAAS_ECS_SCALE_FROM_ZERO_TIMEOUT", value_name = "FAAS_ECS_SCALE_FROM_ZERO_TIMEOUT", default_value = "50s", value_parser = parse_duration)]
+    pub scale_from_zero_timeout: Duration,
+
+    /// Idle time after which a function labelled `com.openfaas.scale.zero=true` goes to zero,
+    /// unless its `com.openfaas.scale.zero-duration` label says otherwise.
+    #[arg(long, env = "FAAS_ECS_SCALE_ZERO_DURATION", value_name = "FAAS_ECS_SCALE_ZERO_DURATION", default_value = "15m", value_parser = parse_duration)]
+    pub scale_zero_duration: Duration,
+
+    /// Target per replica when a function has no `com.openfaas.scale.target` label (requests
+    /// per second, or in flight with `com.openfaas.scale.type=capacity`).
+    #[arg(
+        long,
+        env = "FAAS_ECS_SCALE_TARGET",
+        value_name = "FAAS_ECS_SCALE_TARGET",
+        default_value_t = 5.0
+    )]
+    pub scale_target: f64,
+
+    /// How often the scaler samples the load and decides.
+    #[arg(long, env = "FAAS_ECS_SCALE_INTERVAL", value_name = "FAAS_ECS_SCALE_INTERVAL", default_value = "2s", value_parser = parse_duration)]
+    pub scale_interval: Duration,
+
+    /// Span over which the scaler averages requests per second and in flight.
+    #[arg(long, env = "FAAS_ECS_SCALE_WINDOW", value_name = "FAAS_ECS_SCALE_WINDOW", default_value = "10s", value_parser = parse_duration)]
+    pub scale_window: Duration,
+
+    /// How long the load must call for fewer replicas before the scaler removes any.
+    #[arg(long, env = "FAAS_ECS_SCALE_DOWN_DELAY", value_name = "FAAS_ECS_SCALE_DOWN_DELAY", default_value = "30s", value_parser = parse_duration)]
+    pub scale_down_delay: Duration,
+
+    /// Largest desired count the provider sets or accepts, on every path.
+    #[arg(long, env = "FAAS_ECS_MAX_REPLICAS", value_name = "FAAS_ECS_MAX_REPLICAS", default_value_t = 500, value_parser = clap::value_parser!(u64).range(1..=2_147_483_647))]
+    pub max_replicas: u64,
+
+    /// Base URLs of every provider replica behind the same gateway, comma separated (e.g.
+    /// `http://10.0.1.5:8081,http://10.0.2.7:8081`), so that they scale by their summed load.
+    #[arg(long, env = "FAAS_ECS_PEERS", value_name = "FAAS_ECS_PEERS", value_parser = parse_list, default_value = "")]
+    pub peers: CommaList,
 }
 
 /// A configuration error; names the variable at fault.
@@ -394,7 +439,57 @@ impl Config {
         if self.aws_max_attempts == 0 {
             return Err(invalid("FAAS_ECS_AWS_MAX_ATTEMPTS", "must be at least 1"));
         }
+        if !(self.scale_target.is_finite() && self.scale_target > 0.0) {
+            return Err(invalid("FAAS_ECS_SCALE_TARGET", "must be a number above 0"));
+        }
+        if self.scale_interval < Duration::from_millis(100) {
+            return Err(invalid("FAAS_ECS_SCALE_INTERVAL", "must be at least 100ms"));
+        }
+        if self.scale_window < self.scale_interval {
+            return Err(invalid(
+                "FAAS_ECS_SCALE_WINDOW",
+                "must be at least FAAS_ECS_SCALE_INTERVAL",
+            ));
+        }
+        if self.scale_zero_duration.is_zero() {
+            return Err(invalid(
+                "FAAS_ECS_SCALE_ZERO_DURATION",
+                "must be more than zero",
+            ));
+        }
+        self.peer_urls()?;
         Ok(())
+    }
+
+    /// `FAAS_ECS_PEERS` as URLs.
+    pub fn peer_urls(&self) -> Result<Vec<axum::http::Uri>, ConfigError> {
+        self.peers
+            .iter()
+            .map(|p| {
+                p.parse::<axum::http::Uri>()
+                    .ok()
+                    .filter(|u| u.scheme_str() == Some("http") && u.host().is_some())
+                    .ok_or_else(|| {
+                        invalid("FAAS_ECS_PEERS", format!("{p:?} is not an http:// URL"))
+                    })
+            })
+            .collect()
+    }
+
+    /// The scaler's settings.
+    pub fn scaling(&self) -> crate::scaling::ScalingSettings {
+        crate::scaling::ScalingSettings {
+            autoscaling: self.autoscaling,
+            from_zero_timeout: self.scale_from_zero_timeout,
+            interval: self.scale_interval,
+            window: self.scale_window,
+            stabilisation: self.scale_down_delay,
+            defaults: crate::scaling::policy::Defaults {
+                target: self.scale_target,
+                zero_duration: self.scale_zero_duration,
+            },
+            max_replicas: self.max_replicas,
+        }
     }
 
     /// The launch type or capacity provider strategy for function services.

@@ -11,6 +11,7 @@ pub mod model;
 pub mod proxy;
 pub mod resolver;
 pub mod routes;
+pub mod scaling;
 pub mod server;
 pub mod state;
 

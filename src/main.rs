@@ -19,6 +19,7 @@ use faas_ecs::resolver::Resolver;
 use faas_ecs::resolver::cloudmap::{CloudMapResolver, discovery_client};
 use faas_ecs::resolver::dns::{DnsResolver, RecordKind};
 use faas_ecs::resolver::fixed::FixedResolver;
+use faas_ecs::scaling::peers::Peers;
 use faas_ecs::{AppState, server};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -83,6 +84,8 @@ async fn run(config: Config) -> Result<(), BoxError> {
         endpoint = sdk.endpoint_url().unwrap_or("default"),
         basic_auth = config.basic_auth,
         ?settings,
+        scaling = ?config.scaling(),
+        peers = ?config.peers.0,
         "starting faas-ecs"
     );
 
@@ -96,6 +99,12 @@ async fn run(config: Config) -> Result<(), BoxError> {
         Proxy::new(resolver.clone(), config.write_timeout),
         auth,
     );
+    let peers = Peers::new(
+        config.peer_urls()?,
+        state.auth.as_ref().and_then(|c| c.header()),
+    );
+    let state = state.with_scaling(config.scaling(), peers);
+    let scaler = state.scaling.spawn();
 
     // Fails if the port is taken (SO_REUSEPORT alone would share it), and fixes port 0.
     let address = std::net::TcpListener::bind((config.bind_address, config.port))?.local_addr()?;
@@ -153,6 +162,7 @@ async fn run(config: Config) -> Result<(), BoxError> {
         }
     }
     refresh.abort();
+    scaler.abort();
     Ok(())
 }
 

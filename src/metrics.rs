@@ -1,4 +1,5 @@
-//! Prometheus metrics of the provider's own HTTP API, served at /metrics.
+//! Prometheus metrics, served at /metrics: the provider's own HTTP API, invocations by function,
+//! and what the scaler sees and decides.
 
 use std::time::Instant;
 
@@ -8,6 +9,7 @@ use axum::response::Response;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
@@ -26,14 +28,54 @@ struct RouteLabels {
     path: String,
 }
 
+/// One function.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct FunctionLabels {
+    pub function_name: String,
+    pub namespace: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct InvocationLabels {
+    pub function_name: String,
+    pub namespace: String,
+    pub code: u16,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct DecisionLabels {
+    pub function_name: String,
+    pub namespace: String,
+    pub reason: &'static str,
+}
+
 fn duration_histogram() -> Histogram {
     Histogram::new(exponential_buckets(0.0005, 2.0, 16))
+}
+
+/// Invocations, as the proxy counts them on this provider replica.
+#[derive(Clone)]
+pub struct InvocationMetrics {
+    pub answered: Family<InvocationLabels, Counter>,
+    pub duration: Family<FunctionLabels, Histogram, fn() -> Histogram>,
+    pub in_flight: Family<FunctionLabels, Gauge>,
+}
+
+/// What the scaler sees (summed over every provider replica) and does.
+#[derive(Clone, Default)]
+pub struct ScalingMetrics {
+    pub rate: Family<FunctionLabels, Gauge<f64, std::sync::atomic::AtomicU64>>,
+    pub in_flight: Family<FunctionLabels, Gauge<f64, std::sync::atomic::AtomicU64>>,
+    pub desired: Family<FunctionLabels, Gauge>,
+    pub decisions: Family<DecisionLabels, Counter>,
 }
 
 pub struct Metrics {
     registry: Registry,
     requests: Family<RequestLabels, Counter>,
     duration: Family<RouteLabels, Histogram, fn() -> Histogram>,
+    pub invocations: InvocationMetrics,
+    pub scaling: ScalingMetrics,
 }
 
 impl Default for Metrics {
@@ -59,10 +101,53 @@ impl Metrics {
             "Time to answer HTTP requests, by route",
             duration.clone(),
         );
+        let invocations = InvocationMetrics {
+            answered: Family::default(),
+            duration: Family::new_with_constructor(duration_histogram),
+            in_flight: Family::default(),
+        };
+        registry.register(
+            "function_invocations",
+            "Invocations answered, by function and status (the provider's own 5xx included)",
+            invocations.answered.clone(),
+        );
+        registry.register(
+            "function_invocation_duration_seconds",
+            "Time from an invocation's arrival to its answer's headers",
+            invocations.duration.clone(),
+        );
+        registry.register(
+            "function_requests_in_flight",
+            "Invocations being answered now, bodies and streams included",
+            invocations.in_flight.clone(),
+        );
+        let scaling = ScalingMetrics::default();
+        registry.register(
+            "scaler_requests_per_second",
+            "Invocations per second the scaler sees, over every provider replica",
+            scaling.rate.clone(),
+        );
+        registry.register(
+            "scaler_requests_in_flight",
+            "Invocations in flight the scaler sees, over every provider replica",
+            scaling.in_flight.clone(),
+        );
+        registry.register(
+            "function_desired_replicas",
+            "Desired count of each function, as the scaler last saw or set it",
+            scaling.desired.clone(),
+        );
+        registry.register(
+            "scaling_decisions",
+            "Desired counts changed by the scaler, by reason (load, calm, idle, wake)",
+            scaling.decisions.clone(),
+        );
         Self {
             registry,
             requests,
             duration,
+            invocations,
+            scaling,
         }
     }
 

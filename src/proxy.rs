@@ -21,10 +21,41 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 
 use crate::model::FunctionName;
-use crate::resolver::Resolver;
+use crate::resolver::{Endpoints, Resolver};
+use crate::scaling::meter::{InFlight, Metered};
 
 /// A function's answer streamed as it comes, or one the provider made.
-pub type ProxyBody = Either<Incoming, Body>;
+pub type ProxyBody = Either<Metered<Incoming>, Body>;
+
+/// Why a function with no ready task cannot be invoked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unready {
+    /// Nothing to wait for: an unknown function, or waiting is off.
+    NoEndpoints,
+    /// No task became ready within this time.
+    TimedOut(Duration),
+}
+
+/// What the proxy does for a function that has no ready task: wait for one (and scale the
+/// function from zero), or give up.
+#[async_trait::async_trait]
+pub trait ColdStart: Send + Sync {
+    async fn endpoints(
+        &self,
+        name: &FunctionName,
+        resolver: &dyn Resolver,
+    ) -> Result<Endpoints, Unready>;
+}
+
+/// Never waits: a function without a ready task answers 503.
+pub struct NoColdStart;
+
+#[async_trait::async_trait]
+impl ColdStart for NoColdStart {
+    async fn endpoints(&self, _: &FunctionName, _: &dyn Resolver) -> Result<Endpoints, Unready> {
+        Err(Unready::NoEndpoints)
+    }
+}
 
 /// Header that marks answers made by the proxy, not the function.
 pub const INTERNAL_HEADER: &str = "x-openfaas-internal";
@@ -67,20 +98,38 @@ impl Proxy {
     }
 
     /// Forwards `request` to one of the function's tasks; `path_and_query` is what follows the
-    /// name, `forwarded_for` the client's address as X-Forwarded-For gets it.
+    /// name, `forwarded_for` the client's address as X-Forwarded-For gets it. `in_flight` goes
+    /// with the function's answer until it has been sent; `cold_start` says what to do when no
+    /// task is ready.
     pub async fn forward(
         &self,
         name: &FunctionName,
         path_and_query: PathAndQuery,
         mut request: Request<Incoming>,
         forwarded_for: Option<&HeaderValue>,
+        in_flight: Option<InFlight>,
+        cold_start: &dyn ColdStart,
     ) -> Response<ProxyBody> {
-        let endpoints = self.resolver.resolve(name).await;
+        let mut endpoints = self.resolver.resolve(name).await;
         if endpoints.is_empty() {
-            return internal(
-                StatusCode::SERVICE_UNAVAILABLE,
-                format!("No endpoints available for: {name}."),
-            );
+            endpoints = match cold_start.endpoints(name, &*self.resolver).await {
+                Ok(endpoints) => endpoints,
+                Err(Unready::NoEndpoints) => {
+                    return internal(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        format!("No endpoints available for: {name}."),
+                    );
+                }
+                Err(Unready::TimedOut(after)) => {
+                    return internal(
+                        StatusCode::GATEWAY_TIMEOUT,
+                        format!(
+                            "No replica of {name} became ready within {}s.",
+                            after.as_secs_f64()
+                        ),
+                    );
+                }
+            };
         }
         let upgrade = is_upgrade(request.headers()).then(|| hyper::upgrade::on(&mut request));
         let (parts, body) = request.into_parts();
@@ -127,7 +176,7 @@ impl Proxy {
                         format!("Timed out waiting for: {name}."),
                     );
                 }
-                Ok(Ok(response)) => return downstream(response, upgrade),
+                Ok(Ok(response)) => return downstream(response, upgrade, in_flight),
                 Ok(Err(e)) => {
                     // Another task may take a request none of which went out: one whose connection
                     // failed, or a safe one whose pooled connection the task closed (it stopped).
@@ -231,11 +280,15 @@ fn upstream_headers(
 fn downstream(
     mut response: Response<Incoming>,
     upgrade: Option<hyper::upgrade::OnUpgrade>,
+    mut in_flight: Option<InFlight>,
 ) -> Response<ProxyBody> {
     let switching = response.status() == StatusCode::SWITCHING_PROTOCOLS;
     if switching && let Some(client_side) = upgrade {
         let upstream_side = hyper::upgrade::on(&mut response);
+        // A spliced connection is an invocation in flight until it closes.
+        let in_flight = in_flight.take();
         tokio::spawn(async move {
+            let _in_flight = in_flight;
             match tokio::try_join!(client_side, upstream_side) {
                 Ok((client, upstream)) => {
                     let _ = tokio::io::copy_bidirectional(
@@ -249,7 +302,7 @@ fn downstream(
         });
     }
     strip_hop_by_hop(response.headers_mut(), switching);
-    response.map(Either::Left)
+    response.map(|body| Either::Left(Metered::new(body, in_flight)))
 }
 
 /// The request body, shared by every attempt: the client reads it, and a request none of whose

@@ -6,7 +6,8 @@ use axum::middleware::from_fn_with_state;
 use axum::routing::{any, get, post};
 
 use crate::handlers::{
-    delete, deploy, health, info, list, logs, metrics, namespaces, scale, secrets, status, update,
+    delete, deploy, health, info, list, logs, metrics, namespaces, scale, scaling, secrets, status,
+    update,
 };
 use crate::state::AppState;
 use crate::{auth, metrics as track};
@@ -37,6 +38,7 @@ pub fn router(state: AppState) -> Router {
         .route("/system/logs", get(logs::logs))
         .route("/system/info", get(info::info))
         .route("/system/namespaces", get(namespaces::list))
+        .route(crate::scaling::peers::PATH, get(scaling::report))
         .route_layer(from_fn_with_state(state.clone(), auth::require));
     // The gateway does not send credentials on these.
     let open = Router::new()

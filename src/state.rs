@@ -6,6 +6,8 @@ use crate::auth::Credentials;
 use crate::backend::{FunctionBackend, LogSource, SecretStore};
 use crate::metrics::Metrics;
 use crate::proxy::Proxy;
+use crate::scaling::peers::Peers;
+use crate::scaling::{Scaling, ScalingSettings};
 
 #[derive(Clone)]
 pub struct AppState {
@@ -16,22 +18,46 @@ pub struct AppState {
     /// Basic auth credentials for /system/*, when basic auth is on.
     pub auth: Option<Arc<Credentials>>,
     pub metrics: Arc<Metrics>,
+    /// Invocation counts, and scaling from and to zero and by load.
+    pub scaling: Arc<Scaling>,
 }
 
 impl AppState {
-    /// One backend serves functions, secrets and logs.
+    /// One backend serves functions, secrets and logs. Scaling is off until
+    /// [`AppState::with_scaling`] sets it up.
     pub fn new<B>(backend: Arc<B>, proxy: Proxy, auth: Option<Credentials>) -> Self
     where
         B: FunctionBackend + SecretStore + LogSource,
     {
+        let metrics = Arc::new(Metrics::new());
+        let functions: Arc<dyn FunctionBackend> = backend.clone();
+        let scaling = Arc::new(Scaling::new(
+            functions.clone(),
+            &metrics,
+            ScalingSettings::default(),
+            Peers::none(),
+        ));
         Self {
-            backend: backend.clone(),
+            backend: functions,
             secrets: backend.clone(),
             logs: backend,
             proxy: Arc::new(proxy),
             auth: auth.map(Arc::new),
-            metrics: Arc::new(Metrics::new()),
+            metrics,
+            scaling,
         }
+    }
+
+    /// The same state with scaling set up as given (its loop is started with
+    /// [`Scaling::spawn`]).
+    pub fn with_scaling(self, settings: ScalingSettings, peers: Peers) -> Self {
+        let scaling = Arc::new(Scaling::new(
+            self.backend.clone(),
+            &self.metrics,
+            settings,
+            peers,
+        ));
+        Self { scaling, ..self }
     }
 
     /// The same state with another proxy (one connection pool per serving thread).

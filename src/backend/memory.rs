@@ -60,6 +60,12 @@ impl FunctionBackend for MemoryBackend {
         vec![Namespace::default_namespace()]
     }
 
+    fn desired_replicas(&self, namespace: &Namespace, name: &FunctionName) -> Option<u64> {
+        self.functions()
+            .get(&(namespace.clone(), name.clone()))
+            .map(|s| s.replicas)
+    }
+
     async fn list(&self, namespace: &Namespace) -> Result<Vec<FunctionStatus>, Error> {
         self.check_namespace(namespace)?;
         Ok(self

@@ -10,6 +10,7 @@ pub mod metrics;
 pub mod namespaces;
 pub mod proxy;
 pub mod scale;
+pub mod scaling;
 pub mod secrets;
 pub mod status;
 pub mod update;

@@ -64,10 +64,20 @@ pub async fn invoke(
     let Ok(path_and_query) = path_and_query else {
         return own((StatusCode::BAD_REQUEST, "invalid path"));
     };
-    state
+    let (invocation, in_flight) = state.scaling.meters.begin(&name);
+    let response = state
         .proxy
-        .forward(&name, path_and_query, request, forwarded_for)
-        .await
+        .forward(
+            &name,
+            path_and_query,
+            request,
+            forwarded_for,
+            Some(in_flight),
+            &*state.scaling,
+        )
+        .await;
+    invocation.answered(response.status().as_u16());
+    response
 }
 
 /// An answer of the provider's own, not the function's.

@@ -33,6 +33,11 @@ impl Cache {
         self.read().functions.get(name).cloned()
     }
 
+    /// A function's desired count.
+    pub fn replicas(&self, name: &str) -> Option<u64> {
+        self.read().functions.get(name).map(|s| s.replicas)
+    }
+
     /// Every function, sorted by name.
     pub fn list(&self) -> Vec<FunctionStatus> {
         self.read().functions.values().cloned().collect()

@@ -389,6 +389,13 @@ impl FunctionBackend for EcsBackend {
         vec![self.settings.namespace.clone()]
     }
 
+    fn desired_replicas(&self, namespace: &Namespace, name: &FunctionName) -> Option<u64> {
+        if *namespace != self.settings.namespace {
+            return None;
+        }
+        self.cache.replicas(name.as_str())
+    }
+
     // Called on every invocation: no allocation.
     fn check_namespace(&self, namespace: &Namespace) -> Result<(), Error> {
         if *namespace == self.settings.namespace {

@@ -1,0 +1,164 @@
+//! The other provider replicas (`FAAS_ECS_PEERS`): each publishes its own load at
+//! `GET /system/scaling`; every replica reads the others' each round, so all of them see the
+//! same total, and only the replica with the lowest id among those that answered changes desired
+//! counts. A replica that cannot be reached is left out of both the total and the election.
+
+use std::hash::{BuildHasher, Hasher};
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::http::{HeaderValue, Request, Uri, header};
+use http_body_util::{BodyExt, Empty};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use serde::{Deserialize, Serialize};
+
+/// The path a replica publishes its load at.
+pub const PATH: &str = "/system/scaling";
+/// Longest wait for one replica's load; a slow one is left out of the round.
+const TIMEOUT: Duration = Duration::from_secs(1);
+/// Largest load report read from a replica.
+const MAX_REPORT_BYTES: usize = 4 * 1024 * 1024;
+
+/// One replica's load, per function.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Report {
+    pub id: String,
+    pub functions: Vec<FunctionReport>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FunctionReport {
+    pub name: String,
+    /// Invocations started per second over the window.
+    pub rate: f64,
+    /// Invocations in flight, averaged over the window.
+    pub in_flight: f64,
+    /// Seconds since the last invocation started or ended; 0 while one is in flight; absent
+    /// when the replica saw none.
+    pub idle_seconds: Option<f64>,
+}
+
+pub struct Peers {
+    id: String,
+    urls: Vec<Uri>,
+    /// The Authorization header the replicas' /system API wants, when basic auth is on.
+    auth: Option<HeaderValue>,
+    client: Client<HttpConnector, Empty<Bytes>>,
+}
+
+impl Peers {
+    /// `urls`: every replica's base URL (this one's may be among them; it is recognised by id).
+    pub fn new(urls: Vec<Uri>, auth: Option<HeaderValue>) -> Self {
+        Self {
+            id: new_id(),
+            urls,
+            auth,
+            client: Client::builder(TokioExecutor::new()).build_http(),
+        }
+    }
+
+    /// A replica on its own.
+    pub fn none() -> Self {
+        Self::new(Vec::new(), None)
+    }
+
+    /// This replica's id: random, made at start.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// The other replicas' reports, and whether this replica leads (has the lowest id).
+    pub async fn gather(&self) -> (Vec<Report>, bool) {
+        let reports = futures::future::join_all(self.urls.iter().map(|url| self.fetch(url))).await;
+        let others: Vec<Report> = reports
+            .into_iter()
+            .flatten()
+            .filter(|r| r.id != self.id)
+            .collect();
+        let leads = others.iter().all(|r| r.id > self.id);
+        (others, leads)
+    }
+
+    async fn fetch(&self, base: &Uri) -> Option<Report> {
+        let uri = format!("{}{PATH}", base.to_string().trim_end_matches('/'));
+        let mut request = Request::get(&uri).body(Empty::new()).ok()?;
+        if let Some(auth) = &self.auth {
+            request
+                .headers_mut()
+                .insert(header::AUTHORIZATION, auth.clone());
+        }
+        let read = async {
+            let response = self
+                .client
+                .request(request)
+                .await
+                .map_err(|e| e.to_string())?;
+            if !response.status().is_success() {
+                return Err(format!("answered {}", response.status()));
+            }
+            let body = http_body_util::Limited::new(response.into_body(), MAX_REPORT_BYTES)
+                .collect()
+                .await
+                .map_err(|e| e.to_string())?
+                .to_bytes();
+            serde_json::from_slice::<Report>(&body).map_err(|e| e.to_string())
+        };
+        match tokio::time::timeout(TIMEOUT, read).await {
+            Ok(Ok(report)) => Some(report),
+            Ok(Err(e)) => {
+                tracing::warn!(peer = %uri, error = %e, "could not read a provider replica's load; left out of this round");
+                None
+            }
+            Err(_) => {
+                tracing::warn!(peer = %uri, "a provider replica's load did not come in time; left out of this round");
+                None
+            }
+        }
+    }
+}
+
+/// 16 hex digits, different for every process.
+fn new_id() -> String {
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u32(std::process::id());
+    hasher.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos()),
+    );
+    format!("{:016x}", hasher.finish())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_differ_and_sort_as_text() {
+        let (a, b) = (new_id(), new_id());
+        assert_ne!(a, b);
+        assert_eq!(a.len(), 16);
+    }
+
+    #[tokio::test]
+    async fn alone_a_replica_leads() {
+        let (others, leads) = Peers::none().gather().await;
+        assert!(others.is_empty());
+        assert!(leads);
+    }
+
+    #[tokio::test]
+    async fn a_replica_that_cannot_be_reached_is_left_out() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url: Uri = format!("http://{}", listener.local_addr().unwrap())
+            .parse()
+            .unwrap();
+        drop(listener);
+        let (others, leads) = Peers::new(vec![url], None).gather().await;
+        assert!(others.is_empty());
+        assert!(leads);
+    }
+}
