@@ -313,7 +313,7 @@ pub struct Config {
     pub scale_down_delay: Duration,
 
     /// Largest desired count the provider sets or accepts, on every path.
-    #[arg(long, env = "FAAS_ECS_MAX_REPLICAS", value_name = "FAAS_ECS_MAX_REPLICAS", default_value_t = 500, value_parser = clap::value_parser!(u64).range(1..=2_147_483_647))]
+    #[arg(long, env = "FAAS_ECS_MAX_REPLICAS", value_name = "FAAS_ECS_MAX_REPLICAS", default_value_t = crate::scaling::DEFAULT_MAX_REPLICAS, value_parser = clap::value_parser!(u64).range(1..=2_147_483_647))]
     pub max_replicas: u64,
 
     /// Base URLs of every provider replica behind the same gateway, comma separated (e.g.

@@ -34,7 +34,7 @@ impl AppState {
         let scaling = Arc::new(Scaling::new(
             functions.clone(),
             &metrics,
-            ScalingSettings::default(),
+            ScalingSettings::off(),
             Peers::none(),
         ));
         Self {

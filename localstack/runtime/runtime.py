@@ -2,7 +2,8 @@
 no containers. Outside the provider's code path: faas-ecs talks to the emulator and to this DNS
 server exactly as it talks to AWS and the Route 53 resolver.
 
-It watches the ECS services of one cluster in the emulator and, like ECS:
+It watches the ECS services of every cluster in the emulator's account (or of one, with
+--cluster) and, like ECS:
 - keeps `desiredCount` tasks of each service's current task definition running, as local
   processes (watchdog.py), each on its own loopback address (127.1.x.y, never reused) and port
   8080, as with awsvpc networking; a task that dies is replaced; tasks of an older revision are
@@ -149,13 +150,13 @@ class Runtime:
         self.secrets = session.client("secretsmanager", **kw)
         self.root = os.geteuid() == 0
         self.addresses = Addresses()
-        self.tasks = {}  # ECS service name -> [Task]
+        self.tasks = {}  # ECS service ARN -> [Task]
         self.definitions = {}  # task definition ARN -> description
         self.ttls = {}  # Cloud Map service id -> seconds to drain a task
         self.draining = set()  # tasks deregistered and about to stop
         self.records = {}  # DNS name (lower case, with final dot) -> (ttl, [(ip, port)])
         self.lock = threading.Lock()
-        self.log_lock = threading.Lock()
+        self.log_shipper = LogShipper(self.logs)
 
     @staticmethod
     def _load_images(path):
@@ -172,13 +173,22 @@ class Runtime:
             self.definitions[arn] = self.ecs.describe_task_definition(taskDefinition=arn)["taskDefinition"]
         return self.definitions[arn]
 
-    def services(self):
+    def clusters(self):
+        if self.cluster:
+            return [self.cluster]
         arns = []
-        for page in self.ecs.get_paginator("list_services").paginate(cluster=self.cluster):
-            arns.extend(page["serviceArns"])
+        for page in self.ecs.get_paginator("list_clusters").paginate():
+            arns.extend(page["clusterArns"])
+        return arns
+
+    def services(self):
         found = []
-        for i in range(0, len(arns), 10):
-            found.extend(self.ecs.describe_services(cluster=self.cluster, services=arns[i:i + 10])["services"])
+        for cluster in self.clusters():
+            arns = []
+            for page in self.ecs.get_paginator("list_services").paginate(cluster=cluster):
+                arns.extend(page["serviceArns"])
+            for i in range(0, len(arns), 10):
+                found.extend(self.ecs.describe_services(cluster=cluster, services=arns[i:i + 10])["services"])
         return [s for s in found if s["status"] == "ACTIVE"]
 
     def start_task(self, service, revision):
@@ -275,14 +285,15 @@ class Runtime:
         return None
 
     def reconcile(self):
-        services = {s["serviceName"]: s for s in self.services()}
-        for name in list(self.tasks):
-            if name not in services:
-                for task in self.tasks.pop(name):
+        services = {s["serviceArn"]: s for s in self.services()}
+        for arn in list(self.tasks):
+            if arn not in services:
+                for task in self.tasks.pop(arn):
                     self.stop_task(task, None)
-        for name, service in services.items():
+        for arn, service in services.items():
+            name = service["serviceName"]
             registry = self.registry_of(service)
-            tasks = self.tasks.setdefault(name, [])
+            tasks = self.tasks.setdefault(arn, [])
             revision = service["taskDefinition"]
             drain = self.drain_seconds(registry)
             keep = []
@@ -308,7 +319,7 @@ class Runtime:
                                     "ECS_SERVICE_NAME": name, "ECS_TASK_DEFINITION_FAMILY": self.definition(revision)["family"]},
                     )
                     task.registered = True
-            self.tasks[name] = keep
+            self.tasks[arn] = keep
         self.write_state()
 
     def write_state(self):
@@ -347,29 +358,71 @@ class Runtime:
     # CloudWatch Logs side
 
     def ship_log(self, service, container, task_id, line):
+        """Queues a line for CloudWatch Logs: a task never waits for the emulator to write it."""
         options = container.get("logConfiguration", {}).get("options", {})
         group, prefix = options.get("awslogs-group"), options.get("awslogs-stream-prefix")
         print(f"[{service} {task_id[:8]} {container['name']}] {line}", file=sys.stderr, flush=True)
         if not group or not prefix:
             return
-        stream = f"{prefix}/{container['name']}/{task_id}"
-        with self.log_lock:
-            try:
-                try:
-                    self.logs.create_log_stream(logGroupName=group, logStreamName=stream)
-                except self.logs.exceptions.ResourceAlreadyExistsException:
-                    pass
-                except self.logs.exceptions.ResourceNotFoundException:
-                    self.logs.create_log_group(logGroupName=group)
-                    self.logs.create_log_stream(logGroupName=group, logStreamName=stream)
-                self.logs.put_log_events(logGroupName=group, logStreamName=stream,
-                                         logEvents=[{"timestamp": int(time.time() * 1000), "message": line}])
-            except Exception as e:  # a log line lost must not stop the task
-                log(f"could not ship a log line: {e}")
+        self.log_shipper.put(group, f"{prefix}/{container['name']}/{task_id}", line)
 
     def stop_all(self):
         for task in [t for tasks in self.tasks.values() for t in tasks] + list(self.draining):
             task.stop()
+
+
+class LogShipper:
+    """Ships task output to CloudWatch Logs from one thread, in batches (one PutLogEvents per
+    stream and round), as the awslogs driver buffers it. Lines wait in a bounded queue: when the
+    emulator is slow or down, the oldest are dropped and counted, and tasks never block."""
+
+    MAX_QUEUED = 10000
+    ROUND = 0.2  # seconds between batches
+
+    def __init__(self, client):
+        self.client = client
+        self.lock = threading.Lock()
+        self.pending = []  # (group, stream, timestamp ms, line)
+        self.dropped = 0
+        self.streams = set()  # (group, stream) known to exist
+        threading.Thread(target=self.run, daemon=True).start()
+
+    def put(self, group, stream, line):
+        with self.lock:
+            if len(self.pending) >= self.MAX_QUEUED:
+                self.pending.pop(0)
+                self.dropped += 1
+            self.pending.append((group, stream, int(time.time() * 1000), line))
+
+    def run(self):
+        while True:
+            time.sleep(self.ROUND)
+            with self.lock:
+                batch, self.pending = self.pending, []
+                dropped, self.dropped = self.dropped, 0
+            if dropped:
+                log(f"dropped {dropped} log lines: CloudWatch Logs did not keep up")
+            by_stream = {}
+            for group, stream, at, line in batch:
+                by_stream.setdefault((group, stream), []).append({"timestamp": at, "message": line})
+            for (group, stream), events in by_stream.items():
+                try:
+                    self.ensure_stream(group, stream)
+                    self.client.put_log_events(logGroupName=group, logStreamName=stream, logEvents=events)
+                except Exception as e:  # lines lost must not stop the shipping of others
+                    log(f"could not ship {len(events)} log lines to {stream}: {e}")
+
+    def ensure_stream(self, group, stream):
+        if (group, stream) in self.streams:
+            return
+        try:
+            self.client.create_log_stream(logGroupName=group, logStreamName=stream)
+        except self.client.exceptions.ResourceAlreadyExistsException:
+            pass
+        except self.client.exceptions.ResourceNotFoundException:
+            self.client.create_log_group(logGroupName=group)
+            self.client.create_log_stream(logGroupName=group, logStreamName=stream)
+        self.streams.add((group, stream))
 
 
 class Resolver(BaseResolver):
@@ -399,7 +452,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--endpoint", default=os.environ.get("AWS_ENDPOINT_URL"))
     parser.add_argument("--region", default=os.environ.get("AWS_REGION", "us-east-1"))
-    parser.add_argument("--cluster", default="openfaas")
+    parser.add_argument("--cluster", help="the one cluster to watch (default: every cluster)")
     parser.add_argument("--dns", default="127.0.0.1:5353", help="address:port of the DNS server")
     parser.add_argument("--images", default=os.path.join(HERE, "images.json"))
     parser.add_argument("--state", help="file to write the running tasks to (JSON)")
@@ -418,7 +471,7 @@ def main():
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
-    log(f"watching cluster {args.cluster}; DNS on {args.dns}")
+    log(f"watching {'cluster ' + args.cluster if args.cluster else 'every cluster'}; DNS on {args.dns}")
     while not stop.is_set():
         try:
             runtime.reconcile()

@@ -20,6 +20,8 @@ use serde::de::DeserializeOwned;
 
 use crate::error::Error;
 use crate::model::{DEFAULT_NAMESPACE, FunctionDeployment, FunctionName, FunctionSpec, Namespace};
+use crate::scaling::ScalingSettings;
+use crate::scaling::policy::Policy;
 
 /// `?namespace=` as the routes take it.
 #[derive(Debug, Default, Deserialize)]
@@ -37,11 +39,21 @@ fn given(s: Option<&str>) -> Option<&str> {
     s.map(str::trim).filter(|s| !s.is_empty())
 }
 
-/// A deploy or update body, validated: the namespace from the body, else the query.
-pub fn function_spec(body: &[u8], query: &NamespaceQuery) -> Result<FunctionSpec, Error> {
+/// A deploy or update body, validated (its scaling labels included): the namespace from the
+/// body, else the query.
+pub fn function_spec(
+    body: &[u8],
+    query: &NamespaceQuery,
+    scaling: &ScalingSettings,
+) -> Result<FunctionSpec, Error> {
     let deployment: FunctionDeployment = parse_json(body)?;
     let namespace = namespace(deployment.namespace.as_deref(), query.namespace.as_deref())?;
-    FunctionSpec::new(deployment, namespace)
+    let spec = FunctionSpec::new(deployment, namespace)?;
+    if let Some(labels) = &spec.deployment.labels {
+        Policy::from_labels(labels, scaling.defaults, scaling.max_replicas)
+            .map_err(Error::bad_request)?;
+    }
+    Ok(spec)
 }
 
 /// The namespace of a request: the body's, else the query's, else the default.

@@ -9,24 +9,28 @@ use crate::error::Error;
 use crate::model::ScaleServiceRequest;
 use crate::state::AppState;
 
-/// ECS keeps desired counts in an i32.
-const MAX_REPLICAS: u64 = i32::MAX as u64;
-
 pub async fn scale(
     State(state): State<AppState>,
     Path(name): Path<String>,
     Query(query): Query<NamespaceQuery>,
     body: Bytes,
 ) -> Result<StatusCode, Error> {
+    // serde would also read a struct from a JSON array.
+    if !body.trim_ascii_start().starts_with(b"{") {
+        return Err(Error::BadRequest(
+            "invalid request body: expected a JSON object with replicas".into(),
+        ));
+    }
     let request: ScaleServiceRequest = parse_json(&body)?;
     let (name, namespace) = function_in_path(
         &name,
         request.namespace.as_deref(),
         query.namespace.as_deref(),
     )?;
-    if request.replicas > MAX_REPLICAS {
+    let max = state.scaling.settings().max_replicas;
+    if request.replicas > max {
         return Err(Error::BadRequest(format!(
-            "replicas must be at most {MAX_REPLICAS}"
+            "replicas must be at most {max} (FAAS_ECS_MAX_REPLICAS)"
         )));
     }
     state

@@ -138,7 +138,7 @@ impl FunctionStatus {
 pub struct ScaleServiceRequest {
     #[serde(default)]
     pub service_name: String,
-    #[serde(default)]
+    /// Required: a body without it is refused, not read as zero.
     pub replicas: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub namespace: Option<String>,

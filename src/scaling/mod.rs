@@ -47,8 +47,13 @@ pub struct ScalingSettings {
     pub max_replicas: u64,
 }
 
-impl Default for ScalingSettings {
-    fn default() -> Self {
+/// `FAAS_ECS_MAX_REPLICAS` unless set.
+pub const DEFAULT_MAX_REPLICAS: u64 = 500;
+
+impl ScalingSettings {
+    /// No scaler and no waiting for tasks (a function without a ready task answers 503 at once);
+    /// the configuration's other defaults.
+    pub fn off() -> Self {
         Self {
             autoscaling: false,
             from_zero_timeout: Duration::ZERO,
@@ -59,7 +64,7 @@ impl Default for ScalingSettings {
                 target: 5.0,
                 zero_duration: Duration::from_secs(900),
             },
-            max_replicas: 1000,
+            max_replicas: DEFAULT_MAX_REPLICAS,
         }
     }
 }

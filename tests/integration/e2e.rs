@@ -26,10 +26,10 @@ use std::sync::Arc;
 use crate::support::moto_url;
 
 /// A provider on a real socket, configured as scripts/dev configures it.
-struct Stack {
-    url: String,
+pub(crate) struct Stack {
+    pub(crate) url: String,
     resolver: Option<Arc<dyn Resolver>>,
-    client: Client<HttpConnector, Body>,
+    pub(crate) client: Client<HttpConnector, Body>,
     /// The faas-ecs process and its captured log, when the stack runs the binary.
     process: Option<(std::process::Child, std::path::PathBuf)>,
 }
@@ -112,14 +112,19 @@ impl Stack {
     }
 
     /// The faas-ecs binary itself, its log (RUST_LOG=debug) captured to a file.
+    /// Autoscaling off: other tests' providers share its cluster, and would scale its
+    /// functions by a load they do not see.
     async fn start_binary() -> Self {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = listener.local_addr().unwrap().port();
-        drop(listener);
+        Self::start_binary_with(free_port(), &[("FAAS_ECS_AUTOSCALING", "false")]).await
+    }
+
+    /// The faas-ecs binary on `port`, with `settings` added to its environment.
+    pub(crate) async fn start_binary_with(port: u16, settings: &[(&str, &str)]) -> Self {
         let log =
             std::env::temp_dir().join(format!("faas-ecs-e2e-{}-{port}.log", std::process::id()));
         let child = std::process::Command::new(env!("CARGO_BIN_EXE_faas-ecs"))
             .envs(provider_env())
+            .envs(settings.iter().copied())
             .env("AWS_ENDPOINT_URL", moto_url())
             .env("port", port.to_string())
             .env("bind_address", "127.0.0.1")
@@ -153,14 +158,14 @@ impl Stack {
         }
     }
 
-    fn captured_log(&self) -> String {
+    pub(crate) fn captured_log(&self) -> String {
         let Some((_, log)) = &self.process else {
             return String::new();
         };
         std::fs::read_to_string(log).unwrap_or_default()
     }
 
-    async fn send(
+    pub(crate) async fn send(
         &self,
         method: Method,
         path: &str,
@@ -180,14 +185,14 @@ impl Stack {
         )
     }
 
-    async fn deploy(&self, body: Value) {
+    pub(crate) async fn deploy(&self, body: Value) {
         let (status, _, text) = self
             .send(Method::POST, "/system/functions", body.to_string())
             .await;
         assert_eq!(status, StatusCode::ACCEPTED, "{text:?}");
     }
 
-    async fn scale(&self, name: &str, replicas: u32) {
+    pub(crate) async fn scale(&self, name: &str, replicas: u32) {
         let body = json!({"serviceName": name, "replicas": replicas}).to_string();
         let (status, _, _) = self
             .send(
@@ -200,7 +205,7 @@ impl Stack {
     }
 
     /// Waits until the function has exactly `replicas` ready replicas, as the gateway would poll.
-    async fn wait_ready(&self, name: &str, replicas: u64) {
+    pub(crate) async fn wait_ready(&self, name: &str, replicas: u64) {
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             let (status, _, body) = self
@@ -224,7 +229,7 @@ impl Stack {
         }
     }
 
-    async fn invoke(
+    pub(crate) async fn invoke(
         &self,
         method: Method,
         path: &str,
@@ -233,6 +238,12 @@ impl Stack {
         let (status, _, body) = self.send(method, path, body).await;
         (status, String::from_utf8_lossy(&body).into_owned())
     }
+}
+
+/// A loopback port nothing listens on now.
+pub(crate) fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().port()
 }
 
 fn line<'a>(output: &'a str, key: &str) -> Option<&'a str> {

@@ -4,4 +4,5 @@ mod api;
 mod e2e;
 mod emulator;
 mod proxy;
+mod scaling;
 mod support;
