@@ -123,6 +123,15 @@ mod tests {
     }
 
     #[test]
+    fn the_header_made_for_other_replicas_is_accepted() {
+        let c = Credentials::new("admin", "s3cret");
+        let mut h = HeaderMap::new();
+        h.insert(header::AUTHORIZATION, c.header().unwrap());
+        assert!(c.accepts(&h));
+        assert!(h[header::AUTHORIZATION].is_sensitive());
+    }
+
+    #[test]
     fn files_are_read_trimmed() {
         let dir = std::env::temp_dir().join(format!("faas-ecs-auth-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();

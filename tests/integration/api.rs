@@ -94,6 +94,22 @@ async fn bad_input_is_400_with_a_reason() {
             json!({"service": "ok", "image": "i", "labels": {"com.openfaas.scale.min": "x"}}),
             "scale.min",
         ),
+        (
+            json!({"service": "ok", "image": "i", "labels": {"com.openfaas.scale.min": "2147483648"}}),
+            "scale.min",
+        ),
+        (
+            json!({"service": "ok", "image": "i", "labels": {"com.openfaas.scale.max": "501"}}),
+            "scale.max",
+        ),
+        (
+            json!({"service": "ok", "image": "i", "labels": {"com.openfaas.scale.type": "cpu"}}),
+            "rps or capacity",
+        ),
+        (
+            json!({"service": "ok", "image": "i", "labels": {"com.openfaas.scale.zero-duration": "soon"}}),
+            "zero-duration",
+        ),
     ] {
         let a = deploy(&p, body.clone()).await;
         assert_eq!(a.status, StatusCode::BAD_REQUEST, "{body}");
@@ -142,6 +158,41 @@ async fn scale_sets_replicas_and_unknown_is_404() {
     assert_eq!(status(&p, "echo").await.json()["replicas"], 3);
     let a = scale(&p, "nope", 1).await;
     assert_eq!(a.status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn a_scale_body_without_a_whole_replicas_count_is_400_and_changes_nothing() {
+    let p = provider();
+    deploy(&p, echo()).await;
+    for body in [
+        "{}",
+        "[]",
+        "[\"echo\", 0]",
+        r#"{"replica":3}"#,
+        r#"{"replicas":"3"}"#,
+        r#"{"replicas":-1}"#,
+        "3",
+    ] {
+        let a = call_raw(
+            &p,
+            Request::post("/system/scale-function/echo")
+                .body(Body::from(body))
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(a.status, StatusCode::BAD_REQUEST, "{body}: {}", a.text());
+    }
+    assert_eq!(status(&p, "echo").await.json()["replicas"], 1);
+}
+
+#[tokio::test]
+async fn replicas_beyond_the_maximum_are_400() {
+    let p = provider();
+    deploy(&p, echo()).await;
+    let a = scale(&p, "echo", 501).await;
+    assert_eq!(a.status, StatusCode::BAD_REQUEST);
+    assert!(a.text().contains("FAAS_ECS_MAX_REPLICAS"), "{}", a.text());
+    assert_eq!(scale(&p, "echo", 500).await.status, StatusCode::ACCEPTED);
 }
 
 #[tokio::test]
@@ -243,6 +294,21 @@ async fn basic_auth_guards_system_routes_only() {
     )
     .await;
     assert_eq!(a.status, StatusCode::OK);
+    // The load a replica publishes for the others is behind the same credentials.
+    assert_eq!(
+        call(&p, Method::GET, "/system/scaling", None).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    let a = call_raw(
+        &p,
+        Request::get("/system/scaling")
+            .header("authorization", format!("Basic {right}"))
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::OK);
+    assert_eq!(a.json()["functions"], json!([]));
     for open in ["/healthz", "/metrics"] {
         assert_eq!(
             call(&p, Method::GET, open, None).await.status,

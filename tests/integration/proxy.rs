@@ -240,6 +240,25 @@ async fn no_ready_task_is_503_and_an_unreachable_one_500() {
     assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
     assert_eq!(headers["x-openfaas-internal"], "proxy");
     assert_eq!(body, "Can't reach service for: gone.");
+    // The proxy's own answers are invocations too, counted by function and status.
+    let (_, _, metrics) = read(
+        send(
+            Method::GET,
+            format!("http://{p}/metrics"),
+            &[],
+            Body::empty(),
+        )
+        .await,
+    )
+    .await;
+    let metrics = String::from_utf8_lossy(&metrics);
+    for line in [
+        r#"faas_ecs_function_invocations_total{function_name="none",namespace="openfaas-fn",code="503"} 1"#,
+        r#"faas_ecs_function_invocations_total{function_name="gone",namespace="openfaas-fn",code="500"} 1"#,
+        r#"faas_ecs_function_requests_in_flight{function_name="gone",namespace="openfaas-fn"} 0"#,
+    ] {
+        assert!(metrics.contains(line), "{line} not in:\n{metrics}");
+    }
 }
 
 #[tokio::test]
