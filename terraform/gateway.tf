@@ -37,10 +37,13 @@ resource "aws_secretsmanager_secret_version" "admin_password" {
 locals {
   gateway_url = var.certificate_arn == null ? "http://${aws_lb.gateway.dns_name}" : "https://${aws_lb.gateway.dns_name}"
 
-  # Everything faas-ecs is configured with (also an output).
+  # Everything faas-ecs is configured with (also an output). It listens on the task's address
+  # too: the other replicas read its load there (the security group admits only gateway tasks,
+  # and /system/* wants basic auth); FAAS_ECS_PEERS finds every gateway task by its Cloud Map
+  # name, so that the replicas scale by their summed load.
   faas_ecs_environment = {
     port                           = "8081"
-    bind_address                   = "127.0.0.1"
+    bind_address                   = "0.0.0.0"
     basic_auth                     = "true"
     secret_mount_path              = "/run/secrets/"
     read_timeout                   = var.timeout
@@ -58,6 +61,7 @@ locals {
     FAAS_ECS_SECRET_PREFIX         = var.secret_prefix
     FAAS_ECS_SECRETS_IMAGE         = var.faas_ecs_image
     FAAS_ECS_BUSY_POLL             = var.faas_ecs_busy_poll
+    FAAS_ECS_PEERS                 = "http://gateway.${local.domain}:8081"
   }
 
   gateway_environment = merge(

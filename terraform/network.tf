@@ -186,6 +186,16 @@ resource "aws_vpc_security_group_ingress_rule" "gateway_from_alb" {
   ip_protocol                  = "tcp"
 }
 
+# faas-ecs replicas read each other's load (GET /system/scaling, basic auth) to scale as one.
+resource "aws_vpc_security_group_ingress_rule" "provider_from_provider" {
+  security_group_id            = aws_security_group.gateway.id
+  description                  = "faas-ecs replicas share their load"
+  referenced_security_group_id = aws_security_group.gateway.id
+  from_port                    = 8081
+  to_port                      = 8081
+  ip_protocol                  = "tcp"
+}
+
 resource "aws_vpc_security_group_ingress_rule" "gateway_from_queue_worker" {
   count = var.enable_async ? 1 : 0
 

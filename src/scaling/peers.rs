@@ -2,8 +2,12 @@
 //! `GET /system/scaling`; every replica reads the others' each round, so all of them see the
 //! same total, and only the replica with the lowest id among those that answered changes desired
 //! counts. A replica that cannot be reached is left out of both the total and the election.
+//! A peer URL's host name is looked up each round and every address it has is a replica, so one
+//! Cloud Map name (the gateway service's) finds them all as tasks come and go.
 
+use std::collections::BTreeSet;
 use std::hash::{BuildHasher, Hasher};
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use axum::body::Bytes;
@@ -72,7 +76,19 @@ impl Peers {
 
     /// The other replicas' reports, and whether this replica leads (has the lowest id).
     pub async fn gather(&self) -> (Vec<Report>, bool) {
-        let reports = futures::future::join_all(self.urls.iter().map(|url| self.fetch(url))).await;
+        let mut addrs = BTreeSet::new();
+        for url in &self.urls {
+            let host = url.host().unwrap_or_default().trim_matches(['[', ']']);
+            let port = url.port_u16().unwrap_or(80);
+            match tokio::time::timeout(TIMEOUT, tokio::net::lookup_host((host, port))).await {
+                Ok(Ok(found)) => addrs.extend(found),
+                Ok(Err(e)) => {
+                    tracing::warn!(peer = %url, error = %e, "could not look up provider replicas")
+                }
+                Err(_) => tracing::warn!(peer = %url, "looking up provider replicas timed out"),
+            }
+        }
+        let reports = futures::future::join_all(addrs.iter().map(|addr| self.fetch(*addr))).await;
         let others: Vec<Report> = reports
             .into_iter()
             .flatten()
@@ -82,8 +98,8 @@ impl Peers {
         (others, leads)
     }
 
-    async fn fetch(&self, base: &Uri) -> Option<Report> {
-        let uri = format!("{}{PATH}", base.to_string().trim_end_matches('/'));
+    async fn fetch(&self, addr: SocketAddr) -> Option<Report> {
+        let uri = format!("http://{addr}{PATH}");
         let mut request = Request::get(&uri).body(Empty::new()).ok()?;
         if let Some(auth) = &self.auth {
             request

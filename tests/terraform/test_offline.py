@@ -86,6 +86,13 @@ def test_the_provider_and_the_gateway_agree_on_ports_and_names():
     assert 'functions_provider_url = "http://127.0.0.1:8081/"' in gateway
     assert 'port                           = "8081"' in gateway
     assert 'OPENFAAS_SECRETS", value = "basic-auth-user,basic-auth-password"' in gateway
+    # The replicas find each other by the gateway's Cloud Map name, on a port their group admits.
+    assert 'FAAS_ECS_PEERS                 = "http://gateway.${local.domain}:8081"' in gateway
+    assert 'name = "gateway"' in gateway
+    network = (TERRAFORM / "network.tf").read_text()
+    rule = network.split('"provider_from_provider" {', 1)[1].split("}", 1)[0]
+    assert "referenced_security_group_id = aws_security_group.gateway.id" in rule
+    assert "from_port                    = 8081" in rule
     # The names faas-ecs reads its settings from exist in the code.
     config = (ROOT / "src" / "config.rs").read_text()
     for line in gateway.splitlines():
