@@ -4,10 +4,14 @@ server exactly as it talks to AWS and the Route 53 resolver.
 
 It watches the ECS services of every cluster in the emulator's account (or of one, with
 --cluster) and, like ECS:
-- keeps `desiredCount` tasks of each service's current task definition running, as local
-  processes (watchdog.py), each on its own loopback address (127.1.x.y, never reused) and port
-  8080, as with awsvpc networking; a task that dies is replaced; tasks of an older revision are
-  stopped once the service moves to a new one;
+- keeps `desiredCount` tasks of each service's current task definition running (at most
+  --max-tasks each), as local processes (watchdog.py) listening on port 8080 of an address of
+  their own, as with awsvpc networking: as root, each task has a network namespace of its own
+  (10.X.Y.Z, reached through a veth pair), so a gateway or anything else may hold 0.0.0.0:8080 on
+  the machine; otherwise each has a loopback address (127.1.x.y) and port 8080 must be free on
+  it. Addresses are never reused. A task that dies is replaced; tasks of an older revision are
+  stopped once the service moves to a new one; a task that cannot start (no network, a failing
+  secrets container) is logged and the other services carry on;
 - registers each task in the service's Cloud Map service once its watchdog answers /_/health
   (AWS_INSTANCE_IPV4, AWS_INSTANCE_PORT) and deregisters it when it stops;
 - ships each task's stdout and stderr to CloudWatch Logs, stream `<prefix>/<container>/<task id>`
@@ -60,24 +64,107 @@ def free_port(ip):
         return s.getsockname()[1]
 
 
-class Addresses:
-    """Loopback addresses for tasks, one each and never reused, so a stale DNS answer never
-    reaches another function's task."""
+class TaskNetworkError(Exception):
+    """A task cannot get a network; the reason names what is in the way."""
+
+
+def holder_of(port):
+    """Who listens on a TCP port, as `ss` tells it (needs root to name the process)."""
+    try:
+        out = subprocess.run(["ss", "-Hltnp", f"sport = :{port}"], capture_output=True, text=True,
+                             timeout=2).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        out = ""
+    return out.splitlines()[0] if out else "an unknown process"
+
+
+class LoopbackNetwork:
+    """Tasks on loopback addresses (127.1.x.y), one each and never reused, so that a stale DNS
+    answer never reaches another function's task. They share the machine's ports: nothing else
+    may hold port 8080 on every address (0.0.0.0:8080, as a gateway does)."""
+
+    name = "loopback"
+    MAX_TRIES = 20
 
     def __init__(self):
         self._next = itertools.count(1)
 
-    def take(self):
+    def take(self, task_id):
         # Skip addresses another runtime on this machine (or a leftover task) holds.
-        while True:
+        for _ in range(self.MAX_TRIES):
             n = next(self._next)
             ip = f"127.1.{n // 250}.{n % 250 + 1}"
             with socket.socket() as s:
                 try:
                     s.bind((ip, WATCHDOG_PORT))
-                    return ip
+                    return ip, []
                 except OSError:
                     continue
+        raise TaskNetworkError(
+            f"no loopback address has port {WATCHDOG_PORT} free; it is held by {holder_of(WATCHDOG_PORT)}. "
+            "Run the runtime as root (each task then gets a network namespace of its own), "
+            "or stop what holds the port")
+
+    def release(self, task_id):
+        pass
+
+
+class NamespaceNetwork:
+    """Each task in a network namespace of its own, as awsvpc gives each task an interface:
+    its own address (10.X.Y.Z, a /30 with the host per task, never reused) and all its ports,
+    so it listens on 8080 whatever holds 8080 on the machine. The host reaches it through a veth
+    pair; the task reaches the host's public addresses through its default route. Needs root."""
+
+    name = "namespaces"
+
+    def __init__(self):
+        # A block of its own per runtime process, so that two runtimes on one machine do not
+        # hand out the same subnets.
+        self.prefix = f"10.{200 + os.getpid() % 50}"
+        self._next = itertools.count(1)
+
+    @staticmethod
+    def available():
+        if os.geteuid() != 0 or not shutil.which("ip"):
+            return False
+        probe = f"fe-probe-{os.getpid()}"
+        ok = subprocess.run(["ip", "netns", "add", probe], capture_output=True).returncode == 0
+        subprocess.run(["ip", "netns", "del", probe], capture_output=True)
+        return ok
+
+    @staticmethod
+    def names(task_id):
+        return f"fe-{task_id[:12]}", f"fe{task_id[:10]}h", f"fe{task_id[:10]}t"
+
+    def take(self, task_id):
+        n = next(self._next)
+        if n >= 16384:
+            raise TaskNetworkError(f"{self.prefix}.0.0/16 is used up")
+        block = n * 4
+        host = f"{self.prefix}.{block // 256}.{block % 256 + 1}"
+        ip = f"{self.prefix}.{block // 256}.{block % 256 + 2}"
+        ns, host_if, task_if = self.names(task_id)
+        steps = [
+            ["ip", "netns", "add", ns],
+            ["ip", "link", "add", host_if, "type", "veth", "peer", "name", task_if, "netns", ns],
+            ["ip", "addr", "add", f"{host}/30", "dev", host_if],
+            ["ip", "link", "set", host_if, "up"],
+            ["ip", "-n", ns, "addr", "add", f"{ip}/30", "dev", task_if],
+            ["ip", "-n", ns, "link", "set", task_if, "up"],
+            ["ip", "-n", ns, "link", "set", "lo", "up"],
+            ["ip", "-n", ns, "route", "add", "default", "via", host],
+        ]
+        for step in steps:
+            done = subprocess.run(step, capture_output=True, text=True)
+            if done.returncode != 0:
+                self.release(task_id)
+                raise TaskNetworkError(f"{' '.join(step)}: {done.stderr.strip()}")
+        return ip, ["ip", "netns", "exec", ns]
+
+    def release(self, task_id):
+        ns, host_if, _ = self.names(task_id)
+        subprocess.run(["ip", "link", "del", host_if], capture_output=True)
+        subprocess.run(["ip", "netns", "del", ns], capture_output=True)
 
 
 # Runs a command with a folder bind-mounted read-only at a path, visible to it alone.
@@ -87,7 +174,7 @@ PRIVATE_MOUNT = (
 
 
 class Task:
-    def __init__(self, task_id, service, revision, container, ip, env, log_sink, mounts=()):
+    def __init__(self, task_id, service, revision, container, ip, env, log_sink, mounts=(), enter=()):
         self.id = task_id
         self.service = service
         self.revision = revision
@@ -102,6 +189,8 @@ class Task:
         for host_dir, path in mounts:
             argv = ["unshare", "--mount", "--propagation", "private", "sh", "-c", PRIVATE_MOUNT, "sh",
                     host_dir, path] + argv
+        # The task's network namespace, if it has one.
+        argv = list(enter) + argv
         self.process = subprocess.Popen(
             argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
         )
@@ -117,13 +206,23 @@ class Task:
         except OSError:
             return False
 
-    def stop(self):
+    def terminate(self):
         if self.alive():
-            os.killpg(self.process.pid, signal.SIGTERM)
             try:
-                self.process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+
+    def stop(self, grace=5.0):
+        self.terminate()
+        try:
+            self.process.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            try:
                 os.killpg(self.process.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            self.process.wait()
 
 
 def pump(process, sink):
@@ -149,7 +248,11 @@ class Runtime:
         self.repo = os.path.dirname(os.path.dirname(HERE))
         self.secrets = session.client("secretsmanager", **kw)
         self.root = os.geteuid() == 0
-        self.addresses = Addresses()
+        self.network = NamespaceNetwork() if args.network != "loopback" and NamespaceNetwork.available() \
+            else LoopbackNetwork()
+        if args.network == "namespaces" and self.network.name != "namespaces":
+            raise SystemExit("runtime: --network namespaces needs root and iproute2 (ip)")
+        self.max_tasks = args.max_tasks
         self.tasks = {}  # ECS service ARN -> [Task]
         self.definitions = {}  # task definition ARN -> description
         self.ttls = {}  # Cloud Map service id -> seconds to drain a task
@@ -157,6 +260,8 @@ class Runtime:
         self.records = {}  # DNS name (lower case, with final dot) -> (ttl, [(ip, port)])
         self.lock = threading.Lock()
         self.log_shipper = LogShipper(self.logs)
+        self.capped = set()  # services told they want more tasks than --max-tasks
+        self.complaints = {}  # service -> why its tasks cannot start, as last logged
 
     @staticmethod
     def _load_images(path):
@@ -203,13 +308,23 @@ class Runtime:
             os.makedirs(path, mode=0o700, exist_ok=True)
         for dependency in function.get("dependsOn", []):
             container = next(c for c in td["containerDefinitions"] if c["name"] == dependency["containerName"])
-            if not self.run_to_completion(name, task_id, container, volumes):
+            try:
+                ok = self.run_to_completion(name, task_id, container, volumes)
+            except Exception as e:  # a secret that cannot be read, say: this task fails, not the runtime
+                log(f"task {task_id} of {name}: container {container['name']}: {e}")
+                ok = False
+            if not ok:
                 log(f"task {task_id} of {name}: container {container['name']} failed; the function does not start")
                 shutil.rmtree(os.path.join(self.volumes_dir, task_id), ignore_errors=True)
                 return None
         env = {kv["name"]: kv["value"] for kv in function.get("environment", [])}
         image = self.image_config(function["image"])
-        ip = self.addresses.take()
+        try:
+            ip, enter = self.network.take(task_id)
+        except TaskNetworkError as e:
+            self.complain(name, f"tasks of {name} cannot start: {e}")
+            shutil.rmtree(os.path.join(self.volumes_dir, task_id), ignore_errors=True)
+            return None
         env["mode"] = image.get("mode", "classic")
         port = free_port("127.0.0.1")
         if "fprocess" in image:
@@ -222,9 +337,16 @@ class Runtime:
         if mounts and not self.root:
             log(f"not root: task {task_id} of {name} runs without its volumes at {[p for _, p in mounts]}")
             mounts = []
-        task = Task(task_id, name, revision, function, ip, env, self.ship_log, mounts)
+        task = Task(task_id, name, revision, function, ip, env, self.ship_log, mounts, enter)
+        self.complaints.pop(name, None)
         log(f"started task {task.id} of {name} at {ip}")
         return task
+
+    def complain(self, service, message):
+        """Logs why a service's tasks cannot start, once until the reason changes."""
+        if self.complaints.get(service) != message:
+            self.complaints[service] = message
+            log(message)
 
     def run_to_completion(self, service, task_id, container, volumes):
         """Runs a non-essential container as ECS would before the function: its environment,
@@ -259,6 +381,7 @@ class Runtime:
         def stop():
             time.sleep(drain)
             task.stop()
+            self.network.release(task.id)
             self.draining.discard(task)
             shutil.rmtree(os.path.join(self.volumes_dir, task.id), ignore_errors=True)
             log(f"stopped task {task.id} of {task.service}")
@@ -291,36 +414,49 @@ class Runtime:
                 for task in self.tasks.pop(arn):
                     self.stop_task(task, None)
         for arn, service in services.items():
-            name = service["serviceName"]
-            registry = self.registry_of(service)
-            tasks = self.tasks.setdefault(arn, [])
-            revision = service["taskDefinition"]
-            drain = self.drain_seconds(registry)
-            keep = []
-            for task in tasks:
-                if task.revision != revision or not task.alive():
-                    why = "new revision" if task.alive() else "task exited"
-                    log(f"{why}: replacing {task.id} of {name}")
-                    self.stop_task(task, registry, drain)
-                else:
-                    keep.append(task)
-            while len(keep) > service["desiredCount"]:
-                self.stop_task(keep.pop(), registry, drain)
-            while len(keep) < service["desiredCount"]:
-                task = self.start_task(service, revision)
-                if task is None:
-                    break
-                keep.append(task)
-            for task in keep:
-                if not task.registered and registry and task.healthy():
-                    self.sd.register_instance(
-                        ServiceId=registry, InstanceId=task.id,
-                        Attributes={"AWS_INSTANCE_IPV4": task.ip, "AWS_INSTANCE_PORT": str(WATCHDOG_PORT),
-                                    "ECS_SERVICE_NAME": name, "ECS_TASK_DEFINITION_FAMILY": self.definition(revision)["family"]},
-                    )
-                    task.registered = True
-            self.tasks[arn] = keep
+            try:
+                self.reconcile_service(arn, service)
+            except Exception as e:  # one service's trouble must not stop the others'
+                log(f"service {service['serviceName']}: {e}")
         self.write_state()
+
+    def reconcile_service(self, arn, service):
+        name = service["serviceName"]
+        registry = self.registry_of(service)
+        tasks = self.tasks.setdefault(arn, [])
+        revision = service["taskDefinition"]
+        drain = self.drain_seconds(registry)
+        keep = []
+        for task in tasks:
+            if task.revision != revision or not task.alive():
+                why = "new revision" if task.alive() else "task exited"
+                log(f"{why}: replacing {task.id} of {name}")
+                self.stop_task(task, registry, drain)
+            else:
+                keep.append(task)
+        # Recorded now: what is started below is known even if a later step fails.
+        self.tasks[arn] = keep
+        while len(keep) > service["desiredCount"]:
+            self.stop_task(keep.pop(), registry, drain)
+        wanted = service["desiredCount"]
+        if wanted > self.max_tasks:
+            if name not in self.capped:
+                log(f"service {name} wants {wanted} tasks; running {self.max_tasks} (--max-tasks)")
+                self.capped.add(name)
+            wanted = self.max_tasks
+        while len(keep) < wanted:
+            task = self.start_task(service, revision)
+            if task is None:
+                break
+            keep.append(task)
+        for task in keep:
+            if not task.registered and registry and task.healthy():
+                self.sd.register_instance(
+                    ServiceId=registry, InstanceId=task.id,
+                    Attributes={"AWS_INSTANCE_IPV4": task.ip, "AWS_INSTANCE_PORT": str(WATCHDOG_PORT),
+                                "ECS_SERVICE_NAME": name, "ECS_TASK_DEFINITION_FAMILY": self.definition(revision)["family"]},
+                )
+                task.registered = True
 
     def write_state(self):
         if not self.state_file:
@@ -366,9 +502,18 @@ class Runtime:
             return
         self.log_shipper.put(group, f"{prefix}/{container['name']}/{task_id}", line)
 
-    def stop_all(self):
-        for task in [t for tasks in self.tasks.values() for t in tasks] + list(self.draining):
-            task.stop()
+    def all_tasks(self):
+        return [t for tasks in list(self.tasks.values()) for t in tasks] + list(self.draining)
+
+    def stop_all(self, grace=0.5):
+        """Stops every task at once: SIGTERM, then SIGKILL for what is left after `grace`."""
+        tasks = self.all_tasks()
+        for task in tasks:
+            task.terminate()
+        deadline = time.monotonic() + grace
+        for task in tasks:
+            task.stop(grace=max(0.0, deadline - time.monotonic()))
+            self.network.release(task.id)
 
 
 class LogShipper:
@@ -457,6 +602,11 @@ def main():
     parser.add_argument("--images", default=os.path.join(HERE, "images.json"))
     parser.add_argument("--state", help="file to write the running tasks to (JSON)")
     parser.add_argument("--interval", type=float, default=0.25)
+    parser.add_argument("--network", choices=["auto", "namespaces", "loopback"], default="auto",
+                        help="where tasks listen: a network namespace each (needs root), loopback "
+                             "addresses, or namespaces when possible (default)")
+    parser.add_argument("--max-tasks", type=int, default=20,
+                        help="most tasks run for one service, whatever its desired count")
     parser.add_argument("--volumes", default=os.path.join("/tmp", f"faas-ecs-runtime-{os.getpid()}"),
                         help="folder for the tasks' volumes")
     args = parser.parse_args()
@@ -471,18 +621,27 @@ def main():
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
-    log(f"watching {'cluster ' + args.cluster if args.cluster else 'every cluster'}; DNS on {args.dns}")
-    while not stop.is_set():
-        try:
-            runtime.reconcile()
-            runtime.refresh_records()
-        except Exception as e:  # the emulator restarting, a service deleted mid-way: try again
-            log(f"reconcile failed: {e}")
-        stop.wait(args.interval)
-    runtime.stop_all()
-    shutil.rmtree(args.volumes, ignore_errors=True)
-    dns.stop()
+    log(f"watching {'cluster ' + args.cluster if args.cluster else 'every cluster'}; DNS on {args.dns}; "
+        f"tasks on {runtime.network.name}")
 
+    def loop():
+        while not stop.is_set():
+            try:
+                runtime.reconcile()
+                runtime.refresh_records()
+            except Exception as e:  # the emulator restarting, a service deleted mid-way: try again
+                log(f"reconcile failed: {e}")
+            stop.wait(args.interval)
+
+    # The main thread only waits: a stop is handled within a second, whatever a round is doing.
+    threading.Thread(target=loop, daemon=True).start()
+    stop.wait()
+    runtime.stop_all()
+    # A task a round was starting meanwhile.
+    time.sleep(0.2)
+    runtime.stop_all(grace=0.1)
+    shutil.rmtree(args.volumes, ignore_errors=True)
+    # The DNS server's thread ends with the process (its own stop waits half a second).
 
 if __name__ == "__main__":
     main()
