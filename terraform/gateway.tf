@@ -74,6 +74,9 @@ locals {
       read_timeout           = var.timeout
       write_timeout          = var.timeout
       upstream_timeout       = var.timeout
+      # The Prometheus in this task: without one the gateway fails to list functions.
+      faas_prometheus_host = "127.0.0.1"
+      faas_prometheus_port = "9090"
     },
     var.enable_async ? { faas_nats_address = "nats.${local.domain}", faas_nats_port = "4222" } : {}
   )
@@ -81,6 +84,34 @@ locals {
   log_options = {
     "awslogs-group"  = aws_cloudwatch_log_group.gateway.name
     "awslogs-region" = local.region
+  }
+
+  # Every gateway task's invocation counts (found by the gateway's Cloud Map name), so that each
+  # task's Prometheus holds the totals; and this task's faas-ecs (invocations, scaling).
+  prometheus_config = yamlencode({
+    global = { scrape_interval = "15s" }
+    scrape_configs = [
+      { job_name = "gateway", dns_sd_configs = [{ names = ["gateway.${local.domain}"], type = "A", port = 8082 }] },
+      { job_name = "faas-ecs", static_configs = [{ targets = ["127.0.0.1:8081"] }] },
+    ]
+  })
+
+  # Prometheus, listening inside the task only; its configuration comes in an environment variable
+  # (the image has a shell), its data on the task's ephemeral storage.
+  prometheus_container = {
+    name                   = "prometheus"
+    image                  = var.prometheus_image
+    essential              = true
+    readonlyRootFilesystem = true
+    entryPoint             = ["/bin/sh", "-c"]
+    command = [join(" ", [
+      "printf '%s' \"$PROMETHEUS_CONFIG\" > /prometheus/prometheus.yml &&",
+      "exec /bin/prometheus --config.file=/prometheus/prometheus.yml --storage.tsdb.path=/prometheus/data",
+      "--storage.tsdb.retention.time=${var.prometheus_retention} --web.listen-address=127.0.0.1:9090",
+    ])]
+    environment      = [{ name = "PROMETHEUS_CONFIG", value = local.prometheus_config }]
+    mountPoints      = [{ sourceVolume = "prometheus", containerPath = "/prometheus", readOnly = false }]
+    logConfiguration = { logDriver = "awslogs", options = merge(local.log_options, { "awslogs-stream-prefix" = "prometheus" }) }
   }
 
   # Writes the basic auth secrets as files into the task's auth volume, then exits.
@@ -117,8 +148,13 @@ resource "aws_ecs_task_definition" "gateway" {
     name = "auth"
   }
 
+  volume {
+    name = "prometheus"
+  }
+
   container_definitions = jsonencode([
     local.auth_files_container,
+    local.prometheus_container,
     {
       name                   = "gateway"
       image                  = var.gateway_image

@@ -196,6 +196,16 @@ resource "aws_vpc_security_group_ingress_rule" "provider_from_provider" {
   ip_protocol                  = "tcp"
 }
 
+# Each gateway task's Prometheus reads every gateway's invocation counts.
+resource "aws_vpc_security_group_ingress_rule" "gateway_metrics_from_gateway" {
+  security_group_id            = aws_security_group.gateway.id
+  description                  = "Prometheus reads the gateways' metrics"
+  referenced_security_group_id = aws_security_group.gateway.id
+  from_port                    = 8082
+  to_port                      = 8082
+  ip_protocol                  = "tcp"
+}
+
 resource "aws_vpc_security_group_ingress_rule" "gateway_from_queue_worker" {
   count = var.enable_async ? 1 : 0
 

@@ -85,6 +85,18 @@ variable "gateway_image" {
   default     = "ghcr.io/openfaas/gateway:0.27.12"
 }
 
+variable "prometheus_image" {
+  description = "Prometheus image, run in each gateway task: the gateway asks it for the invocation counts it adds to function lists."
+  type        = string
+  default     = "prom/prometheus:v2.53.2"
+}
+
+variable "prometheus_retention" {
+  description = "How long each gateway task's Prometheus keeps metrics (a Prometheus duration such as 24h); they live on the task's ephemeral storage and go when the task stops."
+  type        = string
+  default     = "24h"
+}
+
 variable "nats_image" {
   description = "NATS Streaming image for asynchronous invocations."
   type        = string

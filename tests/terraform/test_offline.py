@@ -131,3 +131,44 @@ def test_the_dockerfile_builds_what_the_tasks_run():
     # Every source path the build needs is copied in.
     for path in ["Cargo.toml", "Cargo.lock", "build.rs", "src", "bench"]:
         assert path in dockerfile, path
+
+
+def hcl(path):
+    import hcl2
+
+    with open(path) as f:
+        return hcl2.load(f)
+
+
+def unquote(value):
+    return value.strip('"') if isinstance(value, str) else value
+
+
+def test_the_gateway_task_runs_a_pinned_prometheus_that_the_gateway_asks():
+    """The gateway fails to list functions without a Prometheus: each gateway task has one."""
+    gateway = hcl(TERRAFORM / "gateway.tf")
+    local = {k: v for block in gateway["locals"] for k, v in block.items()}
+    task = next(r['"aws_ecs_task_definition"']['"gateway"'] for r in gateway["resource"]
+                if '"aws_ecs_task_definition"' in r)
+    assert "local.prometheus_container" in task["container_definitions"]
+    assert {unquote(v["name"]) for v in task["volume"]} >= {"prometheus"}
+    prometheus = local["prometheus_container"]
+    assert unquote(prometheus["name"]) == "prometheus"
+    assert prometheus["image"] == "${var.prometheus_image}"
+    variables = {k: v for block in hcl(TERRAFORM / "variables.tf")["variable"] for k, v in block.items()}
+    image = variables['"prometheus_image"']["default"]
+    assert ":v" in image and not image.endswith(":latest"), image
+    command = " ".join(prometheus["command"])
+    assert "--web.listen-address=127.0.0.1:9090" in command
+    assert "--storage.tsdb.retention.time=${var.prometheus_retention}" in command
+    # The gateway's environment names that address.
+    environment = local["gateway_environment"]
+    assert 'faas_prometheus_host = "127.0.0.1"' in environment
+    assert 'faas_prometheus_port = "9090"' in environment
+    # It scrapes every gateway's metrics port and this task's faas-ecs.
+    config = local["prometheus_config"]
+    assert "port = 8082" in config and '"gateway.${local.domain}"' in config
+    assert '"127.0.0.1:8081"' in config
+    network = (TERRAFORM / "network.tf").read_text()
+    rule = network.split('"gateway_metrics_from_gateway" {', 1)[1].split("}", 1)[0]
+    assert "from_port                    = 8082" in rule
