@@ -243,6 +243,9 @@ class Runtime:
         self.logs = session.client("logs", **kw)
         self.cluster = args.cluster
         self.images = self._load_images(args.images)
+        if args.user_images:
+            # The user's own entries, over the project's.
+            self.images.update(self._load_images(args.user_images))
         self.state_file = args.state
         self.volumes_dir = args.volumes
         self.repo = os.path.dirname(os.path.dirname(HERE))
@@ -269,7 +272,17 @@ class Runtime:
             return {k: v for k, v in json.load(f).items() if not k.startswith("_")}
 
     def image_config(self, image):
-        return self.images.get(image) or self.images.get(image.rsplit(":", 1)[0]) or {}
+        """The table's entry for an image: by its exact name, else without its tag, each also
+        without Docker Hub's `docker.io/` (and `library/`) prefix."""
+        names = [image]
+        for prefix in ("docker.io/library/", "docker.io/"):
+            if image.startswith(prefix):
+                names.append(image[len(prefix):])
+                break
+        for name in names + [n.rsplit(":", 1)[0] for n in names if ":" in n.rsplit("/", 1)[-1]]:
+            if name in self.images:
+                return self.images[name]
+        return {}
 
     # ECS side
 
@@ -326,7 +339,8 @@ class Runtime:
             shutil.rmtree(os.path.join(self.volumes_dir, task_id), ignore_errors=True)
             return None
         env["mode"] = image.get("mode", "classic")
-        port = free_port("127.0.0.1")
+        # An http-mode upstream's port: the entry's own, else a free one.
+        port = image.get("port") or free_port("127.0.0.1")
         if "fprocess" in image:
             env["fprocess"] = image["fprocess"].format(runtime=HERE, port=port)
         if "upstream_url" in image:
@@ -600,6 +614,9 @@ def main():
     parser.add_argument("--cluster", help="the one cluster to watch (default: every cluster)")
     parser.add_argument("--dns", default="127.0.0.1:5353", help="address:port of the DNS server")
     parser.add_argument("--images", default=os.path.join(HERE, "images.json"))
+    parser.add_argument("--user-images", default=os.environ.get("FAAS_ECS_RUNTIME_IMAGES"),
+                        help="a file of your own, as images.json, whose entries are added over it "
+                             "(default: $FAAS_ECS_RUNTIME_IMAGES)")
     parser.add_argument("--state", help="file to write the running tasks to (JSON)")
     parser.add_argument("--interval", type=float, default=0.25)
     parser.add_argument("--network", choices=["auto", "namespaces", "loopback"], default="auto",

@@ -8,7 +8,7 @@ pub mod meter;
 pub mod peers;
 pub mod policy;
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -74,9 +74,21 @@ struct Tracked {
     /// (when, invocations started, in flight) on this replica, over the window.
     samples: VecDeque<(Instant, u64, u64)>,
     history: History,
-    /// Idle time counts from here when no invocation was seen: when the scaler first saw the
-    /// function, or saw its count change.
+    /// The desired count last seen, and since when: idle time counts from there when no
+    /// invocation was seen (a function woken or scaled by hand is not idle from before).
+    seen: Option<u64>,
     since: Instant,
+}
+
+impl Tracked {
+    fn new(now: Instant) -> Self {
+        Self {
+            samples: VecDeque::new(),
+            history: History::default(),
+            seen: None,
+            since: now,
+        }
+    }
 }
 
 pub struct Scaling {
@@ -241,12 +253,12 @@ impl Scaling {
                 return;
             }
         };
-        self.meters
-            .retain(|name| functions.iter().any(|f| f.name == name));
+        let names: HashSet<&str> = functions.iter().map(|f| f.name.as_str()).collect();
+        self.meters.retain(|name| names.contains(name));
         let mut decisions = Vec::new();
         {
             let mut tracked = self.tracked.lock().unwrap_or_else(|p| p.into_inner());
-            tracked.retain(|name, _| functions.iter().any(|f| f.name == *name));
+            tracked.retain(|name, _| names.contains(name.as_str()));
             for status in &functions {
                 let labels = FunctionLabels {
                     function_name: status.name.clone(),
@@ -254,11 +266,11 @@ impl Scaling {
                 };
                 let t = tracked
                     .entry(status.name.clone())
-                    .or_insert_with(|| Tracked {
-                        samples: VecDeque::new(),
-                        history: History::default(),
-                        since: now,
-                    });
+                    .or_insert_with(|| Tracked::new(now));
+                if t.seen != Some(status.replicas) {
+                    t.seen = Some(status.replicas);
+                    t.since = now;
+                }
                 let load = total(&status.name, &local, &others, now.duration_since(t.since));
                 self.metrics.rate.get_or_create(&labels).set(load.rate);
                 self.metrics
@@ -269,11 +281,10 @@ impl Scaling {
                     .desired
                     .get_or_create(&labels)
                     .set(status.replicas as i64);
-                if t.history.last_known() != Some(status.replicas) {
-                    t.since = now;
-                }
+                // A replica that does not lead keeps no history: when it comes to lead, it
+                // starts with a full window, as after a manual change.
                 if !self.settings.autoscaling || !leads {
-                    t.history.set(status.replicas);
+                    t.history = History::default();
                     continue;
                 }
                 let policy = match Policy::from_labels(
@@ -326,11 +337,9 @@ impl Scaling {
         let mut tracked = self.tracked.lock().unwrap_or_else(|p| p.into_inner());
         let mut out = Vec::new();
         for (name, meter) in self.meters.all() {
-            let t = tracked.entry(name.clone()).or_insert_with(|| Tracked {
-                samples: VecDeque::new(),
-                history: History::default(),
-                since: now,
-            });
+            let t = tracked
+                .entry(name.clone())
+                .or_insert_with(|| Tracked::new(now));
             t.samples
                 .push_back((now, meter.started(), meter.in_flight()));
             while t

@@ -228,10 +228,6 @@ impl History {
         self.last_known = Some(count);
     }
 
-    /// The desired count the scaler last saw or set.
-    pub fn last_known(&self) -> Option<u64> {
-        self.last_known
-    }
 }
 
 /// The decision for one function now, if any. Scale-up is immediate; scale-down takes the

@@ -388,6 +388,60 @@ async fn scaled_to_zero_answers_503_from_the_proxy() {
 }
 
 #[tokio::test]
+async fn tasks_listen_on_8080_while_something_holds_it_on_every_address() {
+    if std::env::var_os("E2E_PORT_8080_HELD").is_some() {
+        assert!(
+            std::net::TcpListener::bind("0.0.0.0:8080").is_err(),
+            "scripts/test holds 0.0.0.0:8080 for the whole run"
+        );
+    }
+    let stack = Stack::start().await;
+    let name = "e2e-port-held";
+    stack.deploy(json!({"service": name, "image": "ghcr.io/openfaas/alpine:latest", "envProcess": "cat"})).await;
+    stack.wait_ready(name, 1).await;
+    let (status, output) = stack
+        .invoke(Method::POST, &format!("/function/{name}"), "still here")
+        .await;
+    assert_eq!((status, output.as_str()), (StatusCode::OK, "still here"));
+}
+
+#[tokio::test]
+async fn the_conformance_suites_redirector_and_a_users_own_image_run_in_http_mode() {
+    let stack = Stack::start().await;
+    // As the conformance suite deploys it.
+    let redirector = "e2e-redirector";
+    stack
+        .deploy(json!({"service": redirector, "image": "docker.io/theaxer/redirector:latest",
+                       "envProcess": "./handler", "envVars": {"destination": "http://example.com"}}))
+        .await;
+    // From the table scripts/test gives the runtime in FAAS_ECS_RUNTIME_IMAGES.
+    let own = "e2e-own-image";
+    stack
+        .deploy(json!({"service": own, "image": "registry.example.com/team/http-hello:1.0"}))
+        .await;
+    stack.wait_ready(redirector, 1).await;
+    stack.wait_ready(own, 1).await;
+    let (status, headers, _) = stack
+        .send(
+            Method::POST,
+            &format!("/function/{redirector}"),
+            Body::empty(),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FOUND);
+    assert_eq!(headers["location"], "http://example.com");
+    let (status, headers, _) = stack
+        .send(
+            Method::GET,
+            &format!("/function/{own}/redirect"),
+            Body::empty(),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FOUND);
+    assert_eq!(headers["location"], "/elsewhere");
+}
+
+#[tokio::test]
 async fn redirects_streams_and_large_bodies_pass_through_a_real_function() {
     let stack = Stack::start().await;
     let name = "e2e-http";
