@@ -4,6 +4,7 @@ use std::time::SystemTime;
 
 use aws_sdk_ecs::primitives::{DateTime, DateTimeFormat as Format};
 use axum::body::{Body, Bytes};
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
@@ -79,8 +80,10 @@ pub fn parse(query: LogQuery) -> Result<LogRequest, Error> {
 
 pub async fn logs(
     State(state): State<AppState>,
-    Query(query): Query<LogQuery>,
+    query: Result<Query<LogQuery>, QueryRejection>,
 ) -> Result<Response, Error> {
+    // A parameter given twice, say: unparsable, as the README says, so 422.
+    let Query(query) = query.map_err(|e| Error::Unprocessable(e.body_text()))?;
     let request = parse(query)?;
     state.backend.check_namespace(&request.namespace)?;
     let function = request.name.to_string();

@@ -69,6 +69,11 @@ pub fn function_in_path(
     query_namespace: Option<&str>,
 ) -> Result<(FunctionName, Namespace), Error> {
     let (name, namespace) = match path.rsplit_once('.') {
+        Some((_, "")) => {
+            return Err(Error::BadRequest(format!(
+                "{path:?}: no namespace after the dot"
+            )));
+        }
         Some((name, ns)) => (name, namespace(Some(ns), None)?),
         None => (path, namespace(body_namespace, query_namespace)?),
     };
@@ -97,5 +102,6 @@ mod tests {
         let (name, ns) = function_in_path("echo", None, Some("team-b")).unwrap();
         assert_eq!((name.as_str(), ns.as_str()), ("echo", "team-b"));
         assert!(function_in_path("a.b.c", None, None).is_err());
+        assert!(function_in_path("echo.", None, None).is_err());
     }
 }

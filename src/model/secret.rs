@@ -29,9 +29,25 @@ impl std::fmt::Debug for Secret {
     }
 }
 
+/// Largest secret value: Secrets Manager holds 65,536 bytes of text, and values are kept as
+/// base64 (4 characters for every 3 bytes).
+pub const MAX_SECRET_BYTES: usize = 65_536 / 4 * 3;
+
 impl Secret {
-    /// The secret's bytes: `rawValue` decoded when given, else `value`.
+    /// The secret's bytes: `rawValue` decoded when given, else `value`; at most
+    /// [`MAX_SECRET_BYTES`].
     pub fn bytes(&self) -> Result<Vec<u8>, Error> {
+        let bytes = self.given_bytes()?;
+        if bytes.len() > MAX_SECRET_BYTES {
+            return Err(Error::BadRequest(format!(
+                "a secret value holds at most {MAX_SECRET_BYTES} bytes; this one has {}",
+                bytes.len()
+            )));
+        }
+        Ok(bytes)
+    }
+
+    fn given_bytes(&self) -> Result<Vec<u8>, Error> {
         match (&self.raw_value, &self.value) {
             (Some(raw), _) => base64::engine::general_purpose::STANDARD
                 .decode(raw.trim())
@@ -52,19 +68,23 @@ pub struct SecretSummary {
 }
 
 /// A secret name: it becomes a file name and part of a Secrets Manager name, so Kubernetes'
-/// rule for secret names applies (lowercase letters, digits, '-' and '.', at most 253).
+/// rule for secret names applies (a DNS subdomain: dot-separated labels of lowercase letters,
+/// digits and '-', each starting and ending with a letter or digit; at most 253 in all).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct SecretName(String);
 
 impl SecretName {
     pub fn parse(name: &str) -> Result<Self, Error> {
-        let ok = !name.is_empty()
-            && name.len() <= 253
-            && name
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.')
-            && name.starts_with(|c: char| c.is_ascii_alphanumeric())
-            && name.ends_with(|c: char| c.is_ascii_alphanumeric());
+        let label_ok = |label: &str| {
+            !label.is_empty()
+                && label.len() <= 63
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+        };
+        let ok = name.len() <= 253 && name.split('.').all(label_ok);
         if ok {
             Ok(Self(name.to_string()))
         } else {
@@ -114,6 +134,27 @@ mod tests {
     }
 
     #[test]
+    fn values_beyond_what_secrets_manager_holds_are_refused_with_the_limit() {
+        let at_limit = Secret {
+            value: Some("x".repeat(MAX_SECRET_BYTES)),
+            ..Default::default()
+        };
+        assert_eq!(at_limit.bytes().unwrap().len(), 49_152);
+        let over = Secret {
+            value: Some("x".repeat(70_000)),
+            ..Default::default()
+        };
+        let err = over.bytes().unwrap_err().to_string();
+        assert!(err.contains("49152"), "{err}");
+        let raw = base64::engine::general_purpose::STANDARD.encode(vec![0u8; MAX_SECRET_BYTES + 1]);
+        let over = Secret {
+            raw_value: Some(raw),
+            ..Default::default()
+        };
+        assert!(over.bytes().is_err());
+    }
+
+    #[test]
     fn debug_never_shows_values() {
         let s = Secret {
             name: "db".into(),
@@ -126,7 +167,18 @@ mod tests {
     #[test]
     fn names_follow_the_kubernetes_rule() {
         assert!(SecretName::parse("api-key.v2").is_ok());
-        for bad in ["", "API", "a/b", "-a", "a-", "a_b", &"a".repeat(254)] {
+        for bad in [
+            "",
+            "API",
+            "a/b",
+            "-a",
+            "a-",
+            "a_b",
+            "a..b",
+            "a.-b",
+            ".a",
+            &"a".repeat(254),
+        ] {
             assert!(SecretName::parse(bad).is_err(), "{bad}");
         }
     }

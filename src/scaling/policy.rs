@@ -227,7 +227,6 @@ impl History {
     pub fn set(&mut self, count: u64) {
         self.last_known = Some(count);
     }
-
 }
 
 /// The decision for one function now, if any. Scale-up is immediate; scale-down takes the

@@ -186,6 +186,37 @@ async fn a_scale_body_without_a_whole_replicas_count_is_400_and_changes_nothing(
 }
 
 #[tokio::test]
+async fn a_dot_with_no_namespace_after_it_is_400_not_the_default_namespace() {
+    let p = provider();
+    deploy(&p, echo()).await;
+    let a = call(&p, Method::GET, "/system/function/echo.", None).await;
+    assert_eq!(a.status, StatusCode::BAD_REQUEST);
+    assert!(a.text().contains("namespace"), "{}", a.text());
+    let a = scale(&p, "echo.", 2).await;
+    assert_eq!(a.status, StatusCode::BAD_REQUEST);
+    assert_eq!(status(&p, "echo").await.json()["replicas"], 1);
+}
+
+#[tokio::test]
+async fn secrets_too_large_for_secrets_manager_or_badly_named_are_400() {
+    let p = provider();
+    for (body, reason) in [
+        (json!({"name": "big", "value": "x".repeat(70_000)}), "49152"),
+        (
+            json!({"name": "big", "rawValue": base64::engine::general_purpose::STANDARD.encode(vec![1u8; 700_000])}),
+            "49152",
+        ),
+        (json!({"name": "a..b", "value": "v"}), "secret name"),
+    ] {
+        let a = call(&p, Method::POST, "/system/secrets", Some(body)).await;
+        assert_eq!(a.status, StatusCode::BAD_REQUEST);
+        assert!(a.text().contains(reason), "{}", a.text());
+    }
+    let list = call(&p, Method::GET, "/system/secrets", None).await;
+    assert_eq!(list.json(), json!([]));
+}
+
+#[tokio::test]
 async fn replicas_beyond_the_maximum_are_400() {
     let p = provider();
     deploy(&p, echo()).await;
@@ -459,6 +490,7 @@ async fn logs_are_ndjson_and_bad_parameters_are_422() {
         "/system/logs?name=echo&tail=x",
         "/system/logs?name=echo&follow=maybe",
         "/system/logs?name=echo&since=yesterday",
+        "/system/logs?name=echo&name=other",
     ] {
         assert_eq!(
             call(&p, Method::GET, bad, None).await.status,

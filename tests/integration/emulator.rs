@@ -8,7 +8,11 @@ use faas_ecs::backend::FunctionBackend;
 use faas_ecs::model::{FunctionName, Namespace};
 use serde_json::json;
 
-use crate::support::{Account, call, deploy, echo, remove, router_for, scale, status, update};
+use faas_ecs::backend::ecs::{EcsBackend, EcsSettings};
+
+use crate::support::{
+    Account, call, deploy, echo, no_endpoints, remove, router_for, scale, status, update,
+};
 
 async fn service(account: &Account, name: &str) -> Option<aws_sdk_ecs::types::Service> {
     let out = account
@@ -528,6 +532,33 @@ async fn secrets_live_in_secrets_manager_and_never_in_a_task_definition() {
     )
     .await;
     assert_eq!(a.status, StatusCode::CREATED, "{}", a.text());
+}
+
+#[tokio::test]
+async fn logs_that_cloudwatch_cannot_serve_are_a_5xx_not_an_empty_200() {
+    let account = Account::new().await;
+    // CloudWatch Logs unreachable: nothing listens where its client is sent.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let unreachable = faas_ecs::aws::loader()
+        .region("us-east-1")
+        .endpoint_url(format!("http://{closed}"))
+        .retry_config(aws_config::retry::RetryConfig::disabled())
+        .load()
+        .await;
+    let mut aws = account.aws.clone();
+    aws.logs = aws_sdk_cloudwatchlogs::Client::new(&unreachable);
+    let settings = EcsSettings::from_config(&account.config(), "us-east-1").unwrap();
+    let backend = EcsBackend::start(aws, settings, no_endpoints())
+        .await
+        .unwrap();
+    let p = router_for(backend);
+    for query in ["name=echo", "name=echo&follow=true"] {
+        let a = call(&p, Method::GET, &format!("/system/logs?{query}"), None).await;
+        assert_eq!(a.status, StatusCode::INTERNAL_SERVER_ERROR, "{query}");
+    }
 }
 
 #[tokio::test]

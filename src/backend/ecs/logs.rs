@@ -14,41 +14,50 @@ use crate::error::Error;
 use crate::model::{LogMessage, LogRequest};
 
 /// Reads a function's log lines; with `follow`, polls for new ones every `poll` until the
-/// reader goes away.
-pub fn stream(
+/// reader goes away. The first read is made here, so that a CloudWatch Logs failure is an error
+/// before any answer has begun; a later failure ends the stream.
+pub async fn stream(
     client: aws_sdk_cloudwatchlogs::Client,
     group: String,
     request: LogRequest,
     poll: Duration,
-) -> BoxStream<'static, Result<LogMessage, Error>> {
+) -> Result<BoxStream<'static, Result<LogMessage, Error>>, Error> {
+    let start = request
+        .since
+        .map(|t| t.duration_since(UNIX_EPOCH).unwrap_or_default().as_millis() as i64);
+    let first = fetch(&client, &group, &request, start).await?;
     let (tx, rx) = mpsc::channel(256);
     tokio::spawn(async move {
-        if let Err(e) = produce(&client, &group, &request, poll, &tx).await {
+        if let Err(e) = produce(&client, &group, &request, start, first, poll, &tx).await {
             let _ = tx.send(Err(e)).await;
         }
     });
-    Box::pin(futures::stream::unfold(rx, |mut rx| async move {
+    Ok(Box::pin(futures::stream::unfold(rx, |mut rx| async move {
         rx.recv().await.map(|m| (m, rx))
-    }))
+    })))
 }
 
 type Sender = mpsc::Sender<Result<LogMessage, Error>>;
 
+/// Sends `first_events` (read from `start`), then, with `follow`, what each later read finds.
 async fn produce(
     client: &aws_sdk_cloudwatchlogs::Client,
     group: &str,
     request: &LogRequest,
+    mut start: Option<i64>,
+    first_events: Vec<FilteredLogEvent>,
     poll: Duration,
     tx: &Sender,
 ) -> Result<(), Error> {
-    let mut start = request
-        .since
-        .map(|t| t.duration_since(UNIX_EPOCH).unwrap_or_default().as_millis() as i64);
     // Events at the newest timestamp already sent, so that a poll from that time skips them.
     let mut sent_at_start: HashSet<String> = HashSet::new();
     let mut first = true;
+    let mut pending = Some(first_events);
     loop {
-        let events = fetch(client, group, request, start).await?;
+        let events = match pending.take() {
+            Some(events) => events,
+            None => fetch(client, group, request, start).await?,
+        };
         let mut fresh: VecDeque<FilteredLogEvent> = events
             .into_iter()
             .filter(|e| !e.event_id().is_some_and(|id| sent_at_start.contains(id)))

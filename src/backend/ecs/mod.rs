@@ -656,12 +656,13 @@ impl LogSource for EcsBackend {
         request: LogRequest,
     ) -> Result<futures::stream::BoxStream<'static, Result<LogMessage, Error>>, Error> {
         self.check_namespace(&request.namespace)?;
-        Ok(logs::stream(
+        logs::stream(
             self.aws.logs.clone(),
             self.settings.task.log_group.clone(),
             request,
             self.settings.log_poll_interval,
-        ))
+        )
+        .await
     }
 }
 
