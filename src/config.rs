@@ -276,6 +276,14 @@ pub struct Config {
     )]
     pub aws_max_attempts: u32,
 
+    /// Longest time one AWS call may take, retries included; then the request is answered 503.
+    #[arg(long, env = "FAAS_ECS_AWS_TIMEOUT", value_name = "FAAS_ECS_AWS_TIMEOUT", default_value = "8s", value_parser = parse_duration)]
+    pub aws_timeout: Duration,
+
+    /// Longest time one attempt of an AWS call may take before it is retried.
+    #[arg(long, env = "FAAS_ECS_AWS_ATTEMPT_TIMEOUT", value_name = "FAAS_ECS_AWS_ATTEMPT_TIMEOUT", default_value = "3s", value_parser = parse_duration)]
+    pub aws_attempt_timeout: Duration,
+
     /// Scale functions by load, and those labelled `com.openfaas.scale.zero=true` to zero when idle.
     #[arg(long, env = "FAAS_ECS_AUTOSCALING", value_name = "FAAS_ECS_AUTOSCALING", default_value_t = true, action = clap::ArgAction::Set)]
     pub autoscaling: bool,
@@ -439,6 +447,12 @@ impl Config {
         if self.aws_max_attempts == 0 {
             return Err(invalid("FAAS_ECS_AWS_MAX_ATTEMPTS", "must be at least 1"));
         }
+        if self.aws_timeout.is_zero() || self.aws_attempt_timeout.is_zero() {
+            return Err(invalid(
+                "FAAS_ECS_AWS_TIMEOUT",
+                "AWS timeouts must be more than zero",
+            ));
+        }
         if !(self.scale_target.is_finite() && self.scale_target > 0.0) {
             return Err(invalid("FAAS_ECS_SCALE_TARGET", "must be a number above 0"));
         }
@@ -474,6 +488,14 @@ impl Config {
                     })
             })
             .collect()
+    }
+
+    /// Timeouts of every AWS call.
+    pub fn aws_timeouts(&self) -> aws_config::timeout::TimeoutConfig {
+        aws_config::timeout::TimeoutConfig::builder()
+            .operation_timeout(self.aws_timeout)
+            .operation_attempt_timeout(self.aws_attempt_timeout)
+            .build()
     }
 
     /// The scaler's settings.

@@ -23,6 +23,11 @@ pub enum Error {
     /// AWS kept throttling after the SDK's retries.
     #[error("AWS is throttling {operation}; retry shortly")]
     Throttled { operation: &'static str },
+    /// AWS did not answer in time (FAAS_ECS_AWS_TIMEOUT). The call may still have taken effect.
+    #[error(
+        "AWS did not answer {operation} in time; the change may or may not have been made: read the function's status before retrying"
+    )]
+    AwsTimeout { operation: &'static str },
     /// Any other AWS failure. The source is logged, never shown to the client.
     #[error("AWS call {operation} failed")]
     Aws {
@@ -51,7 +56,7 @@ impl Error {
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::NotImplemented => StatusCode::NOT_IMPLEMENTED,
-            Self::Throttled { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Throttled { .. } | Self::AwsTimeout { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Self::Aws { .. } => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

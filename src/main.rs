@@ -70,6 +70,7 @@ async fn run(config: Config) -> Result<(), BoxError> {
     };
     let sdk = faas_ecs::aws::loader()
         .retry_config(RetryConfig::standard().with_max_attempts(config.aws_max_attempts))
+        .timeout_config(config.aws_timeouts())
         .load()
         .await;
     let region = sdk

@@ -73,6 +73,10 @@ where
     if err.code().is_some_and(|c| THROTTLING_CODES.contains(&c)) {
         return Error::Throttled { operation };
     }
+    if matches!(err, SdkError::TimeoutError(_)) {
+        tracing::warn!(operation, "AWS did not answer in time");
+        return Error::AwsTimeout { operation };
+    }
     Error::aws(operation, err)
 }
 
@@ -683,6 +687,53 @@ mod tests {
         );
         let response = HttpResponse::new(400.try_into().unwrap(), SdkBody::empty());
         SdkError::service_error(err, response)
+    }
+
+    #[tokio::test]
+    async fn an_aws_that_does_not_answer_is_a_503_within_the_configured_bound() {
+        use clap::Parser;
+        // Accepts connections and never answers, as a hung endpoint does.
+        let hung = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = hung.local_addr().unwrap();
+        let holder = tokio::spawn(async move {
+            let mut held = Vec::new();
+            while let Ok((socket, _)) = hung.accept().await {
+                held.push(socket);
+            }
+        });
+        let config = crate::config::Config::try_parse_from([
+            "faas-ecs",
+            "--subnets=subnet-1",
+            "--cloudmap-namespace-id=ns-1",
+            "--execution-role-arn=arn:aws:iam::1:role/x",
+            "--aws-timeout=1s",
+            "--aws-attempt-timeout=300ms",
+        ])
+        .unwrap();
+        let sdk = crate::aws::loader()
+            .region("us-east-1")
+            .endpoint_url(format!("http://{addr}"))
+            .credentials_provider(aws_sdk_ecs::config::Credentials::for_tests())
+            .timeout_config(config.aws_timeouts())
+            .load()
+            .await;
+        let ecs = aws_sdk_ecs::Client::new(&sdk);
+        let started = std::time::Instant::now();
+        let answer = tokio::time::timeout(
+            Duration::from_secs(10),
+            ecs.list_services().cluster("openfaas").send(),
+        )
+        .await
+        .expect("the SDK's own timeout ends the call");
+        let err = aws_error("ListServices", answer.unwrap_err());
+        assert_eq!(err.status(), axum::http::StatusCode::SERVICE_UNAVAILABLE);
+        assert!(err.to_string().contains("may or may not"), "{err}");
+        assert!(
+            started.elapsed() < Duration::from_secs(3),
+            "{:?}",
+            started.elapsed()
+        );
+        holder.abort();
     }
 
     #[test]
