@@ -721,11 +721,14 @@ mod tests {
         let started = std::time::Instant::now();
         let answer = tokio::time::timeout(
             Duration::from_secs(10),
-            ecs.list_services().cluster("openfaas").send(),
+            ecs.describe_services()
+                .cluster("openfaas")
+                .services("echo")
+                .send(),
         )
         .await
         .expect("the SDK's own timeout ends the call");
-        let err = aws_error("ListServices", answer.unwrap_err());
+        let err = aws_error("DescribeServices", answer.unwrap_err());
         assert_eq!(err.status(), axum::http::StatusCode::SERVICE_UNAVAILABLE);
         assert!(err.to_string().contains("may or may not"), "{err}");
         assert!(
