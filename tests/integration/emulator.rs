@@ -686,3 +686,75 @@ async fn cloud_map_services_left_behind_are_collected() {
         .unwrap();
     assert_eq!(cloudmap_services(&account).await.len(), 3);
 }
+
+#[tokio::test]
+async fn task_definitions_left_by_a_crash_are_collected() {
+    let account = Account::new().await;
+    let backend = account.backend_with(&account.config()).await;
+    let p = router_for(backend.clone());
+    for name in ["kept", "orphan"] {
+        let a = deploy(&p, json!({"service": name, "image": "i"})).await;
+        assert_eq!(a.status, StatusCode::ACCEPTED);
+    }
+    // A provider killed between RegisterTaskDefinition and CreateService leaves a family with no
+    // service: here, the service goes behind the provider's back.
+    let ecs = &account.aws.ecs;
+    ecs.delete_service()
+        .cluster(&account.cluster)
+        .service("orphan")
+        .force(true)
+        .send()
+        .await
+        .unwrap();
+    // A family of the same shape that is not ours.
+    ecs.register_task_definition()
+        .family("openfaas-fn_foreign")
+        .container_definitions(
+            aws_sdk_ecs::types::ContainerDefinition::builder()
+                .name("f")
+                .image("f")
+                .memory(128)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let families = |revisions: Vec<String>| {
+        let mut f: Vec<String> = revisions
+            .iter()
+            .map(|a| {
+                a.rsplit('/')
+                    .next()
+                    .unwrap()
+                    .rsplit_once(':')
+                    .unwrap()
+                    .0
+                    .to_string()
+            })
+            .collect();
+        f.sort();
+        f
+    };
+    // Young: it may belong to a deploy under way.
+    backend
+        .collect_garbage(std::time::Duration::from_secs(600))
+        .await
+        .unwrap();
+    assert_eq!(
+        families(active_revisions(&account).await),
+        [
+            "openfaas-fn_foreign",
+            "openfaas-fn_kept",
+            "openfaas-fn_orphan"
+        ]
+    );
+    backend
+        .collect_garbage(std::time::Duration::ZERO)
+        .await
+        .unwrap();
+    assert_eq!(
+        families(active_revisions(&account).await),
+        ["openfaas-fn_foreign", "openfaas-fn_kept"]
+    );
+    assert_eq!(status(&p, "kept").await.status, StatusCode::OK);
+}

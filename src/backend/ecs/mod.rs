@@ -156,6 +156,8 @@ pub struct EcsBackend {
     cache: Cache,
     /// What invocations use to find tasks; `availableReplicas` counts what it finds.
     resolver: Arc<dyn Resolver>,
+    /// Task definition families with no service, and since when the collector has seen them so.
+    unused_families: std::sync::Mutex<std::collections::HashMap<String, Instant>>,
 }
 
 impl EcsBackend {
@@ -176,6 +178,7 @@ impl EcsBackend {
             settings,
             cache: Cache::default(),
             resolver,
+            unused_families: Default::default(),
         });
         backend.refresh().await?;
         Ok(backend)
@@ -238,9 +241,9 @@ impl EcsBackend {
         Ok(())
     }
 
-    /// Deletes Cloud Map services of ours that no function uses and that are older than
-    /// `min_age` (a deploy creates its Cloud Map service moments before its ECS service): left
-    /// by a provider stopped half-way through a delete, or by a rollback that failed.
+    /// Deletes Cloud Map services and task definition families of ours that no function uses and
+    /// that are older than `min_age` (a deploy makes both moments before its ECS service): left
+    /// by a provider stopped half-way through a deploy or a delete, or by a rollback that failed.
     pub async fn collect_garbage(&self, min_age: Duration) -> Result<(), Error> {
         let services = service::list_ours(
             &self.aws.ecs,
@@ -248,6 +251,48 @@ impl EcsBackend {
             &self.settings.namespace,
         )
         .await?;
+        let families_in_use: Vec<&str> = services
+            .iter()
+            .filter_map(|s| s.task_definition())
+            .filter_map(task_definition::family_of)
+            .collect();
+        let ecs = &self.aws.ecs;
+        let families = task_definition::families(ecs, &self.settings.namespace).await?;
+        // A family counts as unused from when this provider first saw it so (no registration
+        // time needed, which moto does not report): a deploy under way gets `min_age` to create
+        // its service, and a restart only delays the collection.
+        let unused: Vec<(String, Vec<String>)> = families
+            .into_iter()
+            .filter(|(family, _)| !families_in_use.contains(&family.as_str()))
+            .collect();
+        let now = Instant::now();
+        let due: Vec<(String, Vec<String>)> = {
+            let mut seen = self
+                .unused_families
+                .lock()
+                .unwrap_or_else(|p| p.into_inner());
+            seen.retain(|family, _| unused.iter().any(|(f, _)| f == family));
+            unused
+                .into_iter()
+                .filter(|(family, _)| {
+                    let since = *seen.entry(family.clone()).or_insert(now);
+                    now.duration_since(since) >= min_age
+                })
+                .collect()
+        };
+        for (family, revisions) in due {
+            let Some(newest) = revisions.last() else {
+                continue;
+            };
+            if task_definition::is_ours(ecs, newest).await? {
+                task_definition::remove_revisions(ecs, &revisions).await?;
+                self.unused_families
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .remove(&family);
+                tracing::info!(task_definition.family = %family, revisions = revisions.len(), "removed task definitions no function uses");
+            }
+        }
         let in_use: Vec<&str> = services
             .iter()
             .flat_map(|s| s.service_registries())

@@ -6,7 +6,7 @@ use aws_sdk_ecs::types::{
     TaskDefinitionStatus, TransportProtocol, Volume,
 };
 
-use super::{RECORD_LABEL, aws_error, owner_tags};
+use super::{MANAGED_BY_TAG, MANAGED_BY_VALUE, RECORD_LABEL, aws_error, owner_tags};
 use crate::error::Error;
 use crate::model::{FunctionName, FunctionSpec, Namespace, SecretName};
 
@@ -440,6 +440,46 @@ pub async fn active_revisions(
         .into_iter()
         .filter(|a| family_of(a) == Some(family))
         .collect())
+}
+
+/// Every active revision of the namespace's families (`<namespace>_<name>`), by family, oldest
+/// first. Listed without a family filter, which AWS takes as one exact family.
+pub async fn families(
+    ecs: &aws_sdk_ecs::Client,
+    namespace: &Namespace,
+) -> Result<std::collections::BTreeMap<String, Vec<String>>, Error> {
+    let prefix = format!("{namespace}_");
+    let arns: Vec<String> = ecs
+        .list_task_definitions()
+        .status(TaskDefinitionStatus::Active)
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+        .map_err(|e| aws_error("ListTaskDefinitions", e))?;
+    let mut families = std::collections::BTreeMap::<String, Vec<String>>::new();
+    for arn in arns {
+        if let Some(family) = family_of(&arn).filter(|f| f.starts_with(&prefix)) {
+            families.entry(family.to_string()).or_default().push(arn);
+        }
+    }
+    Ok(families)
+}
+
+/// Whether a revision carries this provider's owner tag.
+pub async fn is_ours(ecs: &aws_sdk_ecs::Client, arn: &str) -> Result<bool, Error> {
+    let out = ecs
+        .describe_task_definition()
+        .task_definition(arn)
+        .include(aws_sdk_ecs::types::TaskDefinitionField::Tags)
+        .send()
+        .await
+        .map_err(|e| aws_error("DescribeTaskDefinition", e))?;
+    Ok(out
+        .tags()
+        .iter()
+        .any(|t| t.key() == Some(MANAGED_BY_TAG) && t.value() == Some(MANAGED_BY_VALUE)))
 }
 
 #[cfg(test)]
