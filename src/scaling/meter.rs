@@ -61,7 +61,12 @@ impl Meters {
     }
 
     fn now_ms(&self) -> u64 {
-        self.epoch.elapsed().as_millis() as u64
+        self.ms_at(Instant::now())
+    }
+
+    /// `at` in milliseconds since the epoch, at least 1 (0 means "never").
+    fn ms_at(&self, at: Instant) -> u64 {
+        (at.duration_since(self.epoch).as_millis() as u64).max(1)
     }
 
     /// Time since the function's last activity as this replica saw it; zero while an invocation
@@ -140,16 +145,17 @@ impl Meters {
     /// holding it) is dropped.
     pub fn begin(self: &Arc<Self>, name: &FunctionName) -> (Invocation, InFlight) {
         let meter = self.get(name);
+        let now = Instant::now();
         meter.started.fetch_add(1, Ordering::Relaxed);
         meter.in_flight.inc();
         meter
             .last_active_ms
-            .store(self.now_ms().max(1), Ordering::Relaxed);
+            .store(self.ms_at(now), Ordering::Relaxed);
         (
             Invocation {
                 meter: meter.clone(),
                 metrics: self.clone(),
-                start: Instant::now(),
+                start: now,
             },
             InFlight {
                 meter,
@@ -208,7 +214,7 @@ impl Drop for InFlight {
         self.meter.in_flight.dec();
         self.meter
             .last_active_ms
-            .store(self.meters.now_ms().max(1), Ordering::Relaxed);
+            .store(self.meters.now_ms(), Ordering::Relaxed);
     }
 }
 

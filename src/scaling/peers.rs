@@ -153,7 +153,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn ids_differ_and_sort_as_text() {
+    fn ids_differ_between_replicas() {
         let (a, b) = (new_id(), new_id());
         assert_ne!(a, b);
         assert_eq!(a.len(), 16);

@@ -504,6 +504,35 @@ async fn websocket_upgrades_pass_through() {
         .unwrap()
         .unwrap();
     assert_eq!(&buf, b"ping");
+    // The spliced connection is an invocation in flight (activity for scale-to-zero) until it
+    // closes.
+    let in_flight =
+        r#"faas_ecs_function_requests_in_flight{function_name="ws",namespace="openfaas-fn"}"#;
+    let gauge = || async {
+        let (_, _, metrics) = read(
+            send(
+                Method::GET,
+                format!("http://{p}/metrics"),
+                &[],
+                Body::empty(),
+            )
+            .await,
+        )
+        .await;
+        String::from_utf8_lossy(&metrics)
+            .lines()
+            .find_map(|l| l.strip_prefix(in_flight)?.trim().parse::<i64>().ok())
+    };
+    assert_eq!(gauge().await, Some(1));
+    drop(socket);
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while gauge().await != Some(0) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "still in flight after the close"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 
 #[tokio::test]

@@ -421,21 +421,28 @@ pub async fn remove_revisions(ecs: &aws_sdk_ecs::Client, arns: &[String]) -> Res
     Ok(())
 }
 
-/// Every active revision of exactly this family (ListTaskDefinitions matches by prefix).
-pub async fn active_revisions(
+/// Every active revision, of `family` when given; every page.
+async fn list_active(
     ecs: &aws_sdk_ecs::Client,
-    family: &str,
+    family: Option<&str>,
 ) -> Result<Vec<String>, Error> {
-    let arns: Vec<String> = ecs
-        .list_task_definitions()
-        .family_prefix(family)
+    ecs.list_task_definitions()
+        .set_family_prefix(family.map(String::from))
         .status(TaskDefinitionStatus::Active)
         .into_paginator()
         .items()
         .send()
         .try_collect()
         .await
-        .map_err(|e| aws_error("ListTaskDefinitions", e))?;
+        .map_err(|e| aws_error("ListTaskDefinitions", e))
+}
+
+/// Every active revision of exactly this family (ListTaskDefinitions matches by prefix).
+pub async fn active_revisions(
+    ecs: &aws_sdk_ecs::Client,
+    family: &str,
+) -> Result<Vec<String>, Error> {
+    let arns = list_active(ecs, Some(family)).await?;
     Ok(arns
         .into_iter()
         .filter(|a| family_of(a) == Some(family))
@@ -449,15 +456,7 @@ pub async fn families(
     namespace: &Namespace,
 ) -> Result<std::collections::BTreeMap<String, Vec<String>>, Error> {
     let prefix = format!("{namespace}_");
-    let arns: Vec<String> = ecs
-        .list_task_definitions()
-        .status(TaskDefinitionStatus::Active)
-        .into_paginator()
-        .items()
-        .send()
-        .try_collect()
-        .await
-        .map_err(|e| aws_error("ListTaskDefinitions", e))?;
+    let arns = list_active(ecs, None).await?;
     let mut families = std::collections::BTreeMap::<String, Vec<String>>::new();
     for arn in arns {
         if let Some(family) = family_of(&arn).filter(|f| f.starts_with(&prefix)) {
