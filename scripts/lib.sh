@@ -48,3 +48,11 @@ start_moto() {
   echo "moto did not start; see $log" >&2
   return 1
 }
+
+# Stops a background process and reaps it; never fails, so that an EXIT trap under `set -e` keeps
+# the script's own exit status (a `wait` on a killed process returns 143).
+stop_process() {
+  [ -n "${1:-}" ] || return 0
+  kill "$1" 2>/dev/null || true
+  wait "$1" 2>/dev/null || true
+}
