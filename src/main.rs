@@ -115,6 +115,12 @@ async fn run(config: Config) -> Result<(), BoxError> {
     };
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+    let options = server::Options {
+        read_timeout: config.read_timeout,
+        grace: config.write_timeout,
+        busy_poll: config.busy_poll,
+        connections: server::ConnectionLimit::new(config.max_connections as usize),
+    };
     let mut workers = Vec::with_capacity(threads);
     for thread in 0..threads {
         // The first thread keeps the proxy made above; each thread has a connection pool of its own.
@@ -123,7 +129,7 @@ async fn run(config: Config) -> Result<(), BoxError> {
         } else {
             state.with_proxy(Proxy::new(resolver.clone(), config.write_timeout))
         };
-        let (config, ready, mut stopped) = (config.clone(), ready_tx.clone(), stopped.clone());
+        let (options, ready, mut stopped) = (options.clone(), ready_tx.clone(), stopped.clone());
         workers.push(std::thread::spawn(move || -> Result<(), std::io::Error> {
             let runtime = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
@@ -141,11 +147,6 @@ async fn run(config: Config) -> Result<(), BoxError> {
                 };
                 let stop = async move {
                     let _ = stopped.changed().await;
-                };
-                let options = server::Options {
-                    read_timeout: config.read_timeout,
-                    grace: config.write_timeout,
-                    busy_poll: config.busy_poll,
                 };
                 server::serve(listener, state, options, stop).await
             })

@@ -14,6 +14,7 @@ use axum::http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use axum::http::uri::{self, PathAndQuery, Scheme};
 use axum::http::{Request, Response, StatusCode, Uri, Version};
 use http_body::{Body as _, Frame, SizeHint};
+use http_body_util::BodyExt;
 use http_body_util::Either;
 use hyper::body::Incoming;
 use hyper_util::client::legacy::Client;
@@ -110,6 +111,31 @@ impl Proxy {
         in_flight: Option<InFlight>,
         cold_start: &dyn ColdStart,
     ) -> Response<ProxyBody> {
+        if let Some(reason) = framing_error(request.headers()) {
+            return internal(StatusCode::BAD_REQUEST, reason.to_string());
+        }
+        let upgrade = is_upgrade(request.headers()).then(|| hyper::upgrade::on(&mut request));
+        let (parts, mut body) = request.into_parts();
+        // Waits for the body's first bytes before going to a task: a malformed start is a 400
+        // that no function sees, and a client that sends nothing holds no task's connection.
+        let first = if body.is_end_stream() {
+            None
+        } else {
+            match tokio::time::timeout(self.timeout, body.frame()).await {
+                Err(_) => {
+                    return internal(
+                        StatusCode::REQUEST_TIMEOUT,
+                        format!(
+                            "The request body did not arrive within {}s.",
+                            self.timeout.as_secs_f64()
+                        ),
+                    );
+                }
+                Ok(Some(Err(e))) => return malformed_body(&e),
+                Ok(Some(Ok(frame))) => Some(frame),
+                Ok(None) => None,
+            }
+        };
         let mut endpoints = self.resolver.resolve(name).await;
         if endpoints.is_empty() {
             endpoints = match cold_start.endpoints(name, &*self.resolver).await {
@@ -131,18 +157,17 @@ impl Proxy {
                 }
             };
         }
-        let upgrade = is_upgrade(request.headers()).then(|| hyper::upgrade::on(&mut request));
-        let (parts, body) = request.into_parts();
         let mut headers = Some(upstream_headers(
             parts.headers,
             upgrade.is_some(),
             forwarded_for,
         ));
         let body = Reclaimable(Arc::new(Shared {
-            end_stream: body.is_end_stream(),
+            end_stream: first.is_none() && body.is_end_stream(),
             size_hint: body.size_hint(),
             started: AtomicBool::new(false),
-            body: Mutex::new(body),
+            failed: AtomicBool::new(false),
+            body: Mutex::new(Unread { first, rest: body }),
         }));
 
         let mut last_error = None;
@@ -190,6 +215,12 @@ impl Proxy {
                 }
             }
         }
+        if body.0.failed.load(Ordering::Relaxed) {
+            return internal(
+                StatusCode::BAD_REQUEST,
+                "Malformed request body: the request was cut short.".to_string(),
+            );
+        }
         if let Some(e) = last_error {
             tracing::warn!(function.name = %name, error = %crate::error::DisplayChain(&e), "cannot reach function");
         }
@@ -198,6 +229,27 @@ impl Proxy {
             format!("Can't reach service for: {name}."),
         )
     }
+}
+
+/// Why a request's framing is refused: a transfer coding other than chunked alone, whose body could
+/// not be passed on as sent. (hyper itself refuses conflicting lengths, and drops a Content-Length
+/// that comes with chunked, as RFC 9112, 6.3 says.)
+fn framing_error(headers: &HeaderMap) -> Option<&'static str> {
+    let mut codings = headers.get_all(header::TRANSFER_ENCODING).iter();
+    let first = codings.next()?;
+    let chunked = first
+        .as_bytes()
+        .trim_ascii()
+        .eq_ignore_ascii_case(b"chunked");
+    (codings.next().is_some() || !chunked)
+        .then_some("Unsupported Transfer-Encoding: only chunked is accepted.")
+}
+
+fn malformed_body(e: &hyper::Error) -> Response<ProxyBody> {
+    internal(
+        StatusCode::BAD_REQUEST,
+        format!("Malformed request body: {e}."),
+    )
 }
 
 /// An answer of the proxy itself.
@@ -311,11 +363,19 @@ fn downstream(
 struct Reclaimable(Arc<Shared>);
 
 struct Shared {
-    body: Mutex<Incoming>,
+    body: Mutex<Unread>,
     /// Whether a client began to read the body: from then on it cannot be sent again.
     started: AtomicBool,
+    /// Whether the client's body ended in an error (bad framing, or cut short).
+    failed: AtomicBool,
     end_stream: bool,
     size_hint: SizeHint,
+}
+
+/// What is left of the client's body: the frame read before forwarding, then the rest.
+struct Unread {
+    first: Option<Frame<Bytes>>,
+    rest: Incoming,
 }
 
 impl http_body::Body for Reclaimable {
@@ -328,7 +388,14 @@ impl http_body::Body for Reclaimable {
     ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
         self.0.started.store(true, Ordering::Relaxed);
         let mut body = self.0.body.lock().unwrap_or_else(|p| p.into_inner());
-        Pin::new(&mut *body).poll_frame(cx)
+        if let Some(frame) = body.first.take() {
+            return Poll::Ready(Some(Ok(frame)));
+        }
+        let polled = Pin::new(&mut body.rest).poll_frame(cx);
+        if let Poll::Ready(Some(Err(_))) = &polled {
+            self.0.failed.store(true, Ordering::Relaxed);
+        }
+        polled
     }
 
     fn is_end_stream(&self) -> bool {

@@ -1,33 +1,82 @@
-//! Serves the provider over HTTP/1.1: keep-alive, upgrades, a header read timeout, the client's
-//! address for X-Forwarded-For, and a graceful stop that lets in-flight requests finish.
-//! Invocations go straight to the proxy; everything else goes through the router.
+//! Serves the provider over HTTP/1.1: keep-alive, upgrades, bounded reads and a bounded number of
+//! connections, the client's address for X-Forwarded-For, and a graceful stop that lets in-flight
+//! requests finish. Invocations go straight to the proxy; everything else goes through the router,
+//! after its whole body has been read.
 
 use std::future::Future;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use axum::Router;
-use axum::http::HeaderValue;
-use http_body_util::Either;
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use http_body::Body as _;
+use http_body_util::{BodyExt, Either, LengthLimitError, Limited};
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
-use tokio::sync::{Notify, mpsc, watch};
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, mpsc, watch};
 use tower::ServiceExt;
 
 use crate::handlers::proxy::{self, PREFIX};
-use crate::routes::router;
+use crate::routes::{MAX_BODY_BYTES, router};
 use crate::state::AppState;
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Options {
-    /// Longest wait for a request's headers.
+    /// Longest wait for a request's headers, and then for a `/system` request's body.
     pub read_timeout: Duration,
     /// How long open requests may go on after the stop.
     pub grace: Duration,
     /// How long to keep polling for I/O after a request arrives before sleeping; zero for none.
     pub busy_poll: Duration,
+    /// Connections served at once; shared by every serving thread.
+    pub connections: ConnectionLimit,
+}
+
+/// The number of connections served at once, over every serving thread: past it, new connections
+/// wait in the kernel's accept queue until one closes, so that a flood of slow clients cannot
+/// take every file descriptor (the AWS calls and the functions' connections need theirs).
+#[derive(Debug, Clone)]
+pub struct ConnectionLimit {
+    permits: Arc<Semaphore>,
+    max: usize,
+    /// Whether the limit was reached since a connection was last taken without waiting: one
+    /// warning per episode.
+    reached: Arc<AtomicBool>,
+}
+
+impl ConnectionLimit {
+    pub fn new(max: usize) -> Self {
+        Self {
+            permits: Arc::new(Semaphore::new(max)),
+            max,
+            reached: Arc::new(AtomicBool::new(false)),
+        }
+    }
+
+    /// A place for one more connection, held until it closes.
+    async fn acquire(&self) -> OwnedSemaphorePermit {
+        if let Ok(permit) = self.permits.clone().try_acquire_owned() {
+            self.reached.store(false, Ordering::Relaxed);
+            return permit;
+        }
+        if !self.reached.swap(true, Ordering::Relaxed) {
+            tracing::warn!(
+                max = self.max,
+                "connection limit reached (FAAS_ECS_MAX_CONNECTIONS): new connections wait until one closes"
+            );
+        }
+        self.permits
+            .clone()
+            .acquire_owned()
+            .await
+            .expect("the semaphore is never closed")
+    }
 }
 
 /// What the requests of one connection share.
@@ -58,8 +107,16 @@ pub async fn serve(
     let poller = activity
         .clone()
         .map(|activity| tokio::spawn(busy_poll(activity, options.busy_poll)));
+    let router = router.layer(middleware::from_fn_with_state(
+        options.read_timeout,
+        read_whole_body,
+    ));
     tokio::pin!(shutdown);
     loop {
+        let permit = tokio::select! {
+            permit = options.connections.acquire() => permit,
+            () = &mut shutdown => break,
+        };
         let (stream, remote) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(conn) => conn,
@@ -99,6 +156,7 @@ pub async fn serve(
         let http = http.clone();
         let (open, mut stop) = (open.clone(), stop.clone());
         tokio::spawn(async move {
+            let _permit = permit;
             let connection = http
                 .serve_connection(TokioIo::new(stream), service)
                 .with_upgrades();
@@ -130,6 +188,60 @@ pub async fn serve(
         tracing::warn!("requests still open after the grace period; stopping anyway");
     }
     Ok(())
+}
+
+/// Reads a routed request's whole body within the read timeout before it is handled: a client
+/// that stalls cannot hold its connection for ever. A declared length over the limit is refused
+/// before any of the body is read.
+async fn read_whole_body(
+    State(timeout): State<Duration>,
+    request: Request<Body>,
+    next: Next,
+) -> Response {
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
+        return too_large();
+    }
+    let (parts, body) = request.into_parts();
+    if body.is_end_stream() {
+        return next.run(Request::from_parts(parts, body)).await;
+    }
+    let read = Limited::new(body, MAX_BODY_BYTES).collect();
+    match tokio::time::timeout(timeout, read).await {
+        Ok(Ok(body)) => {
+            let body = Body::from(body.to_bytes());
+            next.run(Request::from_parts(parts, body)).await
+        }
+        Ok(Err(e)) if e.is::<LengthLimitError>() => too_large(),
+        Ok(Err(e)) => (
+            StatusCode::BAD_REQUEST,
+            format!("cannot read the request body: {e}"),
+        )
+            .into_response(),
+        // The rest of the body may still come: the connection closes after this answer.
+        Err(_) => (
+            StatusCode::REQUEST_TIMEOUT,
+            [(header::CONNECTION, "close")],
+            format!(
+                "the request body did not arrive within {}s",
+                timeout.as_secs_f64()
+            ),
+        )
+            .into_response(),
+    }
+}
+
+fn too_large() -> Response {
+    (
+        StatusCode::PAYLOAD_TOO_LARGE,
+        [(header::CONNECTION, "close")],
+        format!("request bodies are limited to {MAX_BODY_BYTES} bytes"),
+    )
+        .into_response()
 }
 
 /// Resolves once the stop is announced. A function of its own, so that the watch's read guard

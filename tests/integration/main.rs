@@ -5,4 +5,5 @@ mod e2e;
 mod emulator;
 mod proxy;
 mod scaling;
+mod server;
 mod support;

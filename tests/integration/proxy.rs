@@ -25,6 +25,8 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use serde_json::{Value, json};
+
+use crate::support::raw_status;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
@@ -53,6 +55,7 @@ async fn provider(table: &[(&str, Vec<SocketAddr>)], timeout: Duration) -> Socke
             grace: Duration::from_secs(1),
             // As deployed: serving threads poll a while before sleeping.
             busy_poll: Duration::from_micros(200),
+            connections: faas_ecs::server::ConnectionLimit::new(1024),
         },
         std::future::pending(),
     ));
@@ -555,6 +558,7 @@ async fn a_stop_lets_the_request_in_flight_finish_and_takes_no_new_connection() 
             read_timeout: Duration::from_secs(10),
             grace: Duration::from_secs(5),
             busy_poll: Duration::ZERO,
+            connections: faas_ecs::server::ConnectionLimit::new(1024),
         },
         async {
             let _ = stopped.await;
@@ -576,4 +580,59 @@ async fn a_stop_lets_the_request_in_flight_finish_and_takes_no_new_connection() 
         .unwrap()
         .unwrap();
     assert!(TcpStream::connect(p).await.is_err());
+}
+
+#[tokio::test]
+async fn malformed_framing_is_a_400_and_never_reaches_the_function() {
+    let reached = Arc::new(AtomicUsize::new(0));
+    let counter = reached.clone();
+    let upstream = spawn(Router::new().fallback(any(move |request: Request| {
+        let counter = counter.clone();
+        async move {
+            counter.fetch_add(1, Ordering::SeqCst);
+            echo(request).await
+        }
+    })))
+    .await;
+    let p = provider(&[("echo", vec![upstream])], Duration::from_secs(5)).await;
+    let head = "POST /function/echo HTTP/1.1\r\nhost: gw\r\nconnection: close\r\n";
+    let cases = [
+        "transfer-encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n",
+        "transfer-encoding: gzip, chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
+        "transfer-encoding: gzip\r\n\r\nhello",
+        "content-length: 5\r\ncontent-length: 6\r\n\r\nhello!",
+        "content-length: -1\r\n\r\nhello",
+    ];
+    let mut wrong = Vec::new();
+    for case in cases {
+        let status = raw_status(p, format!("{head}{case}").as_bytes()).await;
+        if !status.starts_with("HTTP/1.1 400") {
+            wrong.push(format!("{case:?}: {status}"));
+        }
+    }
+    assert!(wrong.is_empty(), "{wrong:#?}");
+    assert_eq!(reached.load(Ordering::SeqCst), 0);
+    // Well framed: chunked, and chunked with a Content-Length that hyper drops (RFC 9112, 6.3:
+    // chunked wins; the function gets neither header, so nothing is smuggled).
+    for case in [
+        "transfer-encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
+        "transfer-encoding: chunked\r\ncontent-length: 50\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
+    ] {
+        let status = raw_status(p, format!("{head}{case}").as_bytes()).await;
+        assert!(status.starts_with("HTTP/1.1 200"), "{case:?}: {status}");
+    }
+    assert_eq!(reached.load(Ordering::SeqCst), 2);
+    // Broken after the first bytes went to the function: still the client's fault, a 400.
+    let mut socket = TcpStream::connect(p).await.unwrap();
+    let start = format!("{head}transfer-encoding: chunked\r\n\r\n5\r\nhello\r\n");
+    socket.write_all(start.as_bytes()).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    socket.write_all(b"zz\r\n\r\n").await.unwrap();
+    let mut answer = Vec::new();
+    tokio::time::timeout(Duration::from_secs(10), socket.read_to_end(&mut answer))
+        .await
+        .unwrap()
+        .unwrap();
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
 }

@@ -19,6 +19,7 @@ use faas_ecs::resolver::Resolver;
 use faas_ecs::resolver::fixed::FixedResolver;
 use http_body_util::BodyExt;
 use serde_json::Value;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tower::ServiceExt;
 
 /// The function most tests deploy.
@@ -352,4 +353,18 @@ pub async fn status(router: &Router, name: &str) -> Answer {
         None,
     )
     .await
+}
+
+/// Sends raw bytes and returns the status line of the answer, or "closed" if the provider
+/// closed the connection without one.
+pub async fn raw_status(p: std::net::SocketAddr, request: &[u8]) -> String {
+    let mut socket = tokio::net::TcpStream::connect(p).await.unwrap();
+    socket.write_all(request).await.unwrap();
+    let mut answer = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(10), socket.read_to_end(&mut answer));
+    let _ = read.await.expect("the provider answers and closes");
+    let text = String::from_utf8_lossy(&answer);
+    text.lines()
+        .next()
+        .map_or_else(|| "closed".to_string(), String::from)
 }

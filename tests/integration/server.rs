@@ -1,0 +1,124 @@
+//! The server's bounds, over real sockets: whole /system requests read within the read timeout,
+//! declared lengths over the limit refused at once, and a cap on connections served at once.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use faas_ecs::AppState;
+use faas_ecs::backend::memory::MemoryBackend;
+use faas_ecs::proxy::Proxy;
+use faas_ecs::server::{ConnectionLimit, Options};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+use crate::support::{no_endpoints, raw_status};
+
+async fn provider(read_timeout: Duration, max_connections: usize) -> SocketAddr {
+    let proxy = Proxy::new(no_endpoints(), Duration::from_secs(5));
+    let state = AppState::new(Arc::new(MemoryBackend::new()), proxy, None);
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(faas_ecs::server::serve(
+        listener,
+        state,
+        Options {
+            read_timeout,
+            grace: Duration::from_secs(1),
+            busy_poll: Duration::ZERO,
+            connections: ConnectionLimit::new(max_connections),
+        },
+        std::future::pending(),
+    ));
+    addr
+}
+
+const DEPLOY: &str =
+    "POST /system/functions HTTP/1.1\r\nhost: p\r\ncontent-type: application/json\r\n";
+
+#[tokio::test]
+async fn a_stalled_system_body_is_answered_408_and_the_connection_closed() {
+    let p = provider(Duration::from_secs(1), 64).await;
+    for stalled in [
+        "content-length: 1000\r\n\r\n{\"service\":",
+        "transfer-encoding: chunked\r\n\r\n5\r\n{\"ser\r\n",
+    ] {
+        // raw_status waits 10 s at most for the answer and the close.
+        let status = raw_status(p, format!("{DEPLOY}{stalled}").as_bytes()).await;
+        assert!(status.starts_with("HTTP/1.1 408"), "{stalled:?}: {status}");
+    }
+    // A body that arrives whole is still read and handled.
+    let body = r#"{"service":"echo","image":"ghcr.io/openfaas/alpine:latest"}"#;
+    let request = format!(
+        "{DEPLOY}connection: close\r\ncontent-length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    let status = raw_status(p, request.as_bytes()).await;
+    assert!(status.starts_with("HTTP/1.1 202"), "{status}");
+}
+
+#[tokio::test]
+async fn a_declared_length_over_the_limit_is_413_before_any_of_the_body() {
+    // A read timeout far beyond raw_status's wait: the answer cannot come from the timeout.
+    let p = provider(Duration::from_secs(60), 64).await;
+    for length in [
+        "99999999999",
+        &(faas_ecs::routes::MAX_BODY_BYTES + 1).to_string(),
+    ] {
+        let status = raw_status(
+            p,
+            format!("{DEPLOY}content-length: {length}\r\n\r\n").as_bytes(),
+        )
+        .await;
+        assert!(status.starts_with("HTTP/1.1 413"), "{length}: {status}");
+    }
+    // Sent without a declared length, a body over the limit is refused once it passes the limit.
+    let mut request = format!("{DEPLOY}transfer-encoding: chunked\r\n\r\n").into_bytes();
+    let chunk = vec![b' '; 64 * 1024];
+    for _ in 0..17 {
+        request.extend_from_slice(format!("{:x}\r\n", chunk.len()).as_bytes());
+        request.extend_from_slice(&chunk);
+        request.extend_from_slice(b"\r\n");
+    }
+    let status = raw_status(p, &request).await;
+    assert!(status.starts_with("HTTP/1.1 413"), "{status}");
+}
+
+#[tokio::test]
+async fn connections_beyond_the_limit_wait_until_one_closes() {
+    let p = provider(Duration::from_secs(30), 4).await;
+    // Four clients that connect and send nothing hold every place.
+    let mut silent = Vec::new();
+    for _ in 0..4 {
+        silent.push(TcpStream::connect(p).await.unwrap());
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let mut health = TcpStream::connect(p).await.unwrap();
+    health
+        .write_all(b"GET /healthz HTTP/1.1\r\nhost: p\r\nconnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    let mut answer = Vec::new();
+    let waited =
+        tokio::time::timeout(Duration::from_millis(500), health.read_to_end(&mut answer)).await;
+    assert!(waited.is_err(), "answered past the limit: {answer:?}");
+    // One of them leaves: the waiting connection is served.
+    drop(silent.pop());
+    tokio::time::timeout(Duration::from_secs(10), health.read_to_end(&mut answer))
+        .await
+        .expect("served once a place is free")
+        .unwrap();
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+}
+
+#[tokio::test]
+async fn silent_connections_are_closed_after_the_read_timeout() {
+    let p = provider(Duration::from_secs(1), 4).await;
+    let mut silent = TcpStream::connect(p).await.unwrap();
+    let mut buf = Vec::new();
+    tokio::time::timeout(Duration::from_secs(10), silent.read_to_end(&mut buf))
+        .await
+        .expect("closed by the provider")
+        .unwrap();
+}
