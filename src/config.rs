@@ -269,6 +269,11 @@ pub struct Config {
     #[arg(long, env = "FAAS_ECS_MAX_CONNECTIONS", value_name = "FAAS_ECS_MAX_CONNECTIONS", default_value_t = 4096, value_parser = clap::value_parser!(u32).range(1..))]
     pub max_connections: u32,
 
+    /// Largest request line plus headers, in bytes (431 beyond). It is also the size of each
+    /// connection's read buffer, so it bounds the memory a request body in flight takes.
+    #[arg(long, env = "FAAS_ECS_MAX_REQUEST_HEAD", value_name = "FAAS_ECS_MAX_REQUEST_HEAD", default_value_t = 16384, value_parser = clap::value_parser!(u32).range(8192..=1_048_576))]
+    pub max_request_head: u32,
+
     /// How often the function cache is refreshed from ECS.
     #[arg(long, env = "FAAS_ECS_REFRESH_INTERVAL", value_name = "FAAS_ECS_REFRESH_INTERVAL", default_value = "5s", value_parser = parse_duration)]
     pub refresh_interval: Duration,

@@ -119,6 +119,7 @@ async fn run(config: Config) -> Result<(), BoxError> {
         read_timeout: config.read_timeout,
         grace: config.write_timeout,
         busy_poll: config.busy_poll,
+        max_request_head: config.max_request_head as usize,
         connections: server::ConnectionLimit::new(config.max_connections as usize),
     };
     let mut workers = Vec::with_capacity(threads);

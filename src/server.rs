@@ -34,6 +34,9 @@ pub struct Options {
     pub grace: Duration,
     /// How long to keep polling for I/O after a request arrives before sleeping; zero for none.
     pub busy_poll: Duration,
+    /// Largest request line plus headers (431 beyond); also each connection's read buffer, so
+    /// it bounds what a request body in flight takes of memory. At least 8192.
+    pub max_request_head: usize,
     /// Connections served at once; shared by every serving thread.
     pub connections: ConnectionLimit,
 }
@@ -100,6 +103,8 @@ pub async fn serve(
     http.timer(TokioTimer::new())
         .header_read_timeout(options.read_timeout)
         .keep_alive(true);
+    // The read buffer: the largest request head, and what a connection holds of a body in flight.
+    http.max_buf_size(options.max_request_head);
     let http = Arc::new(http);
     let router = router(state.clone());
     // Requests are counted only for the poller, when there is one.

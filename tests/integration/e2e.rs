@@ -100,6 +100,7 @@ impl Stack {
                 read_timeout: Duration::from_secs(10),
                 grace: Duration::from_secs(1),
                 busy_poll: Duration::ZERO,
+                max_request_head: 16384,
                 connections: faas_ecs::server::ConnectionLimit::new(1024),
             },
             std::future::pending(),

@@ -55,6 +55,7 @@ async fn provider(table: &[(&str, Vec<SocketAddr>)], timeout: Duration) -> Socke
             grace: Duration::from_secs(1),
             // As deployed: serving threads poll a while before sleeping.
             busy_poll: Duration::from_micros(200),
+            max_request_head: 16384,
             connections: faas_ecs::server::ConnectionLimit::new(1024),
         },
         std::future::pending(),
@@ -558,6 +559,7 @@ async fn a_stop_lets_the_request_in_flight_finish_and_takes_no_new_connection() 
             read_timeout: Duration::from_secs(10),
             grace: Duration::from_secs(5),
             busy_poll: Duration::ZERO,
+            max_request_head: 16384,
             connections: faas_ecs::server::ConnectionLimit::new(1024),
         },
         async {

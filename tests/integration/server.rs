@@ -26,6 +26,7 @@ async fn provider(read_timeout: Duration, max_connections: usize) -> SocketAddr 
             read_timeout,
             grace: Duration::from_secs(1),
             busy_poll: Duration::ZERO,
+            max_request_head: 16384,
             connections: ConnectionLimit::new(max_connections),
         },
         std::future::pending(),
@@ -121,4 +122,19 @@ async fn silent_connections_are_closed_after_the_read_timeout() {
         .await
         .expect("closed by the provider")
         .unwrap();
+}
+
+#[tokio::test]
+async fn a_request_head_over_the_limit_is_431() {
+    let p = provider(Duration::from_secs(5), 4).await;
+    let head = |size: usize| {
+        format!(
+            "GET /healthz HTTP/1.1\r\nhost: p\r\nconnection: close\r\nx-big: {}\r\n\r\n",
+            "x".repeat(size)
+        )
+    };
+    let status = raw_status(p, head(12 * 1024).as_bytes()).await;
+    assert!(status.starts_with("HTTP/1.1 200"), "{status}");
+    let status = raw_status(p, head(17 * 1024).as_bytes()).await;
+    assert!(status.starts_with("HTTP/1.1 431"), "{status}");
 }
