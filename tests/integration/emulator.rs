@@ -758,3 +758,79 @@ async fn task_definitions_left_by_a_crash_are_collected() {
     );
     assert_eq!(status(&p, "kept").await.status, StatusCode::OK);
 }
+
+fn count(statuses: &[StatusCode], wanted: StatusCode) -> usize {
+    statuses.iter().filter(|s| **s == wanted).count()
+}
+
+#[tokio::test]
+async fn simultaneous_changes_of_one_name_are_made_one_at_a_time() {
+    let account = Account::new().await;
+    let p = account.provider().await;
+    let deploys = (0..20).map(|_| async { deploy(&p, echo()).await.status });
+    let statuses = futures::future::join_all(deploys).await;
+    assert_eq!(count(&statuses, StatusCode::ACCEPTED), 1, "{statuses:?}");
+    assert_eq!(count(&statuses, StatusCode::CONFLICT), 19, "{statuses:?}");
+    assert_eq!(active_revisions(&account).await.len(), 1);
+    assert_eq!(cloudmap_services(&account).await.len(), 1);
+
+    let deletes = (0..10).map(|_| async { remove(&p, "echo").await.status });
+    let statuses = futures::future::join_all(deletes).await;
+    assert_eq!(count(&statuses, StatusCode::ACCEPTED), 1, "{statuses:?}");
+    assert_eq!(count(&statuses, StatusCode::NOT_FOUND), 9, "{statuses:?}");
+    assert!(service(&account, "echo").await.is_none());
+    assert!(active_revisions(&account).await.is_empty());
+    assert!(cloudmap_services(&account).await.is_empty());
+}
+
+/// What a function's resources must look like after any mix of changes: a live function has
+/// one Cloud Map service, the one its ECS service uses; a deleted one leaves nothing.
+async fn consistent(account: &Account) {
+    let registries = cloudmap_services(account).await;
+    match service(account, "echo").await {
+        Some(svc) => {
+            let used = svc.service_registries()[0].registry_arn().unwrap();
+            let arns: Vec<_> = registries.iter().filter_map(|r| r.arn()).collect();
+            assert_eq!(arns, [used], "exactly the Cloud Map service in use");
+        }
+        None => {
+            assert!(registries.is_empty(), "{registries:?}");
+            assert!(active_revisions(account).await.is_empty());
+        }
+    }
+}
+
+#[tokio::test]
+async fn mixed_changes_of_one_name_leave_no_strays() {
+    let account = Account::new().await;
+    let p = account.provider().await;
+    for round in 0..3 {
+        let changes = (0..4u64).map(|i| {
+            let p = p.clone();
+            async move {
+                let mut body = echo();
+                body["image"] = json!(format!("img:{round}-{i}"));
+                let statuses = [
+                    deploy(&p, body.clone()).await.status,
+                    update(&p, body).await.status,
+                    scale(&p, "echo", i).await.status,
+                    remove(&p, "echo").await.status,
+                ];
+                for s in statuses {
+                    assert!(
+                        [
+                            StatusCode::OK,
+                            StatusCode::ACCEPTED,
+                            StatusCode::CONFLICT,
+                            StatusCode::NOT_FOUND
+                        ]
+                        .contains(&s),
+                        "{s}"
+                    );
+                }
+            }
+        });
+        futures::future::join_all(changes).await;
+        consistent(&account).await;
+    }
+}

@@ -3,6 +3,7 @@
 
 mod cache;
 pub mod cloudmap;
+mod locks;
 pub mod logs;
 pub mod mapping;
 pub mod secrets;
@@ -18,6 +19,7 @@ use aws_sdk_ecs::error::SdkError;
 use aws_sdk_ecs::types::Service;
 
 use self::cache::Cache;
+use self::locks::{ChangeGuard, FunctionLocks};
 use self::secrets::SecretsManager;
 use self::service::{Found, ServiceSettings};
 use self::task_definition::TaskSettings;
@@ -158,6 +160,8 @@ pub struct EcsBackend {
     resolver: Arc<dyn Resolver>,
     /// Task definition families with no service, and since when the collector has seen them so.
     unused_families: std::sync::Mutex<std::collections::HashMap<String, Instant>>,
+    /// One change per function at a time in this process.
+    changes: FunctionLocks,
 }
 
 impl EcsBackend {
@@ -179,9 +183,15 @@ impl EcsBackend {
             cache: Cache::default(),
             resolver,
             unused_families: Default::default(),
+            changes: FunctionLocks::default(),
         });
         backend.refresh().await?;
         Ok(backend)
+    }
+
+    /// Waits for the change of this function under way, if any, and holds off the next ones.
+    async fn change(&self, namespace: &Namespace, name: &FunctionName) -> ChangeGuard {
+        self.changes.lock(format!("{namespace}/{name}")).await
     }
 
     /// Sets `availableReplicas` to the tasks an invocation could reach now.
@@ -401,6 +411,32 @@ impl EcsBackend {
         }
     }
 
+    /// Best effort undo of the Cloud Map service of a failed deploy: left alone when a service of
+    /// this function uses it (another provider replica's deploy of the same name won the race
+    /// and adopted it).
+    async fn discard_registry(&self, name: &FunctionName, registry: &cloudmap::Registry) {
+        match self.find(name).await {
+            Ok(Found::Ours(svc))
+                if svc
+                    .service_registries()
+                    .iter()
+                    .any(|r| r.registry_arn() == Some(registry.arn.as_str())) =>
+            {
+                return;
+            }
+            Ok(_) => {}
+            Err(e) => {
+                tracing::error!(function.name = %name, cloudmap.service = %registry.id, error = %DisplayChain(&e), "could not tell whether the Cloud Map service of a failed deploy is used; left for the collector");
+                return;
+            }
+        }
+        // A Cloud Map service no ECS service used has no instances: one try suffices.
+        let undone = cloudmap::delete(&self.aws.servicediscovery, &registry.id).await;
+        if !matches!(undone, Ok(cloudmap::Deleted::Yes)) {
+            tracing::error!(function.name = %name, cloudmap.service = %registry.id, "could not remove the Cloud Map service after a failed deploy; left for the collector");
+        }
+    }
+
     /// Best effort undo of a half-made deploy or update; failures are logged, not returned.
     async fn discard_revision(&self, arn: &str) {
         if let Err(e) = task_definition::remove_revisions(&self.aws.ecs, &[arn.to_string()]).await {
@@ -500,6 +536,7 @@ impl FunctionBackend for EcsBackend {
         // Bad sizes and missing settings are refused before any AWS call.
         task_definition::size(spec, &self.settings.task)?;
         let name = &spec.name;
+        let _change = self.change(&spec.namespace, name).await;
         match self.find(name).await? {
             Found::Missing => {}
             Found::Ours(_) => {
@@ -551,11 +588,7 @@ impl FunctionBackend for EcsBackend {
         let svc = match created {
             Ok(svc) => svc,
             Err(e) => {
-                // A Cloud Map service no ECS service used has no instances: one try suffices.
-                let undone = cloudmap::delete(&self.aws.servicediscovery, &registry.id).await;
-                if !matches!(undone, Ok(cloudmap::Deleted::Yes)) {
-                    tracing::error!(function.name = %name, cloudmap.service = %registry.id, "could not remove the Cloud Map service after a failed deploy");
-                }
+                self.discard_registry(name, &registry).await;
                 self.discard_revision(&arn).await;
                 return Err(e);
             }
@@ -575,6 +608,7 @@ impl FunctionBackend for EcsBackend {
         self.check_namespace(&spec.namespace)?;
         task_definition::size(spec, &self.settings.task)?;
         let name = &spec.name;
+        let _change = self.change(&spec.namespace, name).await;
         let previous = self.existing(name).await?;
         let secrets = self
             .secrets_manager()
@@ -611,6 +645,7 @@ impl FunctionBackend for EcsBackend {
 
     async fn delete(&self, namespace: &Namespace, name: &FunctionName) -> Result<(), Error> {
         self.check_namespace(namespace)?;
+        let _change = self.change(namespace, name).await;
         let svc = self.existing(name).await?;
         service::delete(&self.aws.ecs, &self.settings.service.cluster, name).await?;
         self.cache.remove(name.as_str());
@@ -632,6 +667,7 @@ impl FunctionBackend for EcsBackend {
         replicas: u32,
     ) -> Result<(), Error> {
         self.check_namespace(namespace)?;
+        let _change = self.change(namespace, name).await;
         self.existing(name).await?;
         let svc = service::update(
             &self.aws.ecs,

@@ -165,6 +165,9 @@ pub async fn create(
 ) -> Result<Service, Error> {
     let mut request = ecs
         .create_service()
+        // The same for each of the SDK's attempts: a retry after a lost answer gets the service
+        // it made instead of an error.
+        .client_token(client_token())
         .cluster(&settings.cluster)
         .service_name(name.as_str())
         .task_definition(task_definition)
@@ -206,10 +209,21 @@ pub async fn create(
             request.set_capacity_provider_strategy(Some(items))
         }
     };
-    let out = request
-        .send()
-        .await
-        .map_err(|e| aws_error("CreateService", e))?;
+    let out = request.send().await.map_err(|e| {
+        use aws_sdk_ecs::operation::create_service::CreateServiceError as E;
+        // AWS refuses a second service of one name (another provider replica's deploy of the
+        // same function got there first).
+        match e.as_service_error() {
+            Some(E::InvalidParameterException(p))
+                if p.message().is_some_and(|m| {
+                    m.contains("already exists") || m.contains("not idempotent")
+                }) =>
+            {
+                Error::Conflict(format!("function {name} already exists"))
+            }
+            _ => aws_error("CreateService", e),
+        }
+    })?;
     out.service()
         .cloned()
         .ok_or_else(|| Error::aws("CreateService", "answer carries no service"))
@@ -257,6 +271,28 @@ pub async fn delete(
         .force(true)
         .send()
         .await
-        .map_err(|e| aws_error("DeleteService", e))?;
+        .map_err(|e| {
+            use aws_sdk_ecs::operation::delete_service::DeleteServiceError as E;
+            // Another provider replica deleted it first.
+            match e.as_service_error() {
+                Some(E::ServiceNotFoundException(_)) => Error::NotFound(format!("function {name}")),
+                _ => aws_error("DeleteService", e),
+            }
+        })?;
     Ok(())
+}
+
+/// A token unique to one CreateService request (at most 36 characters).
+fn client_token() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    let random = std::collections::hash_map::RandomState::new()
+        .build_hasher()
+        .finish();
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64);
+    format!("faas-ecs-{random:016x}{nanos:x}")
+        .chars()
+        .take(36)
+        .collect()
 }

@@ -404,11 +404,17 @@ pub fn family_of(arn: &str) -> Option<&str> {
 /// Deregisters and deletes the given revisions. ECS keeps running tasks of a deleted revision.
 pub async fn remove_revisions(ecs: &aws_sdk_ecs::Client, arns: &[String]) -> Result<(), Error> {
     for arn in arns {
-        ecs.deregister_task_definition()
+        let deregistered = ecs
+            .deregister_task_definition()
             .task_definition(arn)
             .send()
-            .await
-            .map_err(|e| aws_error("DeregisterTaskDefinition", e))?;
+            .await;
+        // Another change (of another provider replica) may have deregistered it first.
+        if let Err(e) = deregistered
+            && is_active(ecs, arn).await?
+        {
+            return Err(aws_error("DeregisterTaskDefinition", e));
+        }
     }
     // DeleteTaskDefinitions takes at most 10 revisions.
     for chunk in arns.chunks(10) {
@@ -419,6 +425,28 @@ pub async fn remove_revisions(ecs: &aws_sdk_ecs::Client, arns: &[String]) -> Res
             .map_err(|e| aws_error("DeleteTaskDefinitions", e))?;
     }
     Ok(())
+}
+
+/// Whether a revision exists and is active.
+async fn is_active(ecs: &aws_sdk_ecs::Client, arn: &str) -> Result<bool, Error> {
+    match ecs
+        .describe_task_definition()
+        .task_definition(arn)
+        .send()
+        .await
+    {
+        Ok(out) => Ok(out
+            .task_definition()
+            .and_then(|t| t.status())
+            .is_some_and(|s| *s == TaskDefinitionStatus::Active)),
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|e| e.is_client_exception()) =>
+        {
+            Ok(false)
+        }
+        Err(e) => Err(aws_error("DescribeTaskDefinition", e)),
+    }
 }
 
 /// Every active revision, of `family` when given; every page.
