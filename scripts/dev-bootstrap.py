@@ -61,7 +61,7 @@ def main():
         "FAAS_ECS_EXECUTION_ROLE_ARN": execution_role,
         "FAAS_ECS_TASK_ROLE_ARN": task_role,
         "FAAS_ECS_LOG_GROUP": LOG_GROUP,
-        # localstack/runtime/images.json maps this image to the locally built binaries.
+        # dev/runtime/images.json maps this image to the locally built binaries.
         "FAAS_ECS_SECRETS_IMAGE": "faas-ecs:local",
     }
     for key, value in settings.items():

@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use subtle::ConstantTimeEq;
 
-use crate::state::AppState;
+use std::sync::Arc;
 
 /// The one user and password the gateway sends.
 pub struct Credentials {
@@ -86,8 +86,12 @@ impl Credentials {
 }
 
 /// Middleware: 401 with a Basic challenge unless the request is authorised.
-pub async fn require(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    match &state.auth {
+pub async fn require(
+    State(auth): State<Option<Arc<Credentials>>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    match &auth {
         Some(credentials) if !credentials.accepts(request.headers()) => (
             StatusCode::UNAUTHORIZED,
             [(

@@ -6,6 +6,11 @@ use std::time::Duration;
 
 use clap::Parser;
 
+use crate::backend::ecs::EcsSettings;
+use crate::backend::ecs::service::{Placement, ServiceSettings};
+use crate::backend::ecs::task_definition::TaskSettings;
+use crate::model::Namespace;
+
 /// Parses `60`, `60s`, `1m30s` or `500ms`.
 fn parse_duration(s: &str) -> Result<Duration, String> {
     let s = s.trim();
@@ -40,12 +45,66 @@ fn parse_list(s: &str) -> Result<CommaList, String> {
     ))
 }
 
-/// How ECS places function tasks.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Placement {
-    LaunchType(String),
-    /// `(capacity provider, weight)` pairs.
-    CapacityProviders(Vec<(String, i32)>),
+/// How invocations find a function's tasks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ResolverKind {
+    /// Cloud Map DNS.
+    Dns,
+    /// The Cloud Map API (DiscoverInstances).
+    Cloudmap,
+    /// A fixed table (FAAS_ECS_ENDPOINTS).
+    Fixed,
+}
+
+/// The DNS records of a function's Cloud Map service.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum DnsRecords {
+    #[value(name = "A")]
+    A,
+    #[value(name = "SRV")]
+    Srv,
+}
+
+/// The ECS launch type of function tasks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LaunchType {
+    #[value(name = "FARGATE")]
+    Fargate,
+    #[value(name = "EC2")]
+    Ec2,
+    #[value(name = "EXTERNAL")]
+    External,
+}
+
+impl LaunchType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Fargate => "FARGATE",
+            Self::Ec2 => "EC2",
+            Self::External => "EXTERNAL",
+        }
+    }
+}
+
+/// `(capacity provider, weight)` pairs, from `FARGATE_SPOT:3,FARGATE:1`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CapacityProviders(pub Vec<(String, i32)>);
+
+fn parse_capacity_providers(s: &str) -> Result<CapacityProviders, String> {
+    parse_list(s)?
+        .0
+        .into_iter()
+        .map(|p| match p.split_once(':') {
+            None => Ok((p, 1)),
+            Some((name, weight)) => weight
+                .parse::<i32>()
+                .ok()
+                .filter(|w| (0..=1000).contains(w))
+                .map(|w| (name.to_string(), w))
+                .ok_or_else(|| format!("bad weight in {p:?} (0 to 1000)")),
+        })
+        .collect::<Result<_, _>>()
+        .map(CapacityProviders)
 }
 
 /// Every setting of the provider. Flags mirror the environment variables, whose names are given as
@@ -121,23 +180,13 @@ pub struct Config {
     pub cloudmap_namespace_id: String,
 
     /// TTL in seconds of the function's Cloud Map DNS records.
-    #[arg(
-        long,
-        env = "FAAS_ECS_DNS_TTL",
-        value_name = "FAAS_ECS_DNS_TTL",
-        default_value_t = 5
-    )]
+    #[arg(long, env = "FAAS_ECS_DNS_TTL", value_name = "FAAS_ECS_DNS_TTL", default_value_t = 5, value_parser = clap::value_parser!(i64).range(0..=2_147_483_647))]
     pub dns_ttl: i64,
 
     /// How invocations find a function's tasks: `dns` (Cloud Map DNS), `cloudmap` (the Cloud Map
     /// API, for HTTP namespaces or a provider outside the VPC) or `fixed` (FAAS_ECS_ENDPOINTS).
-    #[arg(
-        long,
-        env = "FAAS_ECS_RESOLVER",
-        value_name = "FAAS_ECS_RESOLVER",
-        default_value = "dns"
-    )]
-    pub resolver: String,
+    #[arg(long, env = "FAAS_ECS_RESOLVER", value_name = "FAAS_ECS_RESOLVER", value_enum, default_value_t = ResolverKind::Dns)]
+    pub resolver: ResolverKind,
 
     /// DNS server for the `dns` resolver, e.g. 127.0.0.1:5353 (default: the system's; in a VPC, Route 53).
     #[arg(long, env = "FAAS_ECS_DNS_SERVER", value_name = "FAAS_ECS_DNS_SERVER")]
@@ -145,13 +194,8 @@ pub struct Config {
 
     /// DNS records of function services: `A` (tasks on port 8080, awsvpc) or `SRV` (A and SRV
     /// records, for tasks that share a host or use another port).
-    #[arg(
-        long,
-        env = "FAAS_ECS_DNS_RECORDS",
-        value_name = "FAAS_ECS_DNS_RECORDS",
-        default_value = "A"
-    )]
-    pub dns_records: String,
+    #[arg(long, env = "FAAS_ECS_DNS_RECORDS", value_name = "FAAS_ECS_DNS_RECORDS", value_enum, default_value_t = DnsRecords::A)]
+    pub dns_records: DnsRecords,
 
     /// How often the `cloudmap` resolver refreshes the instances of the functions it was asked for.
     #[arg(long, env = "FAAS_ECS_DISCOVERY_INTERVAL", value_name = "FAAS_ECS_DISCOVERY_INTERVAL", default_value = "2s", value_parser = parse_duration)]
@@ -192,22 +236,12 @@ pub struct Config {
     pub log_group: String,
 
     /// Launch type of function tasks: FARGATE, EC2 or EXTERNAL. Ignored when capacity providers are set.
-    #[arg(
-        long,
-        env = "FAAS_ECS_LAUNCH_TYPE",
-        value_name = "FAAS_ECS_LAUNCH_TYPE",
-        default_value = "FARGATE"
-    )]
-    pub launch_type: String,
+    #[arg(long, env = "FAAS_ECS_LAUNCH_TYPE", value_name = "FAAS_ECS_LAUNCH_TYPE", value_enum, default_value_t = LaunchType::Fargate)]
+    pub launch_type: LaunchType,
 
     /// Capacity provider strategy, e.g. `FARGATE_SPOT:3,FARGATE:1` (name:weight, comma separated).
-    #[arg(
-        long,
-        env = "FAAS_ECS_CAPACITY_PROVIDERS",
-        value_name = "FAAS_ECS_CAPACITY_PROVIDERS",
-        default_value = ""
-    )]
-    pub capacity_providers: String,
+    #[arg(long, env = "FAAS_ECS_CAPACITY_PROVIDERS", value_name = "FAAS_ECS_CAPACITY_PROVIDERS", value_parser = parse_capacity_providers, default_value = "")]
+    pub capacity_providers: CapacityProviders,
 
     /// CPU units of a function task when the function sets no cpu limit or request (1024 = 1 vCPU).
     #[arg(
@@ -386,12 +420,6 @@ impl Config {
                 "must be a Cloud Map namespace id (ns-...)",
             ));
         }
-        if !(0..=2_147_483_647).contains(&self.dns_ttl) {
-            return Err(invalid(
-                "FAAS_ECS_DNS_TTL",
-                "must be between 0 and 2147483647",
-            ));
-        }
         if !self.execution_role_arn.starts_with("arn:") {
             return Err(invalid(
                 "FAAS_ECS_EXECUTION_ROLE_ARN",
@@ -407,23 +435,7 @@ impl Config {
         if self.log_group.trim().is_empty() {
             return Err(invalid("FAAS_ECS_LOG_GROUP", "must not be empty"));
         }
-        if !["FARGATE", "EC2", "EXTERNAL"].contains(&self.launch_type.as_str()) {
-            return Err(invalid(
-                "FAAS_ECS_LAUNCH_TYPE",
-                "must be FARGATE, EC2 or EXTERNAL",
-            ));
-        }
-        self.placement()?;
-        if !["dns", "cloudmap", "fixed"].contains(&self.resolver.as_str()) {
-            return Err(invalid(
-                "FAAS_ECS_RESOLVER",
-                "must be dns, cloudmap or fixed",
-            ));
-        }
-        if !["A", "SRV"].contains(&self.dns_records.as_str()) {
-            return Err(invalid("FAAS_ECS_DNS_RECORDS", "must be A or SRV"));
-        }
-        if self.resolver == "fixed" {
+        if self.resolver == ResolverKind::Fixed {
             crate::resolver::fixed::FixedResolver::parse(&self.endpoints)
                 .map_err(|e| invalid("FAAS_ECS_ENDPOINTS", e))?;
         }
@@ -526,29 +538,48 @@ impl Config {
     }
 
     /// The launch type or capacity provider strategy for function services.
-    pub fn placement(&self) -> Result<Placement, ConfigError> {
-        let providers = parse_list(&self.capacity_providers).unwrap_or_default().0;
-        if providers.is_empty() {
-            return Ok(Placement::LaunchType(self.launch_type.clone()));
+    pub fn placement(&self) -> Placement {
+        if self.capacity_providers.0.is_empty() {
+            Placement::LaunchType(self.launch_type.as_str())
+        } else {
+            Placement::CapacityProviders(self.capacity_providers.0.clone())
         }
-        let strategy = providers
-            .iter()
-            .map(|p| match p.split_once(':') {
-                None => Ok((p.clone(), 1)),
-                Some((name, weight)) => weight
-                    .parse::<i32>()
-                    .ok()
-                    .filter(|w| (0..=1000).contains(w))
-                    .map(|w| (name.to_string(), w))
-                    .ok_or_else(|| {
-                        invalid(
-                            "FAAS_ECS_CAPACITY_PROVIDERS",
-                            format!("bad weight in {p:?} (0 to 1000)"),
-                        )
-                    }),
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(Placement::CapacityProviders(strategy))
+    }
+
+    /// The ECS backend's settings; `region` is the AWS region the SDK resolved.
+    pub fn ecs_settings(&self, region: &str) -> EcsSettings {
+        let placement = self.placement();
+        let fargate = match &placement {
+            Placement::LaunchType(t) => *t == "FARGATE",
+            Placement::CapacityProviders(p) => {
+                p.iter().any(|(name, _)| name.starts_with("FARGATE"))
+            }
+        };
+        EcsSettings {
+            namespace: Namespace::default_namespace(),
+            cloudmap_namespace_id: self.cloudmap_namespace_id.clone(),
+            dns_ttl: self.dns_ttl,
+            service: ServiceSettings {
+                cluster: self.cluster.clone(),
+                subnets: self.subnets.0.clone(),
+                security_groups: self.security_groups.0.clone(),
+                assign_public_ip: self.assign_public_ip,
+                placement,
+                srv: self.dns_records == DnsRecords::Srv,
+            },
+            task: TaskSettings {
+                execution_role_arn: self.execution_role_arn.clone(),
+                task_role_arn: self.task_role().map(String::from),
+                log_group: self.log_group.clone(),
+                region: region.to_string(),
+                default_cpu: self.default_cpu,
+                default_memory: self.default_memory,
+                fargate,
+                secrets_image: self.secrets_image.clone().filter(|i| !i.is_empty()),
+            },
+            secret_prefix: self.secret_prefix.clone(),
+            log_poll_interval: self.log_poll_interval,
+        }
     }
 
     /// The task role, when one is set.
@@ -585,10 +616,7 @@ mod tests {
         assert_eq!(c.port, 8081);
         assert_eq!(c.write_timeout, Duration::from_secs(60));
         assert_eq!(c.busy_poll, Duration::from_micros(200));
-        assert_eq!(
-            c.placement().unwrap(),
-            Placement::LaunchType("FARGATE".into())
-        );
+        assert_eq!(c.placement(), Placement::LaunchType("FARGATE"));
     }
 
     #[test]
@@ -614,18 +642,85 @@ mod tests {
             .validate()
             .unwrap_err();
         assert_eq!(err.variable, "FAAS_ECS_SUBNETS");
-        let err = config(&["--capacity-providers=FARGATE_SPOT:x"])
-            .unwrap()
-            .validate()
-            .unwrap_err();
-        assert_eq!(err.variable, "FAAS_ECS_CAPACITY_PROVIDERS");
+    }
+
+    #[test]
+    fn choices_and_ranges_are_checked_as_they_are_parsed() {
+        for (arg, variable) in [
+            (
+                "--capacity-providers=FARGATE_SPOT:x",
+                "FAAS_ECS_CAPACITY_PROVIDERS",
+            ),
+            ("--launch-type=LAMBDA", "FAAS_ECS_LAUNCH_TYPE"),
+            ("--resolver=consul", "FAAS_ECS_RESOLVER"),
+            ("--dns-records=CNAME", "FAAS_ECS_DNS_RECORDS"),
+            ("--dns-ttl=-1", "FAAS_ECS_DNS_TTL"),
+            ("--max-connections=0", "FAAS_ECS_MAX_CONNECTIONS"),
+        ] {
+            let err = config(&[arg]).unwrap_err().to_string();
+            assert!(err.contains(variable), "{arg}: {err}");
+        }
+        let c = config(&[
+            "--resolver=fixed",
+            "--endpoints=a=127.0.0.1:1",
+            "--dns-records=SRV",
+        ])
+        .unwrap();
+        assert_eq!(
+            (c.resolver, c.dns_records),
+            (ResolverKind::Fixed, DnsRecords::Srv)
+        );
+    }
+
+    /// The README's configuration table: every variable clap reads is there, with clap's default.
+    #[test]
+    fn the_readme_lists_every_variable_with_its_default() {
+        use clap::CommandFactory;
+        let readme = include_str!("../README.md");
+        let table = &readme[readme
+            .find("## Configuration")
+            .expect("a Configuration section")..];
+        let rows: std::collections::HashMap<&str, &str> = table
+            .lines()
+            .take_while(|l| !l.starts_with("## Tests"))
+            .filter_map(|l| {
+                let cells: Vec<&str> = l.split(" | ").collect();
+                let name = cells.first()?.strip_prefix("| `")?.strip_suffix('`')?;
+                Some((name, *cells.get(1)?))
+            })
+            .collect();
+        let command = Config::command();
+        let mut wrong = Vec::new();
+        for arg in command.get_arguments() {
+            let Some(env) = arg.get_env().and_then(|e| e.to_str()) else {
+                continue;
+            };
+            let default: Vec<_> = arg
+                .get_default_values()
+                .iter()
+                .filter_map(|v| v.to_str())
+                .collect();
+            let readme_default = match rows.get(env) {
+                None => {
+                    wrong.push(format!("{env}: not in the README"));
+                    continue;
+                }
+                Some(cell) => cell.strip_prefix('`').and_then(|c| c.strip_suffix('`')),
+            };
+            match (default.as_slice(), readme_default) {
+                ([] | [""], None) => {}
+                ([d], Some(r)) if *d == r => {}
+                (d, r) => wrong.push(format!("{env}: clap {d:?}, README {r:?}")),
+            }
+        }
+        assert!(wrong.is_empty(), "{wrong:#?}");
     }
 
     #[test]
     fn capacity_providers_take_weights() {
         let c = config(&["--capacity-providers=FARGATE_SPOT:3, FARGATE"]).unwrap();
         assert_eq!(
-            c.placement().unwrap(),
+            c.placement(),
             Placement::CapacityProviders(vec![("FARGATE_SPOT".into(), 3), ("FARGATE".into(), 1)])
         );
     }

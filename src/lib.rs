@@ -1,5 +1,6 @@
 //! faas-ecs: the OpenFaaS provider for AWS ECS and Cloud Map.
 
+pub mod app;
 pub mod auth;
 pub mod aws;
 pub mod backend;

@@ -1,28 +1,15 @@
-//! faas-ecs: configuration -> AWS clients -> backend -> state -> serve until SIGTERM.
+//! faas-ecs: configuration -> the app (`app::App::build`) -> serving threads until SIGTERM.
 
 use std::process::ExitCode;
 
-use aws_config::retry::RetryConfig;
 use clap::Parser;
 use tracing_subscriber::filter::Targets;
 use tracing_subscriber::prelude::*;
 
-use faas_ecs::auth::Credentials;
-use std::sync::Arc;
-
-use faas_ecs::backend::ecs::task_definition::WATCHDOG_PORT;
-use faas_ecs::backend::ecs::{AwsClients, EcsBackend, EcsSettings};
+use faas_ecs::app::{self, App, BoxError};
 use faas_ecs::config::Config;
 use faas_ecs::error::DisplayChain;
-use faas_ecs::proxy::Proxy;
-use faas_ecs::resolver::Resolver;
-use faas_ecs::resolver::cloudmap::{CloudMapResolver, discovery_client};
-use faas_ecs::resolver::dns::{DnsResolver, RecordKind};
-use faas_ecs::resolver::fixed::FixedResolver;
-use faas_ecs::scaling::peers::Peers;
-use faas_ecs::{AppState, server};
-
-type BoxError = Box<dyn std::error::Error + Send + Sync>;
+use faas_ecs::server;
 
 fn main() -> ExitCode {
     // Levels by target (`info`, `faas_ecs=debug,info`): the full filter syntax would link a regex
@@ -63,74 +50,27 @@ fn main() -> ExitCode {
 }
 
 async fn run(config: Config) -> Result<(), BoxError> {
-    let auth = if config.basic_auth {
-        Some(Credentials::load(&config.secret_mount_path)?)
-    } else {
-        None
-    };
-    let sdk = faas_ecs::aws::loader()
-        .retry_config(RetryConfig::standard().with_max_attempts(config.aws_max_attempts))
-        .timeout_config(config.aws_timeouts())
-        .load()
-        .await;
-    let region = sdk
-        .region()
-        .ok_or("no AWS region: set AWS_REGION")?
-        .to_string();
-    let settings = EcsSettings::from_config(&config, &region)?;
-    tracing::info!(
-        port = config.port,
-        cluster = %config.cluster,
-        region = %region,
-        endpoint = sdk.endpoint_url().unwrap_or("default"),
-        basic_auth = config.basic_auth,
-        ?settings,
-        scaling = ?config.scaling(),
-        peers = ?config.peers.0,
-        "starting faas-ecs"
-    );
-
-    let aws = AwsClients::new(&sdk);
-    let domain = EcsBackend::dns_domain_of(&aws, &settings).await?;
-    let resolver = resolver(&config, &sdk, &domain)?;
-    let backend = EcsBackend::start(aws, settings, resolver.clone()).await?;
-    let refresh = backend.spawn_refresh(config.refresh_interval);
-    let state = AppState::new(
-        backend,
-        Proxy::new(resolver.clone(), config.write_timeout),
-        auth,
-    );
-    let peers = Peers::new(
-        config.peer_urls()?,
-        state.auth.as_ref().and_then(|c| c.header()),
-    );
-    let state = state.with_scaling(config.scaling(), peers);
-    let scaler = state.scaling.spawn();
-
+    let sdk = app::aws_loader(&config).load().await;
     // Fails if the port is taken (SO_REUSEPORT alone would share it), and fixes port 0.
     let address = std::net::TcpListener::bind((config.bind_address, config.port))?.local_addr()?;
     let threads = match config.worker_threads {
         0 => std::thread::available_parallelism().map_or(1, usize::from),
         n => n,
     };
+    let app = App::build(config, &sdk).await?;
+    let connections = app.connection_limit();
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let (ready_tx, ready_rx) = std::sync::mpsc::channel();
-    let options = server::Options {
-        read_timeout: config.read_timeout,
-        grace: config.write_timeout,
-        busy_poll: config.busy_poll,
-        max_request_head: config.max_request_head as usize,
-        connections: server::ConnectionLimit::new(config.max_connections as usize),
-    };
     let mut workers = Vec::with_capacity(threads);
     for thread in 0..threads {
-        // The first thread keeps the proxy made above; each thread has a connection pool of its own.
+        // The first thread keeps the app's proxy; each thread has a connection pool of its own.
         let state = if thread == 0 {
-            state.clone()
+            app.state.clone()
         } else {
-            state.with_proxy(Proxy::new(resolver.clone(), config.write_timeout))
+            app.state_for_thread()
         };
-        let (options, ready, mut stopped) = (options.clone(), ready_tx.clone(), stopped.clone());
+        let options = app.server_options(connections.clone());
+        let (ready, mut stopped) = (ready_tx.clone(), stopped.clone());
         workers.push(std::thread::spawn(move || -> Result<(), std::io::Error> {
             let runtime = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
@@ -156,7 +96,7 @@ async fn run(config: Config) -> Result<(), BoxError> {
     for _ in 0..threads {
         ready_rx.recv().map_err(|e| e.to_string())??;
     }
-    tracing::info!(%address, threads, dns_domain = %domain, "listening");
+    tracing::info!(%address, threads, dns_domain = %app.domain, "listening");
     shutdown_signal().await;
     let _ = stop.send(true);
     for worker in workers {
@@ -164,8 +104,6 @@ async fn run(config: Config) -> Result<(), BoxError> {
             tracing::warn!(error = %e, "a serving thread stopped with an error");
         }
     }
-    refresh.abort();
-    scaler.abort();
     Ok(())
 }
 
@@ -181,32 +119,6 @@ fn listener(address: std::net::SocketAddr) -> std::io::Result<tokio::net::TcpLis
     socket.set_reuseport(true)?;
     socket.bind(address)?;
     socket.listen(1024)
-}
-
-/// The resolver `FAAS_ECS_RESOLVER` names.
-fn resolver(
-    config: &Config,
-    sdk: &aws_config::SdkConfig,
-    domain: &str,
-) -> Result<Arc<dyn Resolver>, BoxError> {
-    let port = WATCHDOG_PORT as u16;
-    Ok(match config.resolver.as_str() {
-        "cloudmap" => {
-            let resolver = Arc::new(CloudMapResolver::new(discovery_client(sdk), domain, port));
-            // Runs as long as the resolver lives.
-            resolver.spawn_refresh(config.discovery_interval);
-            resolver
-        }
-        "fixed" => Arc::new(FixedResolver::parse(&config.endpoints)?),
-        _ => {
-            let kind = if config.dns_records == "SRV" {
-                RecordKind::Srv
-            } else {
-                RecordKind::A { port }
-            };
-            Arc::new(DnsResolver::new(domain, config.dns_server, kind)?)
-        }
-    })
 }
 
 /// SIGTERM (ECS stopping the task) or Ctrl-C: stop accepting, finish what is in flight.

@@ -13,7 +13,7 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
-use crate::state::AppState;
+use std::sync::Arc;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RequestLabels {
@@ -161,7 +161,7 @@ impl Metrics {
 }
 
 /// Middleware: counts and times every request by its route pattern (never the raw path).
-pub async fn track(State(state): State<AppState>, request: Request, next: Next) -> Response {
+pub async fn track(State(metrics): State<Arc<Metrics>>, request: Request, next: Next) -> Response {
     let start = Instant::now();
     let method = request.method().to_string();
     let path = request
@@ -171,16 +171,14 @@ pub async fn track(State(state): State<AppState>, request: Request, next: Next) 
         .to_string();
     let response = next.run(request).await;
     let code = response.status().as_u16();
-    state
-        .metrics
+    metrics
         .duration
         .get_or_create(&RouteLabels {
             method: method.clone(),
             path: path.clone(),
         })
         .observe(start.elapsed().as_secs_f64());
-    state
-        .metrics
+    metrics
         .requests
         .get_or_create(&RequestLabels { method, path, code })
         .inc();

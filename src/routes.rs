@@ -4,13 +4,14 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::middleware::from_fn_with_state;
 use axum::routing::{any, get, post};
+use tower_http::trace::TraceLayer;
 
 use crate::handlers::{
-    delete, deploy, health, info, list, logs, metrics, namespaces, scale, scaling, secrets, status,
-    update,
+    delete, deploy, health, info, list, logs, namespaces, prometheus, scale, scaling, secrets,
+    status, update,
 };
 use crate::state::AppState;
-use crate::{auth, metrics as track};
+use crate::{auth, metrics};
 
 /// Largest JSON body the /system routes accept.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -39,15 +40,17 @@ pub fn router(state: AppState) -> Router {
         .route("/system/info", get(info::info))
         .route("/system/namespaces", get(namespaces::list))
         .route(crate::scaling::peers::PATH, get(scaling::report))
-        .route_layer(from_fn_with_state(state.clone(), auth::require));
+        .route_layer(from_fn_with_state(state.auth.clone(), auth::require));
     // The gateway does not send credentials on these.
     let open = Router::new()
         .route("/system/namespace/{name}", any(namespaces::manage))
         .route("/healthz", get(health::health))
-        .route("/metrics", get(metrics::metrics));
+        .route("/metrics", get(prometheus::metrics));
     system
         .merge(open)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .layer(from_fn_with_state(state.clone(), track::track))
+        .layer(from_fn_with_state(state.metrics.clone(), metrics::track))
+        // A span per control-plane request (method, path), its answer and latency at debug level.
+        .layer(TraceLayer::new_for_http())
         .with_state(state)
 }

@@ -22,7 +22,7 @@ use tokio::net::TcpListener;
 use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, mpsc, watch};
 use tower::ServiceExt;
 
-use crate::handlers::proxy::{self, PREFIX};
+use crate::handlers::invoke::{self, PREFIX};
 use crate::routes::{MAX_BODY_BYTES, router};
 use crate::state::AppState;
 
@@ -148,7 +148,7 @@ pub async fn serve(
                 let _in_flight = in_flight;
                 let c = &*connection;
                 Ok::<_, std::convert::Infallible>(if request.uri().path().starts_with(PREFIX) {
-                    proxy::invoke(&c.state, request, c.forwarded_for.as_ref()).await
+                    invoke::invoke(&c.state, request, c.forwarded_for.as_ref()).await
                 } else {
                     let response = c.router.clone().oneshot(request.map(axum::body::Body::new));
                     match response.await {

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use crate::auth::Credentials;
-use crate::backend::{FunctionBackend, LogSource, SecretStore};
+use crate::backend::{Backend, FunctionBackend};
 use crate::metrics::Metrics;
 use crate::proxy::Proxy;
 use crate::scaling::peers::Peers;
@@ -11,9 +11,7 @@ use crate::scaling::{Scaling, ScalingSettings};
 
 #[derive(Clone)]
 pub struct AppState {
-    pub backend: Arc<dyn FunctionBackend>,
-    pub secrets: Arc<dyn SecretStore>,
-    pub logs: Arc<dyn LogSource>,
+    pub backend: Arc<dyn Backend>,
     pub proxy: Arc<Proxy>,
     /// Basic auth credentials for /system/*, when basic auth is on.
     pub auth: Option<Arc<Credentials>>,
@@ -23,24 +21,17 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// One backend serves functions, secrets and logs. Scaling is off until
-    /// [`AppState::with_scaling`] sets it up.
-    pub fn new<B>(backend: Arc<B>, proxy: Proxy, auth: Option<Credentials>) -> Self
-    where
-        B: FunctionBackend + SecretStore + LogSource,
-    {
+    /// Scaling is off until [`AppState::with_scaling`] sets it up.
+    pub fn new(backend: Arc<dyn Backend>, proxy: Proxy, auth: Option<Credentials>) -> Self {
         let metrics = Arc::new(Metrics::new());
-        let functions: Arc<dyn FunctionBackend> = backend.clone();
         let scaling = Arc::new(Scaling::new(
-            functions.clone(),
+            backend.clone() as Arc<dyn FunctionBackend>,
             &metrics,
             ScalingSettings::off(),
             Peers::none(),
         ));
         Self {
-            backend: functions,
-            secrets: backend.clone(),
-            logs: backend,
+            backend,
             proxy: Arc::new(proxy),
             auth: auth.map(Arc::new),
             metrics,
@@ -52,7 +43,7 @@ impl AppState {
     /// [`Scaling::spawn`]).
     pub fn with_scaling(self, settings: ScalingSettings, peers: Peers) -> Self {
         let scaling = Arc::new(Scaling::new(
-            self.backend.clone(),
+            self.backend.clone() as Arc<dyn FunctionBackend>,
             &self.metrics,
             settings,
             peers,

@@ -67,7 +67,6 @@ impl FunctionBackend for MemoryBackend {
     }
 
     async fn list(&self, namespace: &Namespace) -> Result<Vec<FunctionStatus>, Error> {
-        self.check_namespace(namespace)?;
         Ok(self
             .functions()
             .iter()
@@ -81,7 +80,6 @@ impl FunctionBackend for MemoryBackend {
         namespace: &Namespace,
         name: &FunctionName,
     ) -> Result<Option<FunctionStatus>, Error> {
-        self.check_namespace(namespace)?;
         Ok(self
             .functions()
             .get(&(namespace.clone(), name.clone()))
@@ -89,7 +87,6 @@ impl FunctionBackend for MemoryBackend {
     }
 
     async fn deploy(&self, spec: &FunctionSpec) -> Result<(), Error> {
-        self.check_namespace(&spec.namespace)?;
         self.check_secrets(spec)?;
         let mut functions = self.functions();
         let key = (spec.namespace.clone(), spec.name.clone());
@@ -112,7 +109,6 @@ impl FunctionBackend for MemoryBackend {
     }
 
     async fn update(&self, spec: &FunctionSpec) -> Result<(), Error> {
-        self.check_namespace(&spec.namespace)?;
         self.check_secrets(spec)?;
         let mut functions = self.functions();
         let key = (spec.namespace.clone(), spec.name.clone());
@@ -131,7 +127,6 @@ impl FunctionBackend for MemoryBackend {
     }
 
     async fn delete(&self, namespace: &Namespace, name: &FunctionName) -> Result<(), Error> {
-        self.check_namespace(namespace)?;
         self.functions()
             .remove(&(namespace.clone(), name.clone()))
             .map(|_| ())
@@ -144,7 +139,6 @@ impl FunctionBackend for MemoryBackend {
         name: &FunctionName,
         replicas: u32,
     ) -> Result<(), Error> {
-        self.check_namespace(namespace)?;
         let mut functions = self.functions();
         let status = functions
             .get_mut(&(namespace.clone(), name.clone()))

@@ -15,7 +15,11 @@ pub async fn delete(
     body: Bytes,
 ) -> Result<StatusCode, Error> {
     let request: DeleteFunctionRequest = parse_json(&body)?;
-    let namespace = namespace(request.namespace.as_deref(), query.namespace.as_deref())?;
+    let namespace = namespace(
+        &*state.backend,
+        request.namespace.as_deref(),
+        query.namespace.as_deref(),
+    )?;
     let name = FunctionName::parse(&request.function_name).map_err(Error::bad_request)?;
     state.backend.delete(&namespace, &name).await?;
     Ok(StatusCode::ACCEPTED)

@@ -12,6 +12,6 @@ pub async fn list(
     State(state): State<AppState>,
     Query(query): Query<NamespaceQuery>,
 ) -> Result<Json<Vec<FunctionStatus>>, Error> {
-    let namespace = namespace(None, query.namespace.as_deref())?;
+    let namespace = namespace(&*state.backend, None, query.namespace.as_deref())?;
     Ok(Json(state.backend.list(&namespace).await?))
 }

@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use futures::StreamExt;
 use serde::Deserialize;
 
-use super::namespace;
+use super::parse_namespace;
 use crate::error::{DisplayChain, Error};
 use crate::model::{FunctionName, LogRequest};
 use crate::state::AppState;
@@ -46,7 +46,7 @@ pub fn parse(query: LogQuery) -> Result<LogRequest, Error> {
         .filter(|n| !n.is_empty())
         .ok_or_else(|| Error::Unprocessable("name is required".into()))?;
     let name = FunctionName::parse(&name).map_err(|e| Error::Unprocessable(e.to_string()))?;
-    let namespace = namespace(None, query.namespace.as_deref())
+    let namespace = parse_namespace(None, query.namespace.as_deref())
         .map_err(|e| Error::Unprocessable(e.to_string()))?;
     let tail = match query.tail.as_deref().filter(|t| !t.is_empty()) {
         None => None,
@@ -87,7 +87,7 @@ pub async fn logs(
     let request = parse(query)?;
     state.backend.check_namespace(&request.namespace)?;
     let function = request.name.to_string();
-    let messages = state.logs.logs(request).await?;
+    let messages = state.backend.logs(request).await?;
     let lines = messages
         .take_while(move |m| {
             if let Err(e) = m {

@@ -4,11 +4,11 @@ pub mod delete;
 pub mod deploy;
 pub mod health;
 pub mod info;
+pub mod invoke;
 pub mod list;
 pub mod logs;
-pub mod metrics;
 pub mod namespaces;
-pub mod proxy;
+pub mod prometheus;
 pub mod scale;
 pub mod scaling;
 pub mod secrets;
@@ -18,6 +18,7 @@ pub mod update;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
+use crate::backend::FunctionBackend;
 use crate::error::Error;
 use crate::model::{DEFAULT_NAMESPACE, FunctionDeployment, FunctionName, FunctionSpec, Namespace};
 use crate::scaling::ScalingSettings;
@@ -40,14 +41,19 @@ fn given(s: Option<&str>) -> Option<&str> {
 }
 
 /// A deploy or update body, validated (its scaling labels included): the namespace from the
-/// body, else the query.
+/// body, else the query, one the backend serves.
 pub fn function_spec(
+    backend: &dyn FunctionBackend,
     body: &[u8],
     query: &NamespaceQuery,
     scaling: &ScalingSettings,
 ) -> Result<FunctionSpec, Error> {
     let deployment: FunctionDeployment = parse_json(body)?;
-    let namespace = namespace(deployment.namespace.as_deref(), query.namespace.as_deref())?;
+    let namespace = namespace(
+        backend,
+        deployment.namespace.as_deref(),
+        query.namespace.as_deref(),
+    )?;
     let spec = FunctionSpec::new(deployment, namespace)?;
     if let Some(labels) = &spec.deployment.labels {
         Policy::from_labels(labels, scaling.defaults, scaling.max_replicas)
@@ -57,13 +63,37 @@ pub fn function_spec(
 }
 
 /// The namespace of a request: the body's, else the query's, else the default.
-pub fn namespace(body: Option<&str>, query: Option<&str>) -> Result<Namespace, Error> {
+pub fn parse_namespace(body: Option<&str>, query: Option<&str>) -> Result<Namespace, Error> {
     let name = given(body).or(given(query)).unwrap_or(DEFAULT_NAMESPACE);
     Namespace::parse(name).map_err(Error::bad_request)
 }
 
-/// A function named in a path: `name` or `name.namespace` (the namespace follows the last dot).
+/// The namespace of a request, as [`parse_namespace`] finds it, checked against those the
+/// backend serves: the one place requests are held to their namespace.
+pub fn namespace(
+    backend: &dyn FunctionBackend,
+    body: Option<&str>,
+    query: Option<&str>,
+) -> Result<Namespace, Error> {
+    let namespace = parse_namespace(body, query)?;
+    backend.check_namespace(&namespace)?;
+    Ok(namespace)
+}
+
+/// A function named in a path, in a namespace the backend serves.
 pub fn function_in_path(
+    backend: &dyn FunctionBackend,
+    path: &str,
+    body_namespace: Option<&str>,
+    query_namespace: Option<&str>,
+) -> Result<(FunctionName, Namespace), Error> {
+    let (name, namespace) = parse_function_in_path(path, body_namespace, query_namespace)?;
+    backend.check_namespace(&namespace)?;
+    Ok((name, namespace))
+}
+
+/// A function named in a path: `name` or `name.namespace` (the namespace follows the last dot).
+pub fn parse_function_in_path(
     path: &str,
     body_namespace: Option<&str>,
     query_namespace: Option<&str>,
@@ -74,8 +104,8 @@ pub fn function_in_path(
                 "{path:?}: no namespace after the dot"
             )));
         }
-        Some((name, ns)) => (name, namespace(Some(ns), None)?),
-        None => (path, namespace(body_namespace, query_namespace)?),
+        Some((name, ns)) => (name, parse_namespace(Some(ns), None)?),
+        None => (path, parse_namespace(body_namespace, query_namespace)?),
     };
     Ok((
         FunctionName::parse(name).map_err(Error::bad_request)?,
@@ -89,19 +119,19 @@ mod tests {
 
     #[test]
     fn body_namespace_wins_over_query_over_default() {
-        assert_eq!(namespace(Some("a"), Some("b")).unwrap().as_str(), "a");
-        assert_eq!(namespace(Some(""), Some("b")).unwrap().as_str(), "b");
-        assert_eq!(namespace(None, None).unwrap().as_str(), "openfaas-fn");
-        assert!(namespace(Some("Bad_Ns"), None).is_err());
+        assert_eq!(parse_namespace(Some("a"), Some("b")).unwrap().as_str(), "a");
+        assert_eq!(parse_namespace(Some(""), Some("b")).unwrap().as_str(), "b");
+        assert_eq!(parse_namespace(None, None).unwrap().as_str(), "openfaas-fn");
+        assert!(parse_namespace(Some("Bad_Ns"), None).is_err());
     }
 
     #[test]
     fn the_text_after_the_last_dot_is_the_namespace() {
-        let (name, ns) = function_in_path("echo.team-a", None, Some("ignored")).unwrap();
+        let (name, ns) = parse_function_in_path("echo.team-a", None, Some("ignored")).unwrap();
         assert_eq!((name.as_str(), ns.as_str()), ("echo", "team-a"));
-        let (name, ns) = function_in_path("echo", None, Some("team-b")).unwrap();
+        let (name, ns) = parse_function_in_path("echo", None, Some("team-b")).unwrap();
         assert_eq!((name.as_str(), ns.as_str()), ("echo", "team-b"));
-        assert!(function_in_path("a.b.c", None, None).is_err());
-        assert!(function_in_path("echo.", None, None).is_err());
+        assert!(parse_function_in_path("a.b.c", None, None).is_err());
+        assert!(parse_function_in_path("echo.", None, None).is_err());
     }
 }

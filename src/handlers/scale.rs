@@ -23,6 +23,7 @@ pub async fn scale(
     }
     let request: ScaleServiceRequest = parse_json(&body)?;
     let (name, namespace) = function_in_path(
+        &*state.backend,
         &name,
         request.namespace.as_deref(),
         query.namespace.as_deref(),

@@ -15,8 +15,11 @@ fn target(
     secret: &Secret,
     query: &NamespaceQuery,
 ) -> Result<(Namespace, SecretName), Error> {
-    let namespace = namespace(secret.namespace.as_deref(), query.namespace.as_deref())?;
-    state.backend.check_namespace(&namespace)?;
+    let namespace = namespace(
+        &*state.backend,
+        secret.namespace.as_deref(),
+        query.namespace.as_deref(),
+    )?;
     Ok((namespace, SecretName::parse(&secret.name)?))
 }
 
@@ -24,9 +27,8 @@ pub async fn list(
     State(state): State<AppState>,
     Query(query): Query<NamespaceQuery>,
 ) -> Result<Json<Vec<SecretSummary>>, Error> {
-    let namespace = namespace(None, query.namespace.as_deref())?;
-    state.backend.check_namespace(&namespace)?;
-    let names = state.secrets.list_secrets(&namespace).await?;
+    let namespace = namespace(&*state.backend, None, query.namespace.as_deref())?;
+    let names = state.backend.list_secrets(&namespace).await?;
     Ok(Json(
         names
             .into_iter()
@@ -46,7 +48,7 @@ pub async fn create(
     let secret: Secret = parse_json(&body)?;
     let (namespace, name) = target(&state, &secret, &query)?;
     state
-        .secrets
+        .backend
         .create_secret(&namespace, &name, &secret.bytes()?)
         .await?;
     Ok(StatusCode::CREATED)
@@ -60,7 +62,7 @@ pub async fn update(
     let secret: Secret = parse_json(&body)?;
     let (namespace, name) = target(&state, &secret, &query)?;
     state
-        .secrets
+        .backend
         .update_secret(&namespace, &name, &secret.bytes()?)
         .await?;
     Ok(StatusCode::OK)
@@ -73,6 +75,6 @@ pub async fn delete(
 ) -> Result<StatusCode, Error> {
     let secret: Secret = parse_json(&body)?;
     let (namespace, name) = target(&state, &secret, &query)?;
-    state.secrets.delete_secret(&namespace, &name).await?;
+    state.backend.delete_secret(&namespace, &name).await?;
     Ok(StatusCode::OK)
 }

@@ -14,7 +14,8 @@ pub async fn status(
     Path(name): Path<String>,
     Query(query): Query<NamespaceQuery>,
 ) -> Result<Response, Error> {
-    let (name, namespace) = function_in_path(&name, None, query.namespace.as_deref())?;
+    let (name, namespace) =
+        function_in_path(&*state.backend, &name, None, query.namespace.as_deref())?;
     match state.backend.get(&namespace, &name).await {
         Ok(Some(status)) => Ok(Json(status).into_response()),
         Ok(None) | Err(Error::NotFound(_)) => Ok(StatusCode::NOT_FOUND.into_response()),

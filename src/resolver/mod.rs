@@ -2,8 +2,8 @@
 //! the Cloud Map API, or a fixed table. Answers are cached for their TTL, so an invocation
 //! normally costs one map lookup here.
 
-mod cache;
-pub mod cloudmap;
+mod answers;
+pub mod discovery;
 pub mod dns;
 pub mod fixed;
 
@@ -17,7 +17,7 @@ use axum::http::uri::Authority;
 
 use crate::model::FunctionName;
 
-pub use cache::AddressCache;
+pub use answers::AddressCache;
 
 /// The addresses of a function's ready tasks at one moment; empty when none is ready.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -8,12 +8,11 @@ use std::time::{Duration, Instant};
 use axum::body::{Body, Bytes};
 use axum::http::{Method, Request, StatusCode};
 use clap::Parser;
-use faas_ecs::backend::ecs::{AwsClients, EcsBackend, EcsSettings};
+use faas_ecs::app::App;
 use faas_ecs::config::Config;
 use faas_ecs::model::FunctionName;
-use faas_ecs::proxy::Proxy;
 use faas_ecs::resolver::Resolver;
-use faas_ecs::resolver::cloudmap::{CloudMapResolver, discovery_client};
+use faas_ecs::resolver::discovery::{CloudMapResolver, discovery_client};
 use faas_ecs::resolver::dns::{DnsResolver, RecordKind};
 use futures::StreamExt;
 use http_body_util::BodyExt;
@@ -32,6 +31,9 @@ pub(crate) struct Stack {
     pub(crate) client: Client<HttpConnector, Body>,
     /// The faas-ecs process and its captured log, when the stack runs the binary.
     process: Option<(std::process::Child, std::path::PathBuf)>,
+    /// The provider in this process, when the stack runs it here: its background tasks live
+    /// as long as it does.
+    _app: Option<App>,
 }
 
 impl Drop for Stack {
@@ -73,43 +75,32 @@ impl Stack {
             args.push(format!("--{flag}={value}"));
         }
         args.push(format!("--dns-server={}", env("E2E_DNS")));
+        // Autoscaling off: other tests' providers share its cluster (see start_binary). No wait
+        // for a task at zero either: tests/integration/scaling.rs covers waking from zero.
+        args.push("--autoscaling=false".into());
+        args.push("--scale-from-zero-timeout=0".into());
         let config = Config::try_parse_from(args).unwrap();
         config.validate().unwrap();
-        let sdk = faas_ecs::aws::loader()
+        let sdk = faas_ecs::app::aws_loader(&config)
             .region("us-east-1")
             .endpoint_url(moto_url())
             .load()
             .await;
-        let aws = AwsClients::new(&sdk);
-        let settings = EcsSettings::from_config(&config, "us-east-1").unwrap();
-        let domain = EcsBackend::dns_domain_of(&aws, &settings).await.unwrap();
-        let resolver: Arc<dyn Resolver> = Arc::new(
-            DnsResolver::new(&domain, config.dns_server, RecordKind::A { port: 8080 }).unwrap(),
-        );
-        let backend = EcsBackend::start(aws, settings, resolver.clone())
-            .await
-            .unwrap();
-        let proxy = Proxy::new(resolver.clone(), Duration::from_secs(30));
-        let state = faas_ecs::AppState::new(backend, proxy, None);
+        let app = App::build(config, &sdk).await.unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         tokio::spawn(faas_ecs::server::serve(
             listener,
-            state,
-            faas_ecs::server::Options {
-                read_timeout: Duration::from_secs(10),
-                grace: Duration::from_secs(1),
-                busy_poll: Duration::ZERO,
-                max_request_head: 16384,
-                connections: faas_ecs::server::ConnectionLimit::new(1024),
-            },
+            app.state.clone(),
+            app.server_options(app.connection_limit()),
             std::future::pending(),
         ));
         Self {
             url,
-            resolver: Some(resolver),
+            resolver: Some(app.resolver().clone()),
             client: Client::builder(TokioExecutor::new()).build_http(),
             process: None,
+            _app: Some(app),
         }
     }
 
@@ -140,6 +131,7 @@ impl Stack {
             resolver: None,
             client: Client::builder(TokioExecutor::new()).build_http(),
             process: Some((child, log)),
+            _app: None,
         };
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
@@ -256,6 +248,7 @@ fn line<'a>(output: &'a str, key: &str) -> Option<&'a str> {
 
 #[tokio::test]
 async fn a_deployed_function_answers_invocations() {
+    needs_emulator!();
     let stack = Stack::start().await;
     stack.deploy(json!({"service": "e2e-echo", "image": "ghcr.io/openfaas/alpine:latest", "envProcess": "cat"})).await;
     stack.wait_ready("e2e-echo", 1).await;
@@ -284,6 +277,7 @@ async fn a_deployed_function_answers_invocations() {
 
 #[tokio::test]
 async fn methods_query_path_and_env_vars_reach_the_function() {
+    needs_emulator!();
     let stack = Stack::start().await;
     stack
         .deploy(json!({"service": "e2e-env", "image": "ghcr.io/openfaas/alpine:latest", "envProcess": "env",
@@ -310,6 +304,7 @@ async fn methods_query_path_and_env_vars_reach_the_function() {
 
 #[tokio::test]
 async fn three_replicas_share_the_load_and_survive_a_killed_task() {
+    needs_emulator!();
     let stack = Stack::start().await;
     let name = "e2e-spread";
     stack.deploy(json!({"service": name, "image": "ghcr.io/openfaas/alpine:latest", "envProcess": "env"})).await;
@@ -364,6 +359,7 @@ async fn three_replicas_share_the_load_and_survive_a_killed_task() {
 
 #[tokio::test]
 async fn scaled_to_zero_answers_503_from_the_proxy() {
+    needs_emulator!();
     let stack = Stack::start().await;
     let name = "e2e-zero";
     stack.deploy(json!({"service": name, "image": "ghcr.io/openfaas/alpine:latest", "envProcess": "cat"})).await;
@@ -391,6 +387,7 @@ async fn scaled_to_zero_answers_503_from_the_proxy() {
 
 #[tokio::test]
 async fn tasks_listen_on_8080_while_something_holds_it_on_every_address() {
+    needs_emulator!();
     if std::env::var_os("E2E_PORT_8080_HELD").is_some() {
         assert!(
             std::net::TcpListener::bind("0.0.0.0:8080").is_err(),
@@ -409,6 +406,7 @@ async fn tasks_listen_on_8080_while_something_holds_it_on_every_address() {
 
 #[tokio::test]
 async fn the_conformance_suites_redirector_and_a_users_own_image_run_in_http_mode() {
+    needs_emulator!();
     let stack = Stack::start().await;
     // As the conformance suite deploys it.
     let redirector = "e2e-redirector";
@@ -445,6 +443,7 @@ async fn the_conformance_suites_redirector_and_a_users_own_image_run_in_http_mod
 
 #[tokio::test]
 async fn redirects_streams_and_large_bodies_pass_through_a_real_function() {
+    needs_emulator!();
     let stack = Stack::start().await;
     let name = "e2e-http";
     stack
@@ -527,6 +526,7 @@ async fn secret_names(stack: &Stack) -> Vec<String> {
 
 #[tokio::test]
 async fn functions_read_secrets_as_files_with_the_exact_bytes() {
+    needs_emulator!();
     use base64::Engine;
     let stack = Stack::start_binary().await;
     let text = "e2e-text-value-7f3a";
@@ -665,6 +665,7 @@ fn text_after_timestamp(line: &Value) -> &str {
 
 #[tokio::test]
 async fn function_output_is_streamed_from_cloudwatch_logs() {
+    needs_emulator!();
     let stack = Stack::start().await;
     let name = "e2e-logs";
     stack.deploy(json!({"service": name, "image": "ghcr.io/openfaas/alpine:latest", "envProcess": "cat"})).await;

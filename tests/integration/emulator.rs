@@ -8,7 +8,7 @@ use faas_ecs::backend::FunctionBackend;
 use faas_ecs::model::{FunctionName, Namespace};
 use serde_json::json;
 
-use faas_ecs::backend::ecs::{EcsBackend, EcsSettings};
+use faas_ecs::backend::ecs::EcsBackend;
 
 use crate::support::{
     Account, call, deploy, echo, no_endpoints, remove, router_for, scale, status, update,
@@ -75,6 +75,7 @@ async fn cloudmap_services(
 
 #[tokio::test]
 async fn deploy_makes_a_task_definition_a_cloud_map_service_and_an_ecs_service() {
+    needs_emulator!();
     let account = Account::new().await;
     let p = account.provider().await;
     let mut body = echo();
@@ -126,6 +127,7 @@ async fn deploy_makes_a_task_definition_a_cloud_map_service_and_an_ecs_service()
 
 #[tokio::test]
 async fn status_round_trips_what_was_deployed() {
+    needs_emulator!();
     let account = Account::new().await;
     let p = account.provider().await;
     let body = json!({
@@ -177,6 +179,7 @@ async fn status_round_trips_what_was_deployed() {
 
 #[tokio::test]
 async fn update_moves_to_a_new_revision_and_keeps_the_desired_count() {
+    needs_emulator!();
     let account = Account::new().await;
     let p = account.provider().await;
     deploy(&p, echo()).await;
@@ -206,6 +209,7 @@ async fn update_moves_to_a_new_revision_and_keeps_the_desired_count() {
 
 #[tokio::test]
 async fn scale_sets_the_desired_count_including_zero() {
+    needs_emulator!();
     let account = Account::new().await;
     let p = account.provider().await;
     deploy(&p, echo()).await;
@@ -224,6 +228,7 @@ async fn scale_sets_the_desired_count_including_zero() {
 
 #[tokio::test]
 async fn delete_leaves_nothing_behind() {
+    needs_emulator!();
     let account = Account::new().await;
     let p = account.provider().await;
     deploy(&p, echo()).await;
@@ -248,6 +253,7 @@ async fn delete_leaves_nothing_behind() {
 
 #[tokio::test]
 async fn bad_input_makes_no_aws_resource() {
+    needs_emulator!();
     let account = Account::new().await;
     let p = account.provider().await;
     let a = deploy(&p, json!({"service": "Bad_Name", "image": "i"})).await;
@@ -269,6 +275,7 @@ async fn bad_input_makes_no_aws_resource() {
 
 #[tokio::test]
 async fn unknown_functions_are_404_for_every_change() {
+    needs_emulator!();
     let account = Account::new().await;
     let p = account.provider().await;
     assert_eq!(update(&p, echo()).await.status, StatusCode::NOT_FOUND);
@@ -284,6 +291,7 @@ async fn unknown_functions_are_404_for_every_change() {
 
 #[tokio::test]
 async fn names_match_exactly_and_foreign_services_are_ignored() {
+    needs_emulator!();
     let account = Account::new().await;
     let p = account.provider().await;
     for name in ["foo", "foobar"] {
@@ -353,6 +361,7 @@ async fn names_match_exactly_and_foreign_services_are_ignored() {
 
 #[tokio::test]
 async fn a_restarted_provider_loses_nothing() {
+    needs_emulator!();
     let account = Account::new().await;
     let p = account.provider().await;
     let mut body = echo();
@@ -371,6 +380,7 @@ async fn a_restarted_provider_loses_nothing() {
 
 #[tokio::test]
 async fn a_second_replica_sees_and_changes_what_the_first_deployed() {
+    needs_emulator!();
     let account = Account::new().await;
     let first = account.provider().await;
     let second = account.provider().await;
@@ -386,6 +396,7 @@ async fn a_second_replica_sees_and_changes_what_the_first_deployed() {
 
 #[tokio::test]
 async fn a_refresh_brings_in_changes_made_elsewhere() {
+    needs_emulator!();
     let account = Account::new().await;
     let config = account.config();
     let first = account.backend_with(&config).await;
@@ -408,6 +419,7 @@ async fn a_refresh_brings_in_changes_made_elsewhere() {
 
 #[tokio::test]
 async fn a_deploy_that_fails_half_way_leaves_nothing() {
+    needs_emulator!();
     let account = Account::new().await;
     let mut config = account.config();
     // ECS refuses to create a service in a subnet that does not exist, after the task
@@ -444,6 +456,7 @@ async fn a_deploy_that_fails_half_way_leaves_nothing() {
 
 #[tokio::test]
 async fn secrets_live_in_secrets_manager_and_never_in_a_task_definition() {
+    needs_emulator!();
     let account = Account::new().await;
     let mut config = account.config();
     config.secrets_image = Some("faas-ecs:test".into());
@@ -536,6 +549,7 @@ async fn secrets_live_in_secrets_manager_and_never_in_a_task_definition() {
 
 #[tokio::test]
 async fn logs_that_cloudwatch_cannot_serve_are_a_5xx_not_an_empty_200() {
+    needs_emulator!();
     let account = Account::new().await;
     // CloudWatch Logs unreachable: nothing listens where its client is sent.
     let closed = std::net::TcpListener::bind("127.0.0.1:0")
@@ -550,7 +564,7 @@ async fn logs_that_cloudwatch_cannot_serve_are_a_5xx_not_an_empty_200() {
         .await;
     let mut aws = account.aws.clone();
     aws.logs = aws_sdk_cloudwatchlogs::Client::new(&unreachable);
-    let settings = EcsSettings::from_config(&account.config(), "us-east-1").unwrap();
+    let settings = account.config().ecs_settings("us-east-1");
     let backend = EcsBackend::start(aws, settings, no_endpoints())
         .await
         .unwrap();
@@ -563,6 +577,7 @@ async fn logs_that_cloudwatch_cannot_serve_are_a_5xx_not_an_empty_200() {
 
 #[tokio::test]
 async fn logs_hold_the_function_s_own_streams_only() {
+    needs_emulator!();
     let account = Account::new().await;
     let p = account.provider().await;
     let logs = &account.aws.logs;
@@ -622,6 +637,7 @@ async fn logs_hold_the_function_s_own_streams_only() {
 
 #[tokio::test]
 async fn cloud_map_services_left_behind_are_collected() {
+    needs_emulator!();
     let account = Account::new().await;
     let backend = account.backend_with(&account.config()).await;
     let p = router_for(backend.clone());
@@ -689,6 +705,7 @@ async fn cloud_map_services_left_behind_are_collected() {
 
 #[tokio::test]
 async fn task_definitions_left_by_a_crash_are_collected() {
+    needs_emulator!();
     let account = Account::new().await;
     let backend = account.backend_with(&account.config()).await;
     let p = router_for(backend.clone());
@@ -765,6 +782,7 @@ fn count(statuses: &[StatusCode], wanted: StatusCode) -> usize {
 
 #[tokio::test]
 async fn simultaneous_changes_of_one_name_are_made_one_at_a_time() {
+    needs_emulator!();
     let account = Account::new().await;
     let p = account.provider().await;
     let deploys = (0..20).map(|_| async { deploy(&p, echo()).await.status });
@@ -802,6 +820,7 @@ async fn consistent(account: &Account) {
 
 #[tokio::test]
 async fn mixed_changes_of_one_name_leave_no_strays() {
+    needs_emulator!();
     let account = Account::new().await;
     let p = account.provider().await;
     for round in 0..3 {

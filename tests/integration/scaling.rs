@@ -180,6 +180,7 @@ fn count_lines(log: &str, what: &str, name: &str) -> usize {
 
 #[tokio::test]
 async fn an_invocation_at_zero_scales_once_and_every_held_request_is_answered() {
+    needs_emulator!();
     let name = "sc-wake";
     let stack = start(name, &[("FAAS_ECS_SCALE_FROM_ZERO_TIMEOUT", "40s")]).await;
     // min = max: load does not move it, so the only change after the manual one is the wake.
@@ -218,6 +219,7 @@ async fn an_invocation_at_zero_scales_once_and_every_held_request_is_answered() 
 
 #[tokio::test]
 async fn a_wait_for_a_task_is_bounded_by_a_504_from_the_proxy() {
+    needs_emulator!();
     let name = "sc-never";
     let stack = start(name, &[("FAAS_ECS_SCALE_FROM_ZERO_TIMEOUT", "1s")]).await;
     // A classic watchdog without fprocess exits at start: the task never becomes ready.
@@ -242,6 +244,7 @@ async fn a_wait_for_a_task_is_bounded_by_a_504_from_the_proxy() {
 
 #[tokio::test]
 async fn an_idle_function_goes_to_zero_after_its_last_invocation_ends_and_wakes_again() {
+    needs_emulator!();
     let name = "sc-idle";
     let stack = start(name, &[("FAAS_ECS_SCALE_FROM_ZERO_TIMEOUT", "40s")]).await;
     let labels =
@@ -269,6 +272,7 @@ async fn an_idle_function_goes_to_zero_after_its_last_invocation_ends_and_wakes_
 
 #[tokio::test]
 async fn steady_load_takes_one_replica_to_two_and_back_and_min_equal_max_stays() {
+    needs_emulator!();
     let (elastic, fixed) = ("sc-load", "sc-fixed");
     let stack = start(elastic, &[]).await;
     stack
@@ -317,6 +321,7 @@ async fn steady_load_takes_one_replica_to_two_and_back_and_min_equal_max_stays()
 
 #[tokio::test]
 async fn a_manual_scale_beyond_max_is_taken_and_later_brought_back_by_the_scaler() {
+    needs_emulator!();
     let name = "sc-manual";
     let stack = start(name, &[]).await;
     let labels = json!({"com.openfaas.scale.min": "1", "com.openfaas.scale.max": "2"});
@@ -332,6 +337,7 @@ async fn a_manual_scale_beyond_max_is_taken_and_later_brought_back_by_the_scaler
 
 #[tokio::test]
 async fn two_providers_scale_by_their_summed_load_and_only_one_of_them_writes() {
+    needs_emulator!();
     let ports = [free_port(), free_port()];
     let peers = format!(
         "http://127.0.0.1:{},http://127.0.0.1:{}",

@@ -11,7 +11,7 @@ use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::http::{HeaderMap, Method, Request, StatusCode};
 use faas_ecs::AppState;
-use faas_ecs::backend::ecs::{AwsClients, EcsBackend, EcsSettings};
+use faas_ecs::backend::ecs::{AwsClients, EcsBackend};
 use faas_ecs::backend::{FunctionBackend, LogSource, SecretStore};
 use faas_ecs::config::Config;
 use faas_ecs::proxy::Proxy;
@@ -83,6 +83,23 @@ pub async fn call_raw(router: &Router, request: Request<Body>) -> Answer {
         headers,
         body,
     }
+}
+
+/// Whether the emulator runs (scripts/test sets MOTO_URL); says once when it does not.
+pub fn emulator_running() -> bool {
+    static SAID: std::sync::Once = std::sync::Once::new();
+    let running = std::env::var_os("MOTO_URL").is_some();
+    if !running {
+        // Past the test harness's capture (which takes eprintln!), so that it is seen.
+        SAID.call_once(|| {
+            use std::io::Write;
+            let _ = writeln!(
+                std::io::stderr(),
+                "emulator tests skipped: MOTO_URL is not set (scripts/test starts moto and runs them)"
+            );
+        });
+    }
+    running
 }
 
 pub fn moto_url() -> String {
@@ -229,7 +246,7 @@ impl Account {
 
     pub async fn backend_with(&self, config: &Config) -> Arc<EcsBackend> {
         config.validate().unwrap();
-        let settings = EcsSettings::from_config(config, "us-east-1").unwrap();
+        let settings = config.ecs_settings("us-east-1");
         EcsBackend::start(self.aws.clone(), settings, no_endpoints())
             .await
             .unwrap()

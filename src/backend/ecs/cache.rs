@@ -25,7 +25,7 @@ struct Inner {
 #[derive(Default)]
 pub struct Cache {
     inner: RwLock<Inner>,
-    records: RwLock<HashMap<String, Arc<FunctionDeployment>>>,
+    deployments: RwLock<HashMap<String, Arc<FunctionDeployment>>>,
 }
 
 impl Cache {
@@ -92,24 +92,24 @@ impl Cache {
         inner.changed.retain(|_, at| *at >= started);
     }
 
-    pub fn record(&self, task_definition_arn: &str) -> Option<Arc<FunctionDeployment>> {
-        self.records
+    pub fn deployment(&self, task_definition_arn: &str) -> Option<Arc<FunctionDeployment>> {
+        self.deployments
             .read()
             .unwrap_or_else(|e| e.into_inner())
             .get(task_definition_arn)
             .cloned()
     }
 
-    pub fn put_record(&self, task_definition_arn: &str, record: Arc<FunctionDeployment>) {
-        self.records
+    pub fn put_deployment(&self, task_definition_arn: &str, deployment: Arc<FunctionDeployment>) {
+        self.deployments
             .write()
             .unwrap_or_else(|e| e.into_inner())
-            .insert(task_definition_arn.to_string(), record);
+            .insert(task_definition_arn.to_string(), deployment);
     }
 
-    /// Forgets records of revisions no service uses any more.
-    pub fn retain_records(&self, in_use: &[&str]) {
-        self.records
+    /// Forgets deployments of revisions no service uses any more.
+    pub fn retain_deployments(&self, in_use: &[&str]) {
+        self.deployments
             .write()
             .unwrap_or_else(|e| e.into_inner())
             .retain(|arn, _| in_use.contains(&arn.as_str()));

@@ -15,7 +15,7 @@ use crate::model::{FunctionName, Namespace};
 
 /// A function's Cloud Map service.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Registry {
+pub struct CloudMapService {
     pub id: String,
     pub arn: String,
 }
@@ -37,7 +37,7 @@ pub async fn create(
     srv: bool,
     namespace: &Namespace,
     name: &FunctionName,
-) -> Result<Registry, Error> {
+) -> Result<CloudMapService, Error> {
     let record = DnsRecord::builder()
         .r#type(RecordType::A)
         .ttl(ttl)
@@ -75,7 +75,7 @@ pub async fn create(
         Ok(out) => {
             let service = out.service();
             match (service.and_then(|s| s.id()), service.and_then(|s| s.arn())) {
-                (Some(id), Some(arn)) => Ok(Registry {
+                (Some(id), Some(arn)) => Ok(CloudMapService {
                     id: id.into(),
                     arn: arn.into(),
                 }),
@@ -88,7 +88,7 @@ pub async fn create(
             {
                 if is_ours(sd, arn).await? {
                     tracing::info!(function.name = %name, cloudmap.service = id, "adopting Cloud Map service left by an earlier deploy");
-                    return Ok(Registry {
+                    return Ok(CloudMapService {
                         id: id.into(),
                         arn: arn.into(),
                     });
@@ -188,7 +188,7 @@ async fn deregister_all(
 pub async fn services(
     sd: &aws_sdk_servicediscovery::Client,
     namespace_id: &str,
-) -> Result<Vec<(Registry, Option<std::time::SystemTime>)>, Error> {
+) -> Result<Vec<(CloudMapService, Option<std::time::SystemTime>)>, Error> {
     let filter = ServiceFilter::builder()
         .name(ServiceFilterName::NamespaceId)
         .values(namespace_id)
@@ -205,7 +205,7 @@ pub async fn services(
                     .create_date()
                     .and_then(|d| std::time::SystemTime::try_from(*d).ok());
                 found.push((
-                    Registry {
+                    CloudMapService {
                         id: id.into(),
                         arn: arn.into(),
                     },

@@ -9,11 +9,11 @@ use crate::model::{FunctionDeployment, FunctionStatus, Namespace};
 /// invocation can reach, which the backend asks its resolver for when a status is read.
 pub fn function_status(
     service: &Service,
-    record: &FunctionDeployment,
+    deployment: &FunctionDeployment,
     namespace: &Namespace,
 ) -> FunctionStatus {
     let desired = u64::try_from(service.desired_count()).unwrap_or(0);
-    let mut status = FunctionStatus::from_deployment(record, namespace.as_str(), desired, 0);
+    let mut status = FunctionStatus::from_deployment(deployment, namespace.as_str(), desired, 0);
     // moto leaves the service's createdAt empty; its first deployment has the same time.
     let created = service.created_at().or_else(|| {
         service
@@ -32,7 +32,7 @@ mod tests {
     use aws_sdk_ecs::primitives::DateTime;
     use aws_sdk_ecs::types::Deployment;
 
-    fn record() -> FunctionDeployment {
+    fn deployment() -> FunctionDeployment {
         FunctionDeployment {
             service: "f".into(),
             image: "img:1".into(),
@@ -49,7 +49,7 @@ mod tests {
                 .desired_count(3)
                 .running_count(running)
                 .build();
-            let s = function_status(&svc, &record(), &Namespace::default_namespace());
+            let s = function_status(&svc, &deployment(), &Namespace::default_namespace());
             assert_eq!((s.replicas, s.available_replicas), (3, 0));
         }
     }
@@ -59,7 +59,7 @@ mod tests {
         let svc = Service::builder()
             .created_at(DateTime::from_secs(1_700_000_000))
             .build();
-        let s = function_status(&svc, &record(), &Namespace::default_namespace());
+        let s = function_status(&svc, &deployment(), &Namespace::default_namespace());
         assert_eq!(s.created_at.as_deref(), Some("2023-11-14T22:13:20Z"));
         let svc = Service::builder()
             .deployments(
@@ -73,14 +73,14 @@ mod tests {
                     .build(),
             )
             .build();
-        let s = function_status(&svc, &record(), &Namespace::default_namespace());
+        let s = function_status(&svc, &deployment(), &Namespace::default_namespace());
         assert_eq!(s.created_at.as_deref(), Some("2023-11-14T22:13:20Z"));
     }
 
     #[test]
-    fn the_rest_is_the_record() {
+    fn the_rest_is_the_deployment() {
         let svc = Service::builder().desired_count(1).build();
-        let s = function_status(&svc, &record(), &Namespace::default_namespace());
+        let s = function_status(&svc, &deployment(), &Namespace::default_namespace());
         assert_eq!(s.image, "img:1");
         assert_eq!(s.namespace, "openfaas-fn");
         assert_eq!(s.labels["faas_function"], "f");

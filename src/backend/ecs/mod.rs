@@ -24,7 +24,6 @@ use self::secrets::SecretsManager;
 use self::service::{Found, ServiceSettings};
 use self::task_definition::TaskSettings;
 use super::{FunctionBackend, LogSource, SecretStore};
-use crate::config::{Config, Placement};
 use crate::error::{DisplayChain, Error};
 use crate::model::{
     FunctionDeployment, FunctionName, FunctionSpec, FunctionStatus, LogMessage, LogRequest,
@@ -33,7 +32,7 @@ use crate::model::{
 use crate::resolver::Resolver;
 
 /// Docker label holding the deployment as requested, so that status round-trips it exactly.
-pub const RECORD_LABEL: &str = "com.openfaas-ecs.deployment";
+pub const DEPLOYMENT_LABEL: &str = "com.openfaas-ecs.deployment";
 /// Tags on everything this provider creates.
 pub const MANAGED_BY_TAG: &str = "managed-by";
 pub const MANAGED_BY_VALUE: &str = "faas-ecs";
@@ -102,7 +101,7 @@ impl AwsClients {
     }
 }
 
-/// The backend's settings, taken from [`Config`].
+/// The backend's settings (the configuration makes them: `Config::ecs_settings`).
 #[derive(Debug, Clone)]
 pub struct EcsSettings {
     pub namespace: Namespace,
@@ -112,43 +111,6 @@ pub struct EcsSettings {
     pub task: TaskSettings,
     pub secret_prefix: String,
     pub log_poll_interval: Duration,
-}
-
-impl EcsSettings {
-    pub fn from_config(config: &Config, region: &str) -> Result<Self, crate::config::ConfigError> {
-        let placement = config.placement()?;
-        let fargate = match &placement {
-            Placement::LaunchType(t) => t == "FARGATE",
-            Placement::CapacityProviders(p) => {
-                p.iter().any(|(name, _)| name.starts_with("FARGATE"))
-            }
-        };
-        Ok(Self {
-            namespace: Namespace::default_namespace(),
-            cloudmap_namespace_id: config.cloudmap_namespace_id.clone(),
-            dns_ttl: config.dns_ttl,
-            service: ServiceSettings {
-                cluster: config.cluster.clone(),
-                subnets: config.subnets.0.clone(),
-                security_groups: config.security_groups.0.clone(),
-                assign_public_ip: config.assign_public_ip,
-                placement,
-                srv: config.dns_records == "SRV",
-            },
-            task: TaskSettings {
-                execution_role_arn: config.execution_role_arn.clone(),
-                task_role_arn: config.task_role().map(String::from),
-                log_group: config.log_group.clone(),
-                region: region.to_string(),
-                default_cpu: config.default_cpu,
-                default_memory: config.default_memory,
-                fargate,
-                secrets_image: config.secrets_image.clone().filter(|i| !i.is_empty()),
-            },
-            secret_prefix: config.secret_prefix.clone(),
-            log_poll_interval: config.log_poll_interval,
-        })
-    }
 }
 
 /// Functions on ECS. Reads come from the cache; every change goes to AWS first, then the cache.
@@ -246,7 +208,7 @@ impl EcsBackend {
             .iter()
             .filter_map(|s| s.task_definition())
             .collect();
-        self.cache.retain_records(&in_use);
+        self.cache.retain_deployments(&in_use);
         self.cache.replace(statuses, started);
         Ok(())
     }
@@ -329,36 +291,38 @@ impl EcsBackend {
     }
 
     /// The deployment recorded in a revision: from memory, else one DescribeTaskDefinition.
-    async fn record(
+    async fn deployment(
         &self,
         task_definition_arn: &str,
     ) -> Result<Option<Arc<FunctionDeployment>>, Error> {
-        if let Some(record) = self.cache.record(task_definition_arn) {
-            return Ok(Some(record));
+        if let Some(deployment) = self.cache.deployment(task_definition_arn) {
+            return Ok(Some(deployment));
         }
-        let Some(record) = task_definition::read_record(&self.aws.ecs, task_definition_arn).await?
+        let Some(deployment) =
+            task_definition::read_deployment(&self.aws.ecs, task_definition_arn).await?
         else {
             return Ok(None);
         };
-        let record = Arc::new(record);
-        self.cache.put_record(task_definition_arn, record.clone());
-        Ok(Some(record))
+        let deployment = Arc::new(deployment);
+        self.cache
+            .put_deployment(task_definition_arn, deployment.clone());
+        Ok(Some(deployment))
     }
 
     async fn status_of(&self, svc: &Service) -> Result<Option<FunctionStatus>, Error> {
         let Some(arn) = svc.task_definition() else {
             return Ok(None);
         };
-        let Some(record) = self.record(arn).await? else {
+        let Some(deployment) = self.deployment(arn).await? else {
             tracing::warn!(
                 ecs.service = svc.service_name(),
-                "service is tagged as ours but its task definition has no deployment record; skipped"
+                "service is tagged as ours but its task definition has no deployment deployment; skipped"
             );
             return Ok(None);
         };
         Ok(Some(mapping::function_status(
             svc,
-            &record,
+            &deployment,
             &self.settings.namespace,
         )))
     }
@@ -414,7 +378,7 @@ impl EcsBackend {
     /// Best effort undo of the Cloud Map service of a failed deploy: left alone when a service of
     /// this function uses it (another provider replica's deploy of the same name won the race
     /// and adopted it).
-    async fn discard_registry(&self, name: &FunctionName, registry: &cloudmap::Registry) {
+    async fn discard_registry(&self, name: &FunctionName, registry: &cloudmap::CloudMapService) {
         match self.find(name).await {
             Ok(Found::Ours(svc))
                 if svc
@@ -492,8 +456,7 @@ impl FunctionBackend for EcsBackend {
         }
     }
 
-    async fn list(&self, namespace: &Namespace) -> Result<Vec<FunctionStatus>, Error> {
-        self.check_namespace(namespace)?;
+    async fn list(&self, _namespace: &Namespace) -> Result<Vec<FunctionStatus>, Error> {
         let statuses = self
             .cache
             .list()
@@ -504,10 +467,9 @@ impl FunctionBackend for EcsBackend {
 
     async fn get(
         &self,
-        namespace: &Namespace,
+        _namespace: &Namespace,
         name: &FunctionName,
     ) -> Result<Option<FunctionStatus>, Error> {
-        self.check_namespace(namespace)?;
         if let Some(status) = self.cache.get(name.as_str()) {
             return Ok(Some(self.with_available(status).await));
         }
@@ -532,7 +494,6 @@ impl FunctionBackend for EcsBackend {
     }
 
     async fn deploy(&self, spec: &FunctionSpec) -> Result<(), Error> {
-        self.check_namespace(&spec.namespace)?;
         // Bad sizes and missing settings are refused before any AWS call.
         task_definition::size(spec, &self.settings.task)?;
         let name = &spec.name;
@@ -594,7 +555,7 @@ impl FunctionBackend for EcsBackend {
             }
         };
         self.cache
-            .put_record(&arn, Arc::new(spec.deployment.clone()));
+            .put_deployment(&arn, Arc::new(spec.deployment.clone()));
         self.cache.put(mapping::function_status(
             &svc,
             &spec.deployment,
@@ -605,7 +566,6 @@ impl FunctionBackend for EcsBackend {
     }
 
     async fn update(&self, spec: &FunctionSpec) -> Result<(), Error> {
-        self.check_namespace(&spec.namespace)?;
         task_definition::size(spec, &self.settings.task)?;
         let name = &spec.name;
         let _change = self.change(&spec.namespace, name).await;
@@ -633,7 +593,7 @@ impl FunctionBackend for EcsBackend {
         };
         self.retire_tasks(name, &previous).await;
         self.cache
-            .put_record(&arn, Arc::new(spec.deployment.clone()));
+            .put_deployment(&arn, Arc::new(spec.deployment.clone()));
         self.cache.put(mapping::function_status(
             &svc,
             &spec.deployment,
@@ -644,7 +604,6 @@ impl FunctionBackend for EcsBackend {
     }
 
     async fn delete(&self, namespace: &Namespace, name: &FunctionName) -> Result<(), Error> {
-        self.check_namespace(namespace)?;
         let _change = self.change(namespace, name).await;
         let svc = self.existing(name).await?;
         service::delete(&self.aws.ecs, &self.settings.service.cluster, name).await?;
@@ -666,7 +625,6 @@ impl FunctionBackend for EcsBackend {
         name: &FunctionName,
         replicas: u32,
     ) -> Result<(), Error> {
-        self.check_namespace(namespace)?;
         let _change = self.change(namespace, name).await;
         self.existing(name).await?;
         let svc = service::update(
@@ -688,7 +646,6 @@ impl FunctionBackend for EcsBackend {
 #[async_trait]
 impl SecretStore for EcsBackend {
     async fn list_secrets(&self, namespace: &Namespace) -> Result<Vec<SecretName>, Error> {
-        self.check_namespace(namespace)?;
         Ok(self
             .secrets_manager()
             .list(namespace)
@@ -704,7 +661,6 @@ impl SecretStore for EcsBackend {
         name: &SecretName,
         value: &[u8],
     ) -> Result<(), Error> {
-        self.check_namespace(namespace)?;
         self.secrets_manager()
             .create(namespace, name, value)
             .await?;
@@ -718,7 +674,6 @@ impl SecretStore for EcsBackend {
         name: &SecretName,
         value: &[u8],
     ) -> Result<(), Error> {
-        self.check_namespace(namespace)?;
         self.secrets_manager()
             .update(namespace, name, value)
             .await?;
@@ -727,7 +682,6 @@ impl SecretStore for EcsBackend {
     }
 
     async fn delete_secret(&self, namespace: &Namespace, name: &SecretName) -> Result<(), Error> {
-        self.check_namespace(namespace)?;
         self.secrets_manager().delete(namespace, name).await?;
         tracing::info!(secret.name = %name, "secret deleted");
         Ok(())
@@ -740,7 +694,6 @@ impl LogSource for EcsBackend {
         &self,
         request: LogRequest,
     ) -> Result<futures::stream::BoxStream<'static, Result<LogMessage, Error>>, Error> {
-        self.check_namespace(&request.namespace)?;
         logs::stream(
             self.aws.logs.clone(),
             self.settings.task.log_group.clone(),

@@ -8,9 +8,17 @@ use aws_sdk_ecs::types::{
 use futures::{StreamExt, TryStreamExt};
 
 use super::{MANAGED_BY_TAG, MANAGED_BY_VALUE, NAMESPACE_TAG, aws_error, owner_tags};
-use crate::config::Placement;
 use crate::error::Error;
 use crate::model::{FunctionName, Namespace};
+
+/// How ECS places function tasks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Placement {
+    /// `FARGATE`, `EC2` or `EXTERNAL`.
+    LaunchType(&'static str),
+    /// `(capacity provider, weight)` pairs.
+    CapacityProviders(Vec<(String, i32)>),
+}
 
 /// Where function services run; from the configuration.
 #[derive(Debug, Clone)]
@@ -194,7 +202,7 @@ pub async fn create(
         .propagate_tags(PropagateTags::Service)
         .enable_ecs_managed_tags(true);
     request = match &settings.placement {
-        Placement::LaunchType(t) => request.launch_type(LaunchType::from(t.as_str())),
+        Placement::LaunchType(t) => request.launch_type(LaunchType::from(*t)),
         Placement::CapacityProviders(strategy) => {
             let items = strategy
                 .iter()

@@ -6,7 +6,7 @@ use aws_sdk_ecs::types::{
     TaskDefinitionStatus, TransportProtocol, Volume,
 };
 
-use super::{MANAGED_BY_TAG, MANAGED_BY_VALUE, RECORD_LABEL, aws_error, owner_tags};
+use super::{DEPLOYMENT_LABEL, MANAGED_BY_TAG, MANAGED_BY_VALUE, aws_error, owner_tags};
 use crate::error::Error;
 use crate::model::{FunctionName, FunctionSpec, Namespace, SecretName};
 
@@ -183,7 +183,7 @@ pub fn plan(
         );
     }
 
-    let record = serde_json::to_string(deployment).map_err(|e| Error::BadRequest(e.to_string()))?;
+    let label = serde_json::to_string(deployment).map_err(|e| Error::BadRequest(e.to_string()))?;
     let container_memory = spec
         .limits
         .memory_bytes
@@ -253,7 +253,7 @@ pub fn plan(
                 .build(),
         )
         .set_environment(Some(environment))
-        .docker_labels(RECORD_LABEL, record)
+        .docker_labels(DEPLOYMENT_LABEL, label)
         .readonly_root_filesystem(deployment.read_only_root_filesystem)
         .set_memory(container_memory.map(to_i32))
         .set_memory_reservation(reservation.map(to_i32))
@@ -372,7 +372,7 @@ pub async fn register(
 }
 
 /// The deployment recorded in a task definition; `None` when it was not made by this provider.
-pub async fn read_record(
+pub async fn read_deployment(
     ecs: &aws_sdk_ecs::Client,
     arn: &str,
 ) -> Result<Option<crate::model::FunctionDeployment>, Error> {
@@ -382,15 +382,15 @@ pub async fn read_record(
         .send()
         .await
         .map_err(|e| aws_error("DescribeTaskDefinition", e))?;
-    let record = out
+    let deployment = out
         .task_definition()
         .and_then(|t| {
             t.container_definitions()
                 .iter()
-                .find_map(|c| c.docker_labels()?.get(RECORD_LABEL))
+                .find_map(|c| c.docker_labels()?.get(DEPLOYMENT_LABEL))
         })
         .and_then(|json| serde_json::from_str(json).ok());
-    Ok(record)
+    Ok(deployment)
 }
 
 /// The family of a task definition ARN (`.../task-definition/<family>:<revision>`).
@@ -614,7 +614,7 @@ mod tests {
         d.annotations = Some([("topic".to_string(), "{\n  \"a\": [1, 2]\n}".repeat(20))].into());
         let s = spec(d);
         let p = plan(&s, &settings(), &[]).unwrap();
-        let json = &p.containers[0].docker_labels().unwrap()[RECORD_LABEL];
+        let json = &p.containers[0].docker_labels().unwrap()[DEPLOYMENT_LABEL];
         let back: FunctionDeployment = serde_json::from_str(json).unwrap();
         assert_eq!(back, s.deployment);
     }

@@ -1,4 +1,4 @@
-//! GET /metrics
+//! GET /metrics: the Prometheus text exposition of `crate::metrics`.
 
 use axum::extract::State;
 use axum::http::header;

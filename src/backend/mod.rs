@@ -99,3 +99,8 @@ pub trait LogSource: Send + Sync + 'static {
         request: LogRequest,
     ) -> Result<BoxStream<'static, Result<LogMessage, Error>>, Error>;
 }
+
+/// Everything a backend serves: functions, secrets and logs.
+pub trait Backend: FunctionBackend + SecretStore + LogSource {}
+
+impl<B: FunctionBackend + SecretStore + LogSource> Backend for B {}

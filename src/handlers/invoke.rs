@@ -8,7 +8,7 @@ use axum::response::IntoResponse;
 use http_body_util::Either;
 use hyper::body::Incoming;
 
-use super::function_in_path;
+use super::parse_function_in_path;
 use crate::proxy::ProxyBody;
 use crate::state::AppState;
 
@@ -47,7 +47,7 @@ pub async fn invoke(
     if target.is_empty() {
         return own(StatusCode::NOT_FOUND);
     }
-    let (name, namespace) = match function_in_path(target, None, None) {
+    let (name, namespace) = match parse_function_in_path(target, None, None) {
         Ok(found) => found,
         Err(e) => return own((StatusCode::BAD_REQUEST, e.to_string())),
     };
