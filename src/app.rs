@@ -19,7 +19,7 @@ use crate::scaling::peers::Peers;
 use crate::server::{ConnectionLimit, Options};
 use crate::state::AppState;
 
-pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+pub use crate::error::BoxError;
 
 /// The AWS SDK's settings for this configuration (retries, timeouts); region, credentials and
 /// endpoint come from the environment as usual.

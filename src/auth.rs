@@ -1,6 +1,6 @@
 //! HTTP basic auth for /system/*, with credentials read once from the secret mount path.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -34,17 +34,12 @@ impl Credentials {
     }
 
     /// Reads `basic-auth-user` and `basic-auth-password` from `dir`, trimmed.
-    pub fn load(dir: &Path) -> Result<Self, String> {
+    pub fn load(dir: &Path) -> Result<Self, CredentialsError> {
         let read = |file: &str| {
             let path = dir.join(file);
             std::fs::read_to_string(&path)
                 .map(|s| s.trim().to_string())
-                .map_err(|e| {
-                    format!(
-                        "basic_auth is on but {} cannot be read: {e}",
-                        path.display()
-                    )
-                })
+                .map_err(|source| CredentialsError { path, source })
         };
         Ok(Self::new(
             read("basic-auth-user")?,
@@ -105,6 +100,15 @@ pub async fn require(
     }
 }
 
+/// A credentials file that cannot be read.
+#[derive(Debug, thiserror::Error)]
+#[error("basic_auth is on but {} cannot be read", path.display())]
+pub struct CredentialsError {
+    path: PathBuf,
+    #[source]
+    source: std::io::Error,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -147,6 +151,7 @@ mod tests {
         assert!(
             Credentials::load(&dir)
                 .unwrap_err()
+                .to_string()
                 .contains("basic-auth-user")
         );
     }

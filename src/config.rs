@@ -437,7 +437,7 @@ impl Config {
         }
         if self.resolver == ResolverKind::Fixed {
             crate::resolver::fixed::FixedResolver::parse(&self.endpoints)
-                .map_err(|e| invalid("FAAS_ECS_ENDPOINTS", e))?;
+                .map_err(|e| invalid("FAAS_ECS_ENDPOINTS", e.to_string()))?;
         }
         if self.discovery_interval.is_zero() {
             return Err(invalid(

@@ -1,9 +1,17 @@
 //! The provider's errors and the one table that turns them into HTTP answers.
+//!
+//! Policy: each layer says what went wrong in its own terms and this file alone picks the status.
+//! The model refuses input with [`crate::model::Invalid`] or [`crate::model::InvalidName`] (400);
+//! the backends answer [`Error`] variants named for what happened (not found, conflict, AWS
+//! throttling or timing out, AWS failing), never a status; a request AWS would refuse is caught
+//! before any AWS call. A failure that is ours or AWS's is a 5xx whose text names the operation
+//! only: AWS's own text (account ids, ARNs) goes to the log, never to the client. Secret values
+//! appear in neither.
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
-type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -35,6 +43,18 @@ pub enum Error {
         #[source]
         source: BoxError,
     },
+}
+
+impl From<crate::model::Invalid> for Error {
+    fn from(e: crate::model::Invalid) -> Self {
+        Self::BadRequest(e.0)
+    }
+}
+
+impl From<crate::model::InvalidName> for Error {
+    fn from(e: crate::model::InvalidName) -> Self {
+        Self::BadRequest(e.to_string())
+    }
 }
 
 impl Error {

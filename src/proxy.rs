@@ -116,47 +116,14 @@ impl Proxy {
         }
         let upgrade = is_upgrade(request.headers()).then(|| hyper::upgrade::on(&mut request));
         let (parts, mut body) = request.into_parts();
-        // Waits for the body's first bytes before going to a task: a malformed start is a 400
-        // that no function sees, and a client that sends nothing holds no task's connection.
-        let first = if body.is_end_stream() {
-            None
-        } else {
-            match tokio::time::timeout(self.timeout, body.frame()).await {
-                Err(_) => {
-                    return internal(
-                        StatusCode::REQUEST_TIMEOUT,
-                        format!(
-                            "The request body did not arrive within {}s.",
-                            self.timeout.as_secs_f64()
-                        ),
-                    );
-                }
-                Ok(Some(Err(e))) => return malformed_body(&e),
-                Ok(Some(Ok(frame))) => Some(frame),
-                Ok(None) => None,
-            }
+        let first = match self.first_frame(&mut body).await {
+            Ok(first) => first,
+            Err(answer) => return answer,
         };
-        let mut endpoints = self.resolver.resolve(name).await;
-        if endpoints.is_empty() {
-            endpoints = match cold_start.endpoints(name, &*self.resolver).await {
-                Ok(endpoints) => endpoints,
-                Err(Unready::NoEndpoints) => {
-                    return internal(
-                        StatusCode::SERVICE_UNAVAILABLE,
-                        format!("No endpoints available for: {name}."),
-                    );
-                }
-                Err(Unready::TimedOut(after)) => {
-                    return internal(
-                        StatusCode::GATEWAY_TIMEOUT,
-                        format!(
-                            "No replica of {name} became ready within {}s.",
-                            after.as_secs_f64()
-                        ),
-                    );
-                }
-            };
-        }
+        let endpoints = match self.endpoints(name, cold_start).await {
+            Ok(endpoints) => endpoints,
+            Err(answer) => return answer,
+        };
         let mut headers = Some(upstream_headers(
             parts.headers,
             upgrade.is_some(),
@@ -228,6 +195,59 @@ impl Proxy {
             StatusCode::INTERNAL_SERVER_ERROR,
             format!("Can't reach service for: {name}."),
         )
+    }
+}
+
+impl Proxy {
+    /// Waits for the body's first bytes before going to a task: a malformed start is a 400 that
+    /// no function sees, and a client that sends nothing holds no task's connection.
+    async fn first_frame(
+        &self,
+        body: &mut Incoming,
+    ) -> Result<Option<Frame<Bytes>>, Response<ProxyBody>> {
+        if body.is_end_stream() {
+            return Ok(None);
+        }
+        match tokio::time::timeout(self.timeout, body.frame()).await {
+            Err(_) => Err(internal(
+                StatusCode::REQUEST_TIMEOUT,
+                format!(
+                    "The request body did not arrive within {}s.",
+                    self.timeout.as_secs_f64()
+                ),
+            )),
+            Ok(Some(Err(e))) => Err(malformed_body(&e)),
+            Ok(Some(Ok(frame))) => Ok(Some(frame)),
+            Ok(None) => Ok(None),
+        }
+    }
+
+    /// The function's ready tasks; with none, what `cold_start` makes of it.
+    async fn endpoints(
+        &self,
+        name: &FunctionName,
+        cold_start: &dyn ColdStart,
+    ) -> Result<Endpoints, Response<ProxyBody>> {
+        let endpoints = self.resolver.resolve(name).await;
+        if !endpoints.is_empty() {
+            return Ok(endpoints);
+        }
+        cold_start
+            .endpoints(name, &*self.resolver)
+            .await
+            .map_err(|unready| match unready {
+                Unready::NoEndpoints => internal(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    format!("No endpoints available for: {name}."),
+                ),
+                Unready::TimedOut(after) => internal(
+                    StatusCode::GATEWAY_TIMEOUT,
+                    format!(
+                        "No replica of {name} became ready within {}s.",
+                        after.as_secs_f64()
+                    ),
+                ),
+            })
     }
 }
 

@@ -23,6 +23,7 @@ use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, mpsc, watch};
 use tower::ServiceExt;
 
 use crate::handlers::invoke::{self, PREFIX};
+use crate::proxy::ProxyBody;
 use crate::routes::{MAX_BODY_BYTES, router};
 use crate::state::AppState;
 
@@ -140,28 +141,12 @@ pub async fn serve(
             router: router.clone(),
             forwarded_for: crate::proxy::forwarded_for(remote),
         });
-        let activity = activity.clone();
-        let service = hyper::service::service_fn(move |request: hyper::Request<Incoming>| {
-            let in_flight = activity.as_ref().map(Activity::arrived);
-            let connection = connection.clone();
-            async move {
-                let _in_flight = in_flight;
-                let c = &*connection;
-                Ok::<_, std::convert::Infallible>(if request.uri().path().starts_with(PREFIX) {
-                    invoke::invoke(&c.state, request, c.forwarded_for.as_ref()).await
-                } else {
-                    let response = c.router.clone().oneshot(request.map(axum::body::Body::new));
-                    match response.await {
-                        Ok(response) => response.map(Either::Right),
-                        Err(never) => match never {},
-                    }
-                })
-            }
-        });
+        let service = service(connection, activity.clone());
         let http = http.clone();
         let (open, mut stop) = (open.clone(), stop.clone());
         tokio::spawn(async move {
             let _permit = permit;
+            // hyper-util's GracefulShutdown cannot watch a connection with upgrades: stopped here.
             let connection = http
                 .serve_connection(TokioIo::new(stream), service)
                 .with_upgrades();
@@ -193,6 +178,35 @@ pub async fn serve(
         tracing::warn!("requests still open after the grace period; stopping anyway");
     }
     Ok(())
+}
+
+/// A connection's requests: invocations straight to the proxy, the rest through the router.
+fn service(
+    connection: Arc<Connection>,
+    activity: Option<Arc<Activity>>,
+) -> impl hyper::service::Service<
+    hyper::Request<Incoming>,
+    Response = hyper::Response<ProxyBody>,
+    Error = std::convert::Infallible,
+    Future = impl Future<Output = Result<hyper::Response<ProxyBody>, std::convert::Infallible>> + Send,
+> + Clone {
+    hyper::service::service_fn(move |request: hyper::Request<Incoming>| {
+        let in_flight = activity.as_ref().map(Activity::arrived);
+        let connection = connection.clone();
+        async move {
+            let _in_flight = in_flight;
+            let c = &*connection;
+            Ok(if request.uri().path().starts_with(PREFIX) {
+                invoke::invoke(&c.state, request, c.forwarded_for.as_ref()).await
+            } else {
+                let response = c.router.clone().oneshot(request.map(axum::body::Body::new));
+                match response.await {
+                    Ok(response) => response.map(Either::Right),
+                    Err(never) => match never {},
+                }
+            })
+        }
+    })
 }
 
 /// Reads a routed request's whole body within the read timeout before it is handled: a client

@@ -15,7 +15,16 @@ pub use name::{DEFAULT_NAMESPACE, FunctionName, InvalidName, Namespace};
 pub use resources::{Resources, parse_cpu_millis, parse_memory_bytes};
 pub use secret::{Secret, SecretName, SecretSummary};
 
-use crate::error::Error;
+/// Input the model refuses; the text is shown to the user (a 400).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct Invalid(pub String);
+
+impl From<InvalidName> for Invalid {
+    fn from(e: InvalidName) -> Self {
+        Self(e.to_string())
+    }
+}
 
 /// A deployment request that passed validation: what the backend acts on.
 #[derive(Debug, Clone, PartialEq)]
@@ -32,16 +41,16 @@ pub struct FunctionSpec {
 
 impl FunctionSpec {
     /// Validates a deployment request; `namespace` is the one the handler resolved.
-    pub fn new(mut deployment: FunctionDeployment, namespace: Namespace) -> Result<Self, Error> {
-        let name = FunctionName::parse(&deployment.service).map_err(Error::bad_request)?;
+    pub fn new(mut deployment: FunctionDeployment, namespace: Namespace) -> Result<Self, Invalid> {
+        let name = FunctionName::parse(&deployment.service).map_err(Invalid::from)?;
         if deployment.image.trim().is_empty() {
-            return Err(Error::BadRequest("image is required".into()));
+            return Err(Invalid("image is required".into()));
         }
         let limits = Resources::parse(deployment.limits.as_ref(), "limits")?;
         let requests = Resources::parse(deployment.requests.as_ref(), "requests")?;
         if let Some(min) = deployment.label(SCALE_MIN_LABEL) {
             min.parse::<u32>().map_err(|_| {
-                Error::BadRequest(format!(
+                Invalid(format!(
                     "label {SCALE_MIN_LABEL} must be a whole number, got {min:?}"
                 ))
             })?;

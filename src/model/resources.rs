@@ -1,7 +1,7 @@
 //! Kubernetes quantity strings (`128Mi`, `100m`, `0.5`) as the numbers ECS needs.
 
+use super::Invalid;
 use super::ResourceList;
-use crate::error::Error;
 
 /// Parsed `limits` or `requests`: memory in bytes, cpu in millicores.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -11,13 +11,13 @@ pub struct Resources {
 }
 
 impl Resources {
-    pub fn parse(list: Option<&ResourceList>, field: &str) -> Result<Self, Error> {
+    pub fn parse(list: Option<&ResourceList>, field: &str) -> Result<Self, Invalid> {
         let Some(list) = list else {
             return Ok(Self::default());
         };
         let memory_bytes = match non_empty(&list.memory) {
             Some(q) => Some(parse_memory_bytes(q).ok_or_else(|| {
-                Error::BadRequest(format!(
+                Invalid(format!(
                     "{field}.memory {q:?} is not a memory quantity such as 128Mi"
                 ))
             })?),
@@ -25,7 +25,7 @@ impl Resources {
         };
         let cpu_millis = match non_empty(&list.cpu) {
             Some(q) => Some(parse_cpu_millis(q).ok_or_else(|| {
-                Error::BadRequest(format!(
+                Invalid(format!(
                     "{field}.cpu {q:?} is not a cpu quantity such as 100m or 0.5"
                 ))
             })?),

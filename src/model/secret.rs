@@ -3,7 +3,7 @@
 use base64::Engine;
 use serde::{Deserialize, Serialize};
 
-use crate::error::Error;
+use super::Invalid;
 
 /// Body of POST and PUT /system/secrets: `value` as text or `rawValue` as base64 of bytes.
 /// Never logged: Debug leaves the values out.
@@ -36,10 +36,10 @@ pub const MAX_SECRET_BYTES: usize = 65_536 / 4 * 3;
 impl Secret {
     /// The secret's bytes: `rawValue` decoded when given, else `value`; at most
     /// [`MAX_SECRET_BYTES`].
-    pub fn bytes(&self) -> Result<Vec<u8>, Error> {
+    pub fn bytes(&self) -> Result<Vec<u8>, Invalid> {
         let bytes = self.given_bytes()?;
         if bytes.len() > MAX_SECRET_BYTES {
-            return Err(Error::BadRequest(format!(
+            return Err(Invalid(format!(
                 "a secret value holds at most {MAX_SECRET_BYTES} bytes; this one has {}",
                 bytes.len()
             )));
@@ -47,15 +47,13 @@ impl Secret {
         Ok(bytes)
     }
 
-    fn given_bytes(&self) -> Result<Vec<u8>, Error> {
+    fn given_bytes(&self) -> Result<Vec<u8>, Invalid> {
         match (&self.raw_value, &self.value) {
             (Some(raw), _) => base64::engine::general_purpose::STANDARD
                 .decode(raw.trim())
-                .map_err(|_| Error::BadRequest("rawValue is not valid base64".into())),
+                .map_err(|_| Invalid("rawValue is not valid base64".into())),
             (None, Some(value)) => Ok(value.clone().into_bytes()),
-            (None, None) => Err(Error::BadRequest(
-                "a secret needs a value or a rawValue".into(),
-            )),
+            (None, None) => Err(Invalid("a secret needs a value or a rawValue".into())),
         }
     }
 }
@@ -74,7 +72,7 @@ pub struct SecretSummary {
 pub struct SecretName(String);
 
 impl SecretName {
-    pub fn parse(name: &str) -> Result<Self, Error> {
+    pub fn parse(name: &str) -> Result<Self, Invalid> {
         let label_ok = |label: &str| {
             !label.is_empty()
                 && label.len() <= 63
@@ -88,7 +86,7 @@ impl SecretName {
         if ok {
             Ok(Self(name.to_string()))
         } else {
-            Err(Error::BadRequest(format!(
+            Err(Invalid(format!(
                 "secret name {name:?} is invalid: use lowercase letters, digits, '-' and '.', starting and ending with a letter or digit"
             )))
         }

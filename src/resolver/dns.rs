@@ -11,7 +11,7 @@ use hickory_resolver::config::{ConnectionConfig, NameServerConfig, ResolverConfi
 use hickory_resolver::net::runtime::TokioRuntimeProvider;
 use hickory_resolver::proto::rr::{RData, RecordType};
 
-use super::{AddressCache, Endpoints, Resolver};
+use super::{AddressCache, Endpoints, Resolver, ResolverError};
 use crate::model::FunctionName;
 
 /// Which records a function's Cloud Map service has.
@@ -31,7 +31,11 @@ pub struct DnsResolver {
 
 impl DnsResolver {
     /// `server`: a DNS server to ask instead of the system's (e.g. `127.0.0.1:5353`).
-    pub fn new(domain: &str, server: Option<SocketAddr>, kind: RecordKind) -> Result<Self, String> {
+    pub fn new(
+        domain: &str,
+        server: Option<SocketAddr>,
+        kind: RecordKind,
+    ) -> Result<Self, ResolverError> {
         let mut builder = match server {
             Some(addr) => {
                 let mut udp = ConnectionConfig::udp();
@@ -44,15 +48,14 @@ impl DnsResolver {
                     TokioRuntimeProvider::default(),
                 )
             }
-            None => TokioResolver::builder_tokio()
-                .map_err(|e| format!("system DNS configuration: {e}"))?,
+            None => TokioResolver::builder_tokio().map_err(|e| ResolverError::Dns(e.into()))?,
         };
         let options = builder.options_mut();
         // A task that goes away must leave the answers soon; one that arrives must show at once.
         options.negative_max_ttl = Some(Duration::from_secs(1));
         options.timeout = Duration::from_secs(2);
         options.attempts = 2;
-        let resolver = builder.build().map_err(|e| format!("DNS resolver: {e}"))?;
+        let resolver = builder.build().map_err(|e| ResolverError::Dns(e.into()))?;
         Ok(Self {
             resolver,
             suffix: format!(".{}.", domain.trim_end_matches('.')),

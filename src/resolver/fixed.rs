@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 
 use async_trait::async_trait;
 
-use super::{Endpoints, Resolver};
+use super::{Endpoints, Resolver, ResolverError};
 use crate::model::FunctionName;
 
 pub struct FixedResolver {
@@ -24,17 +24,17 @@ impl FixedResolver {
     }
 
     /// Parses `name=host:port|host:port,name2=host:port`.
-    pub fn parse(spec: &str) -> Result<Self, String> {
+    pub fn parse(spec: &str) -> Result<Self, ResolverError> {
         let mut table: HashMap<String, Vec<SocketAddr>> = HashMap::new();
         for entry in spec.split(',').map(str::trim).filter(|e| !e.is_empty()) {
             let (name, addrs) = entry
                 .split_once('=')
-                .ok_or_else(|| format!("{entry:?} is not name=host:port"))?;
+                .ok_or_else(|| ResolverError::Table(format!("{entry:?} is not name=host:port")))?;
             for addr in addrs.split('|') {
                 let addr = addr
                     .trim()
                     .parse()
-                    .map_err(|e| format!("{addr:?} in {entry:?}: {e}"))?;
+                    .map_err(|e| ResolverError::Table(format!("{addr:?} in {entry:?}: {e}")))?;
                 table.entry(name.trim().to_string()).or_default().push(addr);
             }
         }

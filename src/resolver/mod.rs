@@ -19,6 +19,16 @@ use crate::model::FunctionName;
 
 pub use answers::AddressCache;
 
+/// A resolver that cannot be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum ResolverError {
+    #[error("DNS resolver")]
+    Dns(#[source] crate::error::BoxError),
+    /// FAAS_ECS_ENDPOINTS does not parse.
+    #[error("{0}")]
+    Table(String),
+}
+
 /// The addresses of a function's ready tasks at one moment; empty when none is ready.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Endpoints(Arc<[Endpoint]>);

@@ -8,7 +8,7 @@ use aws_sdk_ecs::types::{
 
 use super::{DEPLOYMENT_LABEL, MANAGED_BY_TAG, MANAGED_BY_VALUE, aws_error, owner_tags};
 use crate::error::Error;
-use crate::model::{FunctionName, FunctionSpec, Namespace, SecretName};
+use crate::model::{FunctionDeployment, FunctionName, FunctionSpec, Namespace, SecretName};
 
 /// Where functions read their secrets, as in every OpenFaaS provider.
 pub const SECRETS_PATH: &str = "/var/openfaas/secrets";
@@ -167,6 +167,109 @@ pub fn plan(
     } = size(spec, settings)?;
 
     let deployment = &spec.deployment;
+    let mut volumes = Vec::new();
+    let mut mount_points = Vec::new();
+    if deployment.read_only_root_filesystem {
+        // The watchdog writes its lock file and temporary files under /tmp.
+        volumes.push(Volume::builder().name("tmp").build());
+        mount_points.push(
+            MountPoint::builder()
+                .source_volume("tmp")
+                .container_path("/tmp")
+                .read_only(false)
+                .build(),
+        );
+    }
+
+    let mut containers = Vec::new();
+    let mut depends_on = Vec::new();
+    if let Some(image) = secrets_image {
+        volumes.push(Volume::builder().name(SECRETS_VOLUME).build());
+        mount_points.push(
+            MountPoint::builder()
+                .source_volume(SECRETS_VOLUME)
+                .container_path(SECRETS_PATH)
+                .read_only(true)
+                .build(),
+        );
+        containers.push(secrets_container(
+            image,
+            secrets,
+            log_configuration(settings, spec.name.as_str())?,
+        )?);
+        depends_on.push(
+            ContainerDependency::builder()
+                .container_name(SECRETS_CONTAINER)
+                .condition(ContainerCondition::Success)
+                .build()
+                .map_err(|e| Error::aws("RegisterTaskDefinition", e))?,
+        );
+    }
+
+    containers.push(function_container(
+        spec,
+        settings,
+        depends_on,
+        mount_points,
+    )?);
+
+    Ok(TaskDefinitionPlan {
+        family: family(&spec.namespace, &spec.name),
+        cpu,
+        memory,
+        fargate: settings.fargate,
+        execution_role_arn: settings.execution_role_arn.clone(),
+        task_role_arn: settings.task_role_arn.clone(),
+        containers,
+        volumes,
+        tags: owner_tags(&spec.namespace, &spec.name)
+            .map(|(k, v)| Tag::builder().key(k).value(v).build())
+            .collect(),
+    })
+}
+
+/// The function's own container: its image on the watchdog's port, its environment, the
+/// deployment as a label, its memory and cpu, and a health check.
+fn function_container(
+    spec: &FunctionSpec,
+    settings: &TaskSettings,
+    depends_on: Vec<ContainerDependency>,
+    mount_points: Vec<MountPoint>,
+) -> Result<ContainerDefinition, Error> {
+    let deployment = &spec.deployment;
+    let label =
+        serde_json::to_string(deployment).map_err(|e| Error::aws("RegisterTaskDefinition", e))?;
+    let (container_memory, reservation) = container_memory(spec);
+    Ok(ContainerDefinition::builder()
+        .name(spec.name.as_str())
+        .set_depends_on(Some(depends_on).filter(|d| !d.is_empty()))
+        .image(&deployment.image)
+        .essential(true)
+        .port_mappings(
+            PortMapping::builder()
+                .container_port(WATCHDOG_PORT)
+                .protocol(TransportProtocol::Tcp)
+                .build(),
+        )
+        .set_environment(Some(environment(deployment)))
+        .docker_labels(DEPLOYMENT_LABEL, label)
+        .readonly_root_filesystem(deployment.read_only_root_filesystem)
+        .set_memory(container_memory.map(to_i32))
+        .set_memory_reservation(reservation.map(to_i32))
+        .set_cpu(
+            spec.requests
+                .cpu_millis
+                .or(spec.limits.cpu_millis)
+                .map(|m| to_i32(cpu_units(m))),
+        )
+        .set_mount_points(Some(mount_points))
+        .health_check(health_check()?)
+        .log_configuration(log_configuration(settings, spec.name.as_str())?)
+        .build())
+}
+
+/// The function's environment variables, then `fprocess` from `envProcess`, which wins.
+fn environment(deployment: &FunctionDeployment) -> Vec<KeyValuePair> {
     let mut environment: Vec<KeyValuePair> = deployment
         .env_vars
         .iter()
@@ -182,117 +285,44 @@ pub fn plan(
                 .build(),
         );
     }
+    environment
+}
 
-    let label = serde_json::to_string(deployment).map_err(|e| Error::BadRequest(e.to_string()))?;
-    let container_memory = spec
+/// The container's memory limit and reservation (MiB), from the limits and requests.
+fn container_memory(spec: &FunctionSpec) -> (Option<u32>, Option<u32>) {
+    let limit = spec
         .limits
         .memory_bytes
         .map(|b| mib(b).max(MIN_CONTAINER_MIB));
     let reservation = spec.requests.memory_bytes.map(|b| {
         let mib = mib(b).max(MIN_CONTAINER_MIB);
-        container_memory.map_or(mib, |limit| mib.min(limit))
+        limit.map_or(mib, |limit| mib.min(limit))
     });
+    (limit, reservation)
+}
 
-    let mut volumes = Vec::new();
-    let mut mount_points = Vec::new();
-    if deployment.read_only_root_filesystem {
-        // The watchdog writes its lock file and temporary files under /tmp.
-        volumes.push(Volume::builder().name("tmp").build());
-        mount_points.push(
-            MountPoint::builder()
-                .source_volume("tmp")
-                .container_path("/tmp")
-                .read_only(false)
-                .build(),
-        );
-    }
+/// Both watchdogs create /tmp/.lock once they accept requests.
+fn health_check() -> Result<HealthCheck, Error> {
+    HealthCheck::builder()
+        .command("CMD-SHELL")
+        .command("[ -e /tmp/.lock ] || exit 1")
+        .interval(5)
+        .timeout(2)
+        .retries(3)
+        .start_period(5)
+        .build()
+        .map_err(|e| Error::aws("RegisterTaskDefinition", e))
+}
 
-    let log_configuration = |prefix: &str| {
-        LogConfiguration::builder()
-            .log_driver(LogDriver::Awslogs)
-            .options("awslogs-group", &settings.log_group)
-            .options("awslogs-region", &settings.region)
-            .options("awslogs-stream-prefix", prefix)
-            .build()
-            .map_err(|e| Error::BadRequest(e.to_string()))
-    };
-    let mut containers = Vec::new();
-    let mut depends_on = Vec::new();
-    if let Some(image) = secrets_image {
-        volumes.push(Volume::builder().name(SECRETS_VOLUME).build());
-        mount_points.push(
-            MountPoint::builder()
-                .source_volume(SECRETS_VOLUME)
-                .container_path(SECRETS_PATH)
-                .read_only(true)
-                .build(),
-        );
-        containers.push(secrets_container(
-            image,
-            secrets,
-            log_configuration(spec.name.as_str())?,
-        )?);
-        depends_on.push(
-            ContainerDependency::builder()
-                .container_name(SECRETS_CONTAINER)
-                .condition(ContainerCondition::Success)
-                .build()
-                .map_err(|e| Error::BadRequest(e.to_string()))?,
-        );
-    }
-
-    let container = ContainerDefinition::builder()
-        .name(spec.name.as_str())
-        .set_depends_on(Some(depends_on).filter(|d| !d.is_empty()))
-        .image(&deployment.image)
-        .essential(true)
-        .port_mappings(
-            PortMapping::builder()
-                .container_port(WATCHDOG_PORT)
-                .protocol(TransportProtocol::Tcp)
-                .build(),
-        )
-        .set_environment(Some(environment))
-        .docker_labels(DEPLOYMENT_LABEL, label)
-        .readonly_root_filesystem(deployment.read_only_root_filesystem)
-        .set_memory(container_memory.map(to_i32))
-        .set_memory_reservation(reservation.map(to_i32))
-        .set_cpu(
-            spec.requests
-                .cpu_millis
-                .or(spec.limits.cpu_millis)
-                .map(|m| to_i32(cpu_units(m))),
-        )
-        .set_mount_points(Some(mount_points))
-        .health_check(
-            // Both watchdogs create /tmp/.lock once they accept requests.
-            HealthCheck::builder()
-                .command("CMD-SHELL")
-                .command("[ -e /tmp/.lock ] || exit 1")
-                .interval(5)
-                .timeout(2)
-                .retries(3)
-                .start_period(5)
-                .build()
-                .map_err(|e| Error::BadRequest(e.to_string()))?,
-        )
-        .log_configuration(log_configuration(spec.name.as_str())?)
-        .build();
-    containers.push(container);
-
-    Ok(TaskDefinitionPlan {
-        family: family(&spec.namespace, &spec.name),
-        cpu,
-        memory,
-        fargate: settings.fargate,
-        execution_role_arn: settings.execution_role_arn.clone(),
-        task_role_arn: settings.task_role_arn.clone(),
-        containers,
-        volumes,
-        tags: owner_tags(&spec.namespace, &spec.name)
-            .map(|(k, v)| Tag::builder().key(k).value(v).build())
-            .collect(),
-    })
+/// Container output to CloudWatch Logs, in streams `<prefix>/<container>/<task id>`.
+fn log_configuration(settings: &TaskSettings, prefix: &str) -> Result<LogConfiguration, Error> {
+    LogConfiguration::builder()
+        .log_driver(LogDriver::Awslogs)
+        .options("awslogs-group", &settings.log_group)
+        .options("awslogs-region", &settings.region)
+        .options("awslogs-stream-prefix", prefix)
+        .build()
+        .map_err(|e| Error::aws("RegisterTaskDefinition", e))
 }
 
 /// The container that runs before the function: ECS injects each secret as an environment
@@ -314,7 +344,7 @@ fn secrets_container(
                 .build()
         })
         .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| Error::BadRequest(e.to_string()))?;
+        .map_err(|e| Error::aws("RegisterTaskDefinition", e))?;
     Ok(ContainerDefinition::builder()
         .name(SECRETS_CONTAINER)
         .image(image)
