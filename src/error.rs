@@ -2,9 +2,9 @@
 //!
 //! Policy: each layer says what went wrong in its own terms and this file alone picks the status.
 //! The model refuses input with [`crate::model::Invalid`] or [`crate::model::InvalidName`] (400);
-//! the backends answer [`Error`] variants named for what happened (not found, conflict, AWS
-//! throttling or timing out, AWS failing), never a status; a request AWS would refuse is caught
-//! before any AWS call. A failure that is ours or AWS's is a 5xx whose text names the operation
+//! the backends answer [`crate::backend::Error`], named for what happened (invalid, not found,
+//! conflict, AWS throttling or timing out, AWS failing), never a status; a request AWS would refuse
+//! is caught before any AWS call. A failure that is ours or AWS's is a 5xx whose text names the operation
 //! only: AWS's own text (account ids, ARNs) goes to the log, never to the client. Secret values
 //! appear in neither.
 
@@ -54,6 +54,20 @@ impl From<crate::model::Invalid> for Error {
 impl From<crate::model::InvalidName> for Error {
     fn from(e: crate::model::InvalidName) -> Self {
         Self::BadRequest(e.to_string())
+    }
+}
+
+impl From<crate::backend::Error> for Error {
+    fn from(e: crate::backend::Error) -> Self {
+        use crate::backend::Error as B;
+        match e {
+            B::Invalid(reason) => Self::BadRequest(reason),
+            B::NotFound(what) => Self::NotFound(what),
+            B::Conflict(reason) => Self::Conflict(reason),
+            B::Throttled { operation } => Self::Throttled { operation },
+            B::AwsTimeout { operation } => Self::AwsTimeout { operation },
+            B::Aws { operation, source } => Self::Aws { operation, source },
+        }
     }
 }
 

@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use futures::stream::BoxStream;
 
 use super::{FunctionBackend, LogSource, SecretStore};
-use crate::error::Error;
+use crate::backend::Error;
 use crate::model::{
     FunctionName, FunctionSpec, FunctionStatus, LogMessage, LogRequest, Namespace, SecretName,
 };
@@ -40,9 +40,7 @@ impl MemoryBackend {
             .iter()
             .find(|s| !secrets.contains_key(&(spec.namespace.clone(), (*s).clone())));
         match missing {
-            Some(missing) => Err(Error::BadRequest(format!(
-                "secret {missing} does not exist"
-            ))),
+            Some(missing) => Err(Error::Invalid(format!("secret {missing} does not exist"))),
             None => Ok(()),
         }
     }

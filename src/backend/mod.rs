@@ -2,18 +2,20 @@
 //! No AWS type crosses it.
 
 pub mod ecs;
+mod error;
 pub mod memory;
+
+pub use error::Error;
 
 use async_trait::async_trait;
 use futures::stream::BoxStream;
 
-use crate::error::Error;
 use crate::model::{
     FunctionName, FunctionSpec, FunctionStatus, LogMessage, LogRequest, Namespace, SecretName,
 };
 
 /// Where functions run. Every method takes validated names; implementations answer
-/// [`Error::NotFound`] for functions they do not have and [`Error::BadRequest`] for
+/// [`Error::NotFound`] for functions they do not have and [`Error::Invalid`] for
 /// namespaces they do not manage.
 #[async_trait]
 pub trait FunctionBackend: Send + Sync + 'static {
@@ -56,7 +58,7 @@ pub trait FunctionBackend: Send + Sync + 'static {
         if self.namespaces().contains(namespace) {
             Ok(())
         } else {
-            Err(Error::BadRequest(format!(
+            Err(Error::Invalid(format!(
                 "namespace {namespace} is not managed by this provider"
             )))
         }

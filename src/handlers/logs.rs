@@ -1,8 +1,5 @@
 //! GET /system/logs: NDJSON, one line per message, flushed as each arrives.
 
-use std::time::SystemTime;
-
-use aws_sdk_ecs::primitives::{DateTime, DateTimeFormat as Format};
 use axum::body::{Body, Bytes};
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
@@ -61,11 +58,7 @@ pub fn parse(query: LogQuery) -> Result<LogRequest, Error> {
     };
     let since = match query.since.as_deref().filter(|s| !s.is_empty()) {
         None => None,
-        Some(s) => {
-            let t =
-                DateTime::from_str(s, Format::DateTime).map_err(|_| unprocessable("since", s))?;
-            Some(SystemTime::try_from(t).map_err(|_| unprocessable("since", s))?)
-        }
+        Some(s) => Some(crate::model::parse_rfc3339(s).ok_or_else(|| unprocessable("since", s))?),
     };
     let instance = query.instance.filter(|i| !i.is_empty());
     Ok(LogRequest {

@@ -18,7 +18,9 @@ pub async fn status(
         function_in_path(&*state.backend, &name, None, query.namespace.as_deref())?;
     match state.backend.get(&namespace, &name).await {
         Ok(Some(status)) => Ok(Json(status).into_response()),
-        Ok(None) | Err(Error::NotFound(_)) => Ok(StatusCode::NOT_FOUND.into_response()),
-        Err(e) => Err(e),
+        Ok(None) | Err(crate::backend::Error::NotFound(_)) => {
+            Ok(StatusCode::NOT_FOUND.into_response())
+        }
+        Err(e) => Err(e.into()),
     }
 }

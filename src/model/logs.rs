@@ -29,3 +29,10 @@ pub struct LogMessage {
     pub timestamp: String,
     pub text: String,
 }
+
+/// An RFC 3339 timestamp (`2026-11-29T06:00:00Z`, offsets and fractions allowed).
+pub fn parse_rfc3339(s: &str) -> Option<std::time::SystemTime> {
+    use aws_smithy_types::date_time::{DateTime, Format};
+    let t = DateTime::from_str(s, Format::DateTime).ok()?;
+    std::time::SystemTime::try_from(t).ok()
+}

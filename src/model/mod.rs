@@ -10,7 +10,7 @@ pub use function::{
     DeleteFunctionRequest, FUNCTION_LABEL, FunctionDeployment, FunctionStatus, ResourceList,
     SCALE_MIN_LABEL, ScaleServiceRequest,
 };
-pub use logs::{LogMessage, LogRequest};
+pub use logs::{LogMessage, LogRequest, parse_rfc3339};
 pub use name::{DEFAULT_NAMESPACE, FunctionName, InvalidName, Namespace};
 pub use resources::{Resources, parse_cpu_millis, parse_memory_bytes};
 pub use secret::{Secret, SecretName, SecretSummary};

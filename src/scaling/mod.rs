@@ -180,7 +180,7 @@ impl Scaling {
         }
     }
 
-    async fn wake_once(&self, name: &FunctionName) -> Result<(), crate::error::Error> {
+    async fn wake_once(&self, name: &FunctionName) -> Result<(), crate::backend::Error> {
         let Some(status) = self.backend.get(&self.namespace, name).await? else {
             return Ok(());
         };
@@ -213,7 +213,7 @@ impl Scaling {
         from: u64,
         decision: Decision,
         load: &Load,
-    ) -> Result<(), crate::error::Error> {
+    ) -> Result<(), crate::backend::Error> {
         let to = decision.to.min(self.settings.max_replicas);
         self.backend.scale(&self.namespace, name, to as u32).await?;
         tracing::info!(

@@ -10,7 +10,7 @@ use aws_sdk_servicediscovery::types::{
 };
 
 use super::{MANAGED_BY_TAG, MANAGED_BY_VALUE, aws_error, owner_tags};
-use crate::error::Error;
+use crate::backend::Error;
 use crate::model::{FunctionName, Namespace};
 
 /// A function's Cloud Map service.

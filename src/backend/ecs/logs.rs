@@ -10,7 +10,7 @@ use futures::stream::BoxStream;
 use tokio::sync::mpsc;
 
 use super::aws_error;
-use crate::error::Error;
+use crate::backend::Error;
 use crate::model::{LogMessage, LogRequest};
 
 /// Reads a function's log lines; with `follow`, polls for new ones every `poll` until the

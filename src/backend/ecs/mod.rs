@@ -24,7 +24,8 @@ use self::secrets::SecretsManager;
 use self::service::{Found, ServiceSettings};
 use self::task_definition::TaskSettings;
 use super::{FunctionBackend, LogSource, SecretStore};
-use crate::error::{DisplayChain, Error};
+use crate::backend::Error;
+use crate::error::DisplayChain;
 use crate::model::{
     FunctionDeployment, FunctionName, FunctionSpec, FunctionStatus, LogMessage, LogRequest,
     Namespace, SecretName,
@@ -450,7 +451,7 @@ impl FunctionBackend for EcsBackend {
         if *namespace == self.settings.namespace {
             Ok(())
         } else {
-            Err(Error::BadRequest(format!(
+            Err(Error::Invalid(format!(
                 "namespace {namespace} is not managed by this provider"
             )))
         }
@@ -763,7 +764,7 @@ mod tests {
         .await
         .expect("the SDK's own timeout ends the call");
         let err = aws_error("DescribeServices", answer.unwrap_err());
-        assert_eq!(err.status(), axum::http::StatusCode::SERVICE_UNAVAILABLE);
+        assert!(matches!(err, Error::AwsTimeout { .. }), "{err:?}");
         assert!(err.to_string().contains("may or may not"), "{err}");
         assert!(
             started.elapsed() < Duration::from_secs(3),
@@ -777,14 +778,14 @@ mod tests {
     fn throttling_left_after_retries_is_a_503_and_other_errors_a_500_without_aws_text() {
         let throttled = aws_error("ListServices", service_error("ThrottlingException"));
         assert_eq!(
-            throttled.status(),
+            crate::error::Error::from(throttled).status(),
             axum::http::StatusCode::SERVICE_UNAVAILABLE
         );
         let other = aws_error("ListServices", service_error("AccessDeniedException"));
+        assert!(!other.to_string().contains("raw AWS text"), "{other}");
         assert_eq!(
-            other.status(),
+            crate::error::Error::from(other).status(),
             axum::http::StatusCode::INTERNAL_SERVER_ERROR
         );
-        assert!(!other.to_string().contains("raw AWS text"), "{other}");
     }
 }

@@ -8,7 +8,7 @@ use aws_sdk_secretsmanager::types::{Filter, FilterNameStringType, Tag};
 use base64::Engine;
 
 use super::{MANAGED_BY_TAG, MANAGED_BY_VALUE, NAMESPACE_TAG, aws_error};
-use crate::error::Error;
+use crate::backend::Error;
 use crate::model::{Namespace, SecretName};
 
 /// Tag naming the OpenFaaS secret a Secrets Manager secret holds.
@@ -88,7 +88,7 @@ impl SecretsManager<'_> {
             .iter()
             .map(|name| {
                 all.iter().find(|(n, _)| n == name).cloned().ok_or_else(|| {
-                    Error::BadRequest(format!(
+                    Error::Invalid(format!(
                         "secret {name} does not exist in namespace {namespace}"
                     ))
                 })

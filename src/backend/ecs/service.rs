@@ -8,7 +8,7 @@ use aws_sdk_ecs::types::{
 use futures::{StreamExt, TryStreamExt};
 
 use super::{MANAGED_BY_TAG, MANAGED_BY_VALUE, NAMESPACE_TAG, aws_error, owner_tags};
-use crate::error::Error;
+use crate::backend::Error;
 use crate::model::{FunctionName, Namespace};
 
 /// How ECS places function tasks.

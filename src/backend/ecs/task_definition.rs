@@ -7,7 +7,7 @@ use aws_sdk_ecs::types::{
 };
 
 use super::{DEPLOYMENT_LABEL, MANAGED_BY_TAG, MANAGED_BY_VALUE, aws_error, owner_tags};
-use crate::error::Error;
+use crate::backend::Error;
 use crate::model::{FunctionDeployment, FunctionName, FunctionSpec, Namespace, SecretName};
 
 /// Where functions read their secrets, as in every OpenFaaS provider.
@@ -114,7 +114,7 @@ pub fn size<'a>(spec: &FunctionSpec, settings: &'a TaskSettings) -> Result<Sizin
         (true, _) => None,
         (false, Some(image)) => Some(image),
         (false, None) => {
-            return Err(Error::BadRequest(
+            return Err(Error::Invalid(
                 "this provider has no FAAS_ECS_SECRETS_IMAGE, so functions cannot use secrets"
                     .into(),
             ));
@@ -140,7 +140,7 @@ pub fn size<'a>(spec: &FunctionSpec, settings: &'a TaskSettings) -> Result<Sizin
         .max(1);
     let (cpu, memory) = if settings.fargate {
         fargate_size(want_cpu, want_memory).ok_or_else(|| {
-            Error::BadRequest(format!(
+            Error::Invalid(format!(
                 "limits of {want_cpu} cpu units and {want_memory} MiB exceed the largest Fargate task (16 vCPU, 120 GiB)"
             ))
         })?
@@ -615,7 +615,7 @@ mod tests {
         });
         assert!(matches!(
             plan(&spec(d), &settings(), &[]),
-            Err(Error::BadRequest(_))
+            Err(Error::Invalid(_))
         ));
     }
 
@@ -758,7 +758,7 @@ mod tests {
         let arns = [(SecretName::parse("db").unwrap(), "arn".to_string())];
         assert!(matches!(
             plan(&spec(d), &no_image, &arns),
-            Err(Error::BadRequest(_))
+            Err(Error::Invalid(_))
         ));
     }
 
