@@ -297,9 +297,9 @@ pub struct Config {
     #[arg(long, env = "FAAS_ECS_BUSY_POLL", value_name = "FAAS_ECS_BUSY_POLL", default_value = "200us", value_parser = parse_duration)]
     pub busy_poll: Duration,
 
-    /// Connections served at once, across every serving thread; beyond it, new connections wait
-    /// in the kernel's queue until one closes. Each invocation holds two file descriptors (the
-    /// client's and the function's), so keep this under half of `ulimit -n`.
+    /// Connections served at once, across every serving thread; past it, a quarter as many more
+    /// are served one hurried request each, and beyond those new connections wait in the kernel's
+    /// queue. Each invocation holds two file descriptors (the client's and the function's).
     #[arg(long, env = "FAAS_ECS_MAX_CONNECTIONS", value_name = "FAAS_ECS_MAX_CONNECTIONS", default_value_t = 4096, value_parser = clap::value_parser!(u32).range(1..))]
     pub max_connections: u32,
 

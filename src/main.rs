@@ -118,7 +118,8 @@ fn listener(address: std::net::SocketAddr) -> std::io::Result<tokio::net::TcpLis
     socket.set_reuseaddr(true)?;
     socket.set_reuseport(true)?;
     socket.bind(address)?;
-    socket.listen(1024)
+    // Room for a burst of connections past the limit (the kernel caps it at somaxconn).
+    socket.listen(4096)
 }
 
 /// SIGTERM (ECS stopping the task) or Ctrl-C: stop accepting, finish what is in flight.

@@ -5,7 +5,7 @@
 
 use std::future::Future;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use axum::Router;
@@ -42,44 +42,77 @@ pub struct Options {
     pub connections: ConnectionLimit,
 }
 
-/// The number of connections served at once, over every serving thread: past it, new connections
-/// wait in the kernel's accept queue until one closes, so that a flood of slow clients cannot
-/// take every file descriptor (the AWS calls and the functions' connections need theirs).
+/// The number of connections served at once, over every serving thread, so that a flood of slow
+/// clients cannot take every file descriptor (the AWS calls and the functions' connections need
+/// theirs). Past it, a few more connections are served hurried: one request each, whose head must
+/// come within [`HURRIED_READ_TIMEOUT`] and whose `/system` body too, so that a health check or a
+/// status read still gets through a flood of clients that send nothing; beyond those, new
+/// connections wait in the kernel's accept queue until one closes.
 #[derive(Debug, Clone)]
 pub struct ConnectionLimit {
     permits: Arc<Semaphore>,
+    hurried: Arc<Semaphore>,
     max: usize,
-    /// Whether the limit was reached since a connection was last taken without waiting: one
-    /// warning per episode.
-    reached: Arc<AtomicBool>,
+    /// When the limit was last reported: at most one warning a minute.
+    reported: Arc<std::sync::Mutex<Option<Instant>>>,
 }
 
 impl ConnectionLimit {
     pub fn new(max: usize) -> Self {
         Self {
             permits: Arc::new(Semaphore::new(max)),
+            hurried: Arc::new(Semaphore::new((max / 4).clamp(1, 1024))),
             max,
-            reached: Arc::new(AtomicBool::new(false)),
+            reported: Arc::default(),
         }
     }
 
     /// A place for one more connection, held until it closes.
-    async fn acquire(&self) -> OwnedSemaphorePermit {
+    async fn acquire(&self) -> Place {
         if let Ok(permit) = self.permits.clone().try_acquire_owned() {
-            self.reached.store(false, Ordering::Relaxed);
-            return permit;
+            return Place {
+                _permit: permit,
+                hurried: false,
+            };
         }
-        if !self.reached.swap(true, Ordering::Relaxed) {
+        if self.report_now() {
             tracing::warn!(
                 max = self.max,
-                "connection limit reached (FAAS_ECS_MAX_CONNECTIONS): new connections wait until one closes"
+                "connection limit reached (FAAS_ECS_MAX_CONNECTIONS): new connections are served one hurried request each, or wait until one closes"
             );
         }
-        self.permits
-            .clone()
-            .acquire_owned()
-            .await
-            .expect("the semaphore is never closed")
+        let closed = "the semaphores are never closed";
+        tokio::select! {
+            permit = self.permits.clone().acquire_owned() => Place { _permit: permit.expect(closed), hurried: false },
+            permit = self.hurried.clone().acquire_owned() => Place { _permit: permit.expect(closed), hurried: true },
+        }
+    }
+}
+
+impl ConnectionLimit {
+    fn report_now(&self) -> bool {
+        let mut reported = self.reported.lock().unwrap_or_else(|p| p.into_inner());
+        let due = reported.is_none_or(|at| at.elapsed() >= Duration::from_secs(60));
+        if due {
+            *reported = Some(Instant::now());
+        }
+        due
+    }
+}
+
+/// How long a connection served past the limit has for its request's head and `/system` body.
+pub const HURRIED_READ_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// A connection's place under the limit, held until it closes.
+struct Place {
+    _permit: OwnedSemaphorePermit,
+    /// Past the limit: one request, read in [`HURRIED_READ_TIMEOUT`].
+    hurried: bool,
+}
+
+impl Place {
+    fn hurried(&self) -> bool {
+        self.hurried
     }
 }
 
@@ -106,21 +139,29 @@ pub async fn serve(
         .keep_alive(true);
     // The read buffer: the largest request head, and what a connection holds of a body in flight.
     http.max_buf_size(options.max_request_head);
-    let http = Arc::new(http);
+    let mut hurried = http.clone();
+    hurried
+        .header_read_timeout(HURRIED_READ_TIMEOUT)
+        .keep_alive(false);
+    let (http, hurried) = (Arc::new(http), Arc::new(hurried));
     let router = router(state.clone());
     // Requests are counted only for the poller, when there is one.
     let activity = (!options.busy_poll.is_zero()).then(|| Arc::new(Activity::default()));
     let poller = activity
         .clone()
         .map(|activity| tokio::spawn(busy_poll(activity, options.busy_poll)));
+    let hurried_router = router.clone().layer(middleware::from_fn_with_state(
+        HURRIED_READ_TIMEOUT,
+        read_whole_body,
+    ));
     let router = router.layer(middleware::from_fn_with_state(
         options.read_timeout,
         read_whole_body,
     ));
     tokio::pin!(shutdown);
     loop {
-        let permit = tokio::select! {
-            permit = options.connections.acquire() => permit,
+        let place = tokio::select! {
+            place = options.connections.acquire() => place,
             () = &mut shutdown => break,
         };
         let (stream, remote) = tokio::select! {
@@ -138,14 +179,22 @@ pub async fn serve(
         let _ = stream.set_nodelay(true);
         let connection = Arc::new(Connection {
             state: state.clone(),
-            router: router.clone(),
+            router: if place.hurried() {
+                hurried_router.clone()
+            } else {
+                router.clone()
+            },
             forwarded_for: crate::proxy::forwarded_for(remote),
         });
         let service = service(connection, activity.clone());
-        let http = http.clone();
+        let http = if place.hurried() {
+            hurried.clone()
+        } else {
+            http.clone()
+        };
         let (open, mut stop) = (open.clone(), stop.clone());
         tokio::spawn(async move {
-            let _permit = permit;
+            let _place = place;
             // hyper-util's GracefulShutdown cannot watch a connection with upgrades: stopped here.
             let connection = http
                 .serve_connection(TokioIo::new(stream), service)

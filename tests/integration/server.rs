@@ -86,26 +86,39 @@ async fn a_declared_length_over_the_limit_is_413_before_any_of_the_body() {
 }
 
 #[tokio::test]
-async fn connections_beyond_the_limit_wait_until_one_closes() {
+async fn past_the_limit_a_health_check_still_gets_through_and_beyond_that_connections_wait() {
+    // Four places, and past them one hurried place (a quarter, at least one).
     let p = provider(Duration::from_secs(30), 4).await;
-    // Four clients that connect and send nothing hold every place.
+    let health = b"GET /healthz HTTP/1.1\r\nhost: p\r\nconnection: close\r\n\r\n";
+    // Four clients that connect and send nothing hold every regular place.
     let mut silent = Vec::new();
     for _ in 0..4 {
         silent.push(TcpStream::connect(p).await.unwrap());
     }
     tokio::time::sleep(Duration::from_millis(200)).await;
-    let mut health = TcpStream::connect(p).await.unwrap();
-    health
-        .write_all(b"GET /healthz HTTP/1.1\r\nhost: p\r\nconnection: close\r\n\r\n")
+    // The next one is served hurried: one request, then the provider closes it.
+    let status = raw_status(p, health).await;
+    assert!(status.starts_with("HTTP/1.1 200"), "{status}");
+    // A silent client in the hurried place is closed soon, not after the read timeout.
+    let mut hurried = TcpStream::connect(p).await.unwrap();
+    let mut buf = Vec::new();
+    tokio::time::timeout(Duration::from_secs(10), hurried.read_to_end(&mut buf))
         .await
+        .expect("a silent hurried connection is closed within seconds")
         .unwrap();
+    // With the hurried place held too, a new connection waits until a place is free.
+    let _held = TcpStream::connect(p).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let mut waiting = TcpStream::connect(p).await.unwrap();
+    waiting.write_all(health).await.unwrap();
     let mut answer = Vec::new();
     let waited =
-        tokio::time::timeout(Duration::from_millis(500), health.read_to_end(&mut answer)).await;
-    assert!(waited.is_err(), "answered past the limit: {answer:?}");
-    // One of them leaves: the waiting connection is served.
+        tokio::time::timeout(Duration::from_millis(300), waiting.read_to_end(&mut answer)).await;
+    assert!(waited.is_err(), "answered past every place: {answer:?}");
+    // The held one is closed after the hurried read timeout, or a regular client leaves: either
+    // way the waiting connection is served.
     drop(silent.pop());
-    tokio::time::timeout(Duration::from_secs(10), health.read_to_end(&mut answer))
+    tokio::time::timeout(Duration::from_secs(10), waiting.read_to_end(&mut answer))
         .await
         .expect("served once a place is free")
         .unwrap();
