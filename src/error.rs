@@ -21,28 +21,11 @@ pub enum Error {
     /// Parameters that parse as the wrong thing (the logs API answers 422).
     #[error("{0}")]
     Unprocessable(String),
-    #[error("{0} not found")]
-    NotFound(String),
-    /// The thing exists already, or is in a state that forbids the change.
-    #[error("{0}")]
-    Conflict(String),
     #[error("Feature not implemented")]
     NotImplemented,
-    /// AWS kept throttling after the SDK's retries.
-    #[error("AWS is throttling {operation}; retry shortly")]
-    Throttled { operation: &'static str },
-    /// AWS did not answer in time (FAAS_ECS_AWS_TIMEOUT). The call may still have taken effect.
-    #[error(
-        "AWS did not answer {operation} in time; the change may or may not have been made: read the function's status before retrying"
-    )]
-    AwsTimeout { operation: &'static str },
-    /// Any other AWS failure. The source is logged, never shown to the client.
-    #[error("AWS call {operation} failed")]
-    Aws {
-        operation: &'static str,
-        #[source]
-        source: BoxError,
-    },
+    /// What a backend reported; its status is picked in [`Error::status`].
+    #[error(transparent)]
+    Backend(#[from] crate::backend::Error),
 }
 
 impl From<crate::model::Invalid> for Error {
@@ -57,41 +40,26 @@ impl From<crate::model::InvalidName> for Error {
     }
 }
 
-impl From<crate::backend::Error> for Error {
-    fn from(e: crate::backend::Error) -> Self {
-        use crate::backend::Error as B;
-        match e {
-            B::Invalid(reason) => Self::BadRequest(reason),
-            B::NotFound(what) => Self::NotFound(what),
-            B::Conflict(reason) => Self::Conflict(reason),
-            B::Throttled { operation } => Self::Throttled { operation },
-            B::AwsTimeout { operation } => Self::AwsTimeout { operation },
-            B::Aws { operation, source } => Self::Aws { operation, source },
-        }
-    }
-}
-
 impl Error {
     pub fn bad_request(e: impl std::fmt::Display) -> Self {
         Self::BadRequest(e.to_string())
-    }
-
-    pub fn aws(operation: &'static str, source: impl Into<BoxError>) -> Self {
-        Self::Aws {
-            operation,
-            source: source.into(),
-        }
     }
 
     pub fn status(&self) -> StatusCode {
         match self {
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            Self::NotFound(_) => StatusCode::NOT_FOUND,
-            Self::Conflict(_) => StatusCode::CONFLICT,
             Self::NotImplemented => StatusCode::NOT_IMPLEMENTED,
-            Self::Throttled { .. } | Self::AwsTimeout { .. } => StatusCode::SERVICE_UNAVAILABLE,
-            Self::Aws { .. } => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::Backend(e) => {
+                use crate::backend::Error as B;
+                match e {
+                    B::Invalid(_) => StatusCode::BAD_REQUEST,
+                    B::NotFound(_) => StatusCode::NOT_FOUND,
+                    B::Conflict(_) => StatusCode::CONFLICT,
+                    B::Throttled { .. } | B::AwsTimeout { .. } => StatusCode::SERVICE_UNAVAILABLE,
+                    B::Aws { .. } => StatusCode::INTERNAL_SERVER_ERROR,
+                }
+            }
         }
     }
 }
@@ -99,7 +67,7 @@ impl Error {
 impl IntoResponse for Error {
     fn into_response(self) -> Response {
         let status = self.status();
-        if let Self::Aws { operation, source } = &self {
+        if let Self::Backend(crate::backend::Error::Aws { operation, source }) = &self {
             tracing::error!(aws.operation = operation, error = %DisplayChain(source.as_ref()), "AWS call failed");
         } else if status.is_server_error() {
             tracing::warn!(error = %self, "request failed");
