@@ -20,7 +20,7 @@ pub async fn delete(
         request.namespace.as_deref(),
         query.namespace.as_deref(),
     )?;
-    let name = FunctionName::parse(&request.function_name).map_err(Error::bad_request)?;
+    let name = FunctionName::parse(&request.function_name)?;
     state.backend.delete(&namespace, &name).await?;
     Ok(StatusCode::ACCEPTED)
 }

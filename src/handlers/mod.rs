@@ -65,7 +65,7 @@ pub fn function_spec(
 /// The namespace of a request: the body's, else the query's, else the default.
 pub fn parse_namespace(body: Option<&str>, query: Option<&str>) -> Result<Namespace, Error> {
     let name = given(body).or(given(query)).unwrap_or(DEFAULT_NAMESPACE);
-    Namespace::parse(name).map_err(Error::bad_request)
+    Ok(Namespace::parse(name)?)
 }
 
 /// The namespace of a request, as [`parse_namespace`] finds it, checked against those the
@@ -107,10 +107,7 @@ pub fn parse_function_in_path(
         Some((name, ns)) => (name, parse_namespace(Some(ns), None)?),
         None => (path, parse_namespace(body_namespace, query_namespace)?),
     };
-    Ok((
-        FunctionName::parse(name).map_err(Error::bad_request)?,
-        namespace,
-    ))
+    Ok((FunctionName::parse(name)?, namespace))
 }
 
 #[cfg(test)]

@@ -94,6 +94,21 @@ async fn read(response: Response<Body>) -> (StatusCode, HeaderMap, Bytes) {
     )
 }
 
+/// The provider's Prometheus text.
+async fn metrics_text(p: SocketAddr) -> String {
+    let (_, _, metrics) = read(
+        send(
+            Method::GET,
+            format!("http://{p}/metrics"),
+            &[],
+            Body::empty(),
+        )
+        .await,
+    )
+    .await;
+    String::from_utf8_lossy(&metrics).into_owned()
+}
+
 /// Answers with what it received, as JSON.
 async fn echo(request: Request) -> Response {
     let (parts, body) = request.into_parts();
@@ -245,17 +260,7 @@ async fn no_ready_task_is_503_and_an_unreachable_one_500() {
     assert_eq!(headers["x-openfaas-internal"], "proxy");
     assert_eq!(body, "Can't reach service for: gone.");
     // The proxy's own answers are invocations too, counted by function and status.
-    let (_, _, metrics) = read(
-        send(
-            Method::GET,
-            format!("http://{p}/metrics"),
-            &[],
-            Body::empty(),
-        )
-        .await,
-    )
-    .await;
-    let metrics = String::from_utf8_lossy(&metrics);
+    let metrics = metrics_text(p).await;
     for line in [
         r#"faas_ecs_function_invocations_total{function_name="none",namespace="openfaas-fn",code="503"} 1"#,
         r#"faas_ecs_function_invocations_total{function_name="gone",namespace="openfaas-fn",code="500"} 1"#,
@@ -513,17 +518,8 @@ async fn websocket_upgrades_pass_through() {
     let in_flight =
         r#"faas_ecs_function_requests_in_flight{function_name="ws",namespace="openfaas-fn"}"#;
     let gauge = || async {
-        let (_, _, metrics) = read(
-            send(
-                Method::GET,
-                format!("http://{p}/metrics"),
-                &[],
-                Body::empty(),
-            )
-            .await,
-        )
-        .await;
-        String::from_utf8_lossy(&metrics)
+        metrics_text(p)
+            .await
             .lines()
             .find_map(|l| l.strip_prefix(in_flight)?.trim().parse::<i64>().ok())
     };
