@@ -75,7 +75,8 @@ impl App {
             Proxy::new(resolver.clone(), config.write_timeout),
             auth,
         )
-        .with_scaling(config.scaling(), peers);
+        .with_scaling(config.scaling(), peers)
+        .with_namespace_management(config.namespace_management);
         tasks.push(state.scaling.spawn());
         Ok(Self {
             state,

@@ -9,7 +9,7 @@ use clap::Parser;
 use crate::backend::ecs::EcsSettings;
 use crate::backend::ecs::service::{Placement, ServiceSettings};
 use crate::backend::ecs::task_definition::TaskSettings;
-use crate::model::Namespace;
+use crate::model::{DEFAULT_NAMESPACE, Namespace, RESERVED_NAMESPACES};
 
 /// Parses `60`, `60s`, `1m30s` or `500ms`.
 fn parse_duration(s: &str) -> Result<Duration, String> {
@@ -33,6 +33,16 @@ impl CommaList {
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
+}
+
+fn parse_namespace(s: &str) -> Result<Namespace, String> {
+    let namespace = Namespace::parse(s.trim()).map_err(|e| e.to_string())?;
+    if RESERVED_NAMESPACES.contains(&namespace.as_str()) {
+        return Err(format!(
+            "namespace {namespace} is reserved for OpenFaaS itself"
+        ));
+    }
+    Ok(namespace)
 }
 
 fn parse_list(s: &str) -> Result<CommaList, String> {
@@ -178,6 +188,15 @@ pub struct Config {
         value_name = "FAAS_ECS_CLOUDMAP_NAMESPACE_ID"
     )]
     pub cloudmap_namespace_id: String,
+
+    /// The OpenFaaS namespace of requests that name none; it always exists.
+    #[arg(long, env = "FAAS_ECS_DEFAULT_NAMESPACE", value_name = "FAAS_ECS_DEFAULT_NAMESPACE", default_value = DEFAULT_NAMESPACE, value_parser = parse_namespace)]
+    pub default_namespace: Namespace,
+
+    /// Whether the API may create, update and delete namespaces (`false`: those that exist, made
+    /// by Terraform, are used, and changes are refused with 403).
+    #[arg(long, env = "FAAS_ECS_NAMESPACE_MANAGEMENT", value_name = "FAAS_ECS_NAMESPACE_MANAGEMENT", default_value_t = true, action = clap::ArgAction::Set)]
+    pub namespace_management: bool,
 
     /// TTL in seconds of the function's Cloud Map DNS records.
     #[arg(long, env = "FAAS_ECS_DNS_TTL", value_name = "FAAS_ECS_DNS_TTL", default_value_t = 5, value_parser = clap::value_parser!(i64).range(0..=2_147_483_647))]
@@ -556,7 +575,7 @@ impl Config {
             }
         };
         EcsSettings {
-            namespace: Namespace::default_namespace(),
+            default_namespace: self.default_namespace.clone(),
             cloudmap_namespace_id: self.cloudmap_namespace_id.clone(),
             dns_ttl: self.dns_ttl,
             service: ServiceSettings {

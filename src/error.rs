@@ -21,8 +21,9 @@ pub enum Error {
     /// Parameters that parse as the wrong thing (the logs API answers 422).
     #[error("{0}")]
     Unprocessable(String),
-    #[error("Feature not implemented")]
-    NotImplemented,
+    /// Refused by configuration (namespace changes when FAAS_ECS_NAMESPACE_MANAGEMENT is false).
+    #[error("{0}")]
+    Forbidden(String),
     /// What a backend reported; its status is picked in [`Error::status`].
     #[error(transparent)]
     Backend(#[from] crate::backend::Error),
@@ -49,7 +50,7 @@ impl Error {
         match self {
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            Self::NotImplemented => StatusCode::NOT_IMPLEMENTED,
+            Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::Backend(e) => {
                 use crate::backend::Error as B;
                 match e {

@@ -21,7 +21,7 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 
-use crate::model::FunctionName;
+use crate::model::FunctionId;
 use crate::resolver::{Endpoints, Resolver};
 use crate::scaling::meter::{InFlight, Metered};
 
@@ -43,7 +43,7 @@ pub enum Unready {
 pub trait ColdStart: Send + Sync {
     async fn endpoints(
         &self,
-        name: &FunctionName,
+        id: &FunctionId,
         resolver: &dyn Resolver,
     ) -> Result<Endpoints, Unready>;
 }
@@ -53,7 +53,7 @@ pub struct NoColdStart;
 
 #[async_trait::async_trait]
 impl ColdStart for NoColdStart {
-    async fn endpoints(&self, _: &FunctionName, _: &dyn Resolver) -> Result<Endpoints, Unready> {
+    async fn endpoints(&self, _: &FunctionId, _: &dyn Resolver) -> Result<Endpoints, Unready> {
         Err(Unready::NoEndpoints)
     }
 }
@@ -104,7 +104,7 @@ impl Proxy {
     /// task is ready.
     pub async fn forward(
         &self,
-        name: &FunctionName,
+        id: &FunctionId,
         path_and_query: PathAndQuery,
         mut request: Request<Incoming>,
         forwarded_for: Option<&HeaderValue>,
@@ -120,7 +120,7 @@ impl Proxy {
             Ok(first) => first,
             Err(answer) => return answer,
         };
-        let endpoints = match self.endpoints(name, cold_start).await {
+        let endpoints = match self.endpoints(id, cold_start).await {
             Ok(endpoints) => endpoints,
             Err(answer) => return answer,
         };
@@ -165,7 +165,7 @@ impl Proxy {
                 Err(_) => {
                     return internal(
                         StatusCode::GATEWAY_TIMEOUT,
-                        format!("Timed out waiting for: {name}."),
+                        format!("Timed out waiting for: {id}."),
                     );
                 }
                 Ok(Ok(response)) => return downstream(response, upgrade, in_flight),
@@ -174,7 +174,7 @@ impl Proxy {
                     // failed, or a safe one whose pooled connection the task closed (it stopped).
                     let unsent = !body.0.started.load(Ordering::Relaxed);
                     let retry = unsent && (e.is_connect() || parts.method.is_safe());
-                    tracing::debug!(function.name = %name, upstream = %addr, error = %e, retry, "upstream failed");
+                    tracing::debug!(function = %id, upstream = %addr, error = %e, retry, "upstream failed");
                     last_error = Some(e);
                     if !retry {
                         break;
@@ -189,11 +189,11 @@ impl Proxy {
             );
         }
         if let Some(e) = last_error {
-            tracing::warn!(function.name = %name, error = %crate::error::DisplayChain(&e), "cannot reach function");
+            tracing::warn!(function = %id, error = %crate::error::DisplayChain(&e), "cannot reach function");
         }
         internal(
             StatusCode::INTERNAL_SERVER_ERROR,
-            format!("Can't reach service for: {name}."),
+            format!("Can't reach service for: {id}."),
         )
     }
 }
@@ -225,25 +225,25 @@ impl Proxy {
     /// The function's ready tasks; with none, what `cold_start` makes of it.
     async fn endpoints(
         &self,
-        name: &FunctionName,
+        id: &FunctionId,
         cold_start: &dyn ColdStart,
     ) -> Result<Endpoints, Response<ProxyBody>> {
-        let endpoints = self.resolver.resolve(name).await;
+        let endpoints = self.resolver.resolve(id).await;
         if !endpoints.is_empty() {
             return Ok(endpoints);
         }
         cold_start
-            .endpoints(name, &*self.resolver)
+            .endpoints(id, &*self.resolver)
             .await
             .map_err(|unready| match unready {
                 Unready::NoEndpoints => internal(
                     StatusCode::SERVICE_UNAVAILABLE,
-                    format!("No endpoints available for: {name}."),
+                    format!("No endpoints available for: {id}."),
                 ),
                 Unready::TimedOut(after) => internal(
                     StatusCode::GATEWAY_TIMEOUT,
                     format!(
-                        "No replica of {name} became ready within {}s.",
+                        "No replica of {id} became ready within {}s.",
                         after.as_secs_f64()
                     ),
                 ),

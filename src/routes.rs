@@ -3,7 +3,7 @@
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::middleware::from_fn_with_state;
-use axum::routing::{any, get, post};
+use axum::routing::{get, post};
 use tower_http::trace::TraceLayer;
 
 use crate::handlers::{
@@ -39,11 +39,19 @@ pub fn router(state: AppState) -> Router {
         .route("/system/logs", get(logs::logs))
         .route("/system/info", get(info::info))
         .route("/system/namespaces", get(namespaces::list))
+        // faas-cli creates with POST /system/namespace/ and the name in the body.
+        .route("/system/namespace/", post(namespaces::create))
+        .route(
+            "/system/namespace/{name}",
+            get(namespaces::get)
+                .post(namespaces::create)
+                .put(namespaces::update)
+                .delete(namespaces::delete),
+        )
         .route(crate::scaling::peers::PATH, get(scaling::report))
         .route_layer(from_fn_with_state(state.auth.clone(), auth::require));
     // The gateway does not send credentials on these.
     let open = Router::new()
-        .route("/system/namespace/{name}", any(namespaces::manage))
         .route("/healthz", get(health::health))
         .route("/metrics", get(prometheus::metrics));
     system

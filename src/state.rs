@@ -18,6 +18,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Invocation counts, and scaling from and to zero and by load.
     pub scaling: Arc<Scaling>,
+    /// Whether the API may create, update and delete namespaces.
+    pub namespace_management: bool,
 }
 
 impl AppState {
@@ -36,6 +38,15 @@ impl AppState {
             auth: auth.map(Arc::new),
             metrics,
             scaling,
+            namespace_management: true,
+        }
+    }
+
+    /// The same state with namespace changes allowed or refused (403).
+    pub fn with_namespace_management(self, allowed: bool) -> Self {
+        Self {
+            namespace_management: allowed,
+            ..self
         }
     }
 

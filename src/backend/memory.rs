@@ -7,17 +7,29 @@ use async_trait::async_trait;
 
 use futures::stream::BoxStream;
 
-use super::{FunctionBackend, LogSource, SecretStore};
+use super::{FunctionBackend, LogSource, NamespaceStore, SecretStore};
 use crate::backend::Error;
 use crate::model::{
-    FunctionName, FunctionSpec, FunctionStatus, LogMessage, LogRequest, Namespace, SecretName,
+    FunctionId, FunctionSpec, FunctionStatus, LogMessage, LogRequest, Namespace, NamespaceSpec,
+    SecretName,
 };
 
-#[derive(Default)]
 pub struct MemoryBackend {
-    functions: Mutex<BTreeMap<(Namespace, FunctionName), FunctionStatus>>,
+    default_namespace: Namespace,
+    namespaces: Mutex<BTreeMap<Namespace, NamespaceSpec>>,
+    functions: Mutex<BTreeMap<FunctionId, FunctionStatus>>,
     secrets: Mutex<BTreeMap<(Namespace, SecretName), Vec<u8>>>,
     logs: Mutex<Vec<LogMessage>>,
+}
+
+impl Default for MemoryBackend {
+    fn default() -> Self {
+        Self::with_default_namespace(Namespace::default_namespace())
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 impl MemoryBackend {
@@ -25,16 +37,38 @@ impl MemoryBackend {
         Self::default()
     }
 
+    pub fn with_default_namespace(default_namespace: Namespace) -> Self {
+        let namespaces = BTreeMap::from([(
+            default_namespace.clone(),
+            NamespaceSpec::bare(default_namespace.clone()),
+        )]);
+        Self {
+            default_namespace,
+            namespaces: Mutex::new(namespaces),
+            functions: Mutex::default(),
+            secrets: Mutex::default(),
+            logs: Mutex::default(),
+        }
+    }
+
     /// Adds a line of function output, as a task would.
     pub fn record_log(&self, message: LogMessage) {
-        self.logs
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(message);
+        lock(&self.logs).push(message);
+    }
+
+    fn require_namespace(&self, namespace: &Namespace) -> Result<(), Error> {
+        if self.has_namespace(namespace) {
+            Ok(())
+        } else {
+            Err(Error::Invalid(format!(
+                "namespace {namespace} does not exist"
+            )))
+        }
     }
 
     fn check_secrets(&self, spec: &FunctionSpec) -> Result<(), Error> {
-        let secrets = self.secrets.lock().unwrap_or_else(|e| e.into_inner());
+        self.require_namespace(&spec.namespace)?;
+        let secrets = lock(&self.secrets);
         let missing = spec
             .secrets
             .iter()
@@ -44,50 +78,42 @@ impl MemoryBackend {
             None => Ok(()),
         }
     }
-
-    fn functions(
-        &self,
-    ) -> std::sync::MutexGuard<'_, BTreeMap<(Namespace, FunctionName), FunctionStatus>> {
-        self.functions.lock().unwrap_or_else(|e| e.into_inner())
-    }
 }
 
 #[async_trait]
 impl FunctionBackend for MemoryBackend {
-    fn namespaces(&self) -> Vec<Namespace> {
-        vec![Namespace::default_namespace()]
+    fn default_namespace(&self) -> &Namespace {
+        &self.default_namespace
     }
 
-    fn desired_replicas(&self, namespace: &Namespace, name: &FunctionName) -> Option<u64> {
-        self.functions()
-            .get(&(namespace.clone(), name.clone()))
-            .map(|s| s.replicas)
+    fn namespaces(&self) -> Vec<Namespace> {
+        lock(&self.namespaces).keys().cloned().collect()
+    }
+
+    fn has_namespace(&self, namespace: &Namespace) -> bool {
+        lock(&self.namespaces).contains_key(namespace)
+    }
+
+    fn desired_replicas(&self, id: &FunctionId) -> Option<u64> {
+        lock(&self.functions).get(id).map(|s| s.replicas)
     }
 
     async fn list(&self, namespace: &Namespace) -> Result<Vec<FunctionStatus>, Error> {
-        Ok(self
-            .functions()
+        Ok(lock(&self.functions)
             .iter()
-            .filter(|((ns, _), _)| ns == namespace)
+            .filter(|(id, _)| id.namespace == *namespace)
             .map(|(_, s)| s.clone())
             .collect())
     }
 
-    async fn get(
-        &self,
-        namespace: &Namespace,
-        name: &FunctionName,
-    ) -> Result<Option<FunctionStatus>, Error> {
-        Ok(self
-            .functions()
-            .get(&(namespace.clone(), name.clone()))
-            .cloned())
+    async fn get(&self, id: &FunctionId) -> Result<Option<FunctionStatus>, Error> {
+        Ok(lock(&self.functions).get(id).cloned())
     }
 
     async fn deploy(&self, spec: &FunctionSpec) -> Result<(), Error> {
         self.check_secrets(spec)?;
-        let mut functions = self.functions();
-        let key = (spec.namespace.clone(), spec.name.clone());
+        let mut functions = lock(&self.functions);
+        let key = spec.id();
         if functions.contains_key(&key) {
             return Err(Error::Conflict(format!(
                 "function {} already exists",
@@ -108,8 +134,8 @@ impl FunctionBackend for MemoryBackend {
 
     async fn update(&self, spec: &FunctionSpec) -> Result<(), Error> {
         self.check_secrets(spec)?;
-        let mut functions = self.functions();
-        let key = (spec.namespace.clone(), spec.name.clone());
+        let mut functions = lock(&self.functions);
+        let key = spec.id();
         let old = functions
             .get(&key)
             .ok_or_else(|| Error::NotFound(format!("function {}", spec.name)))?;
@@ -124,23 +150,18 @@ impl FunctionBackend for MemoryBackend {
         Ok(())
     }
 
-    async fn delete(&self, namespace: &Namespace, name: &FunctionName) -> Result<(), Error> {
-        self.functions()
-            .remove(&(namespace.clone(), name.clone()))
+    async fn delete(&self, id: &FunctionId) -> Result<(), Error> {
+        lock(&self.functions)
+            .remove(id)
             .map(|_| ())
-            .ok_or_else(|| Error::NotFound(format!("function {name}")))
+            .ok_or_else(|| Error::NotFound(format!("function {}", id.name)))
     }
 
-    async fn scale(
-        &self,
-        namespace: &Namespace,
-        name: &FunctionName,
-        replicas: u32,
-    ) -> Result<(), Error> {
-        let mut functions = self.functions();
+    async fn scale(&self, id: &FunctionId, replicas: u32) -> Result<(), Error> {
+        let mut functions = lock(&self.functions);
         let status = functions
-            .get_mut(&(namespace.clone(), name.clone()))
-            .ok_or_else(|| Error::NotFound(format!("function {name}")))?;
+            .get_mut(id)
+            .ok_or_else(|| Error::NotFound(format!("function {}", id.name)))?;
         status.replicas = replicas.into();
         status.available_replicas = replicas.into();
         Ok(())
@@ -148,9 +169,63 @@ impl FunctionBackend for MemoryBackend {
 }
 
 #[async_trait]
+impl NamespaceStore for MemoryBackend {
+    fn namespace(&self, name: &Namespace) -> Option<NamespaceSpec> {
+        lock(&self.namespaces).get(name).cloned()
+    }
+
+    async fn create_namespace(&self, spec: &NamespaceSpec) -> Result<(), Error> {
+        let mut namespaces = lock(&self.namespaces);
+        if namespaces.contains_key(&spec.name) {
+            return Err(Error::Conflict(format!(
+                "namespace {} already exists",
+                spec.name
+            )));
+        }
+        namespaces.insert(spec.name.clone(), spec.clone());
+        Ok(())
+    }
+
+    async fn update_namespace(&self, spec: &NamespaceSpec) -> Result<(), Error> {
+        let mut namespaces = lock(&self.namespaces);
+        let stored = namespaces
+            .get_mut(&spec.name)
+            .ok_or_else(|| Error::NotFound(format!("namespace {}", spec.name)))?;
+        *stored = spec.clone();
+        Ok(())
+    }
+
+    async fn delete_namespace(&self, name: &Namespace) -> Result<(), Error> {
+        if *name == self.default_namespace {
+            return Err(Error::Invalid(format!(
+                "namespace {name} is the default namespace and cannot be removed"
+            )));
+        }
+        if !self.has_namespace(name) {
+            return Err(Error::NotFound(format!("namespace {name}")));
+        }
+        let functions = lock(&self.functions)
+            .keys()
+            .filter(|id| id.namespace == *name)
+            .count();
+        let secrets = lock(&self.secrets)
+            .keys()
+            .filter(|(ns, _)| ns == name)
+            .count();
+        if functions + secrets > 0 {
+            return Err(Error::Conflict(format!(
+                "namespace {name} still holds {functions} functions and {secrets} secrets; remove them first"
+            )));
+        }
+        lock(&self.namespaces).remove(name);
+        Ok(())
+    }
+}
+
+#[async_trait]
 impl SecretStore for MemoryBackend {
     async fn list_secrets(&self, namespace: &Namespace) -> Result<Vec<SecretName>, Error> {
-        let secrets = self.secrets.lock().unwrap_or_else(|e| e.into_inner());
+        let secrets = lock(&self.secrets);
         Ok(secrets
             .keys()
             .filter(|(ns, _)| ns == namespace)
@@ -164,7 +239,8 @@ impl SecretStore for MemoryBackend {
         name: &SecretName,
         value: &[u8],
     ) -> Result<(), Error> {
-        let mut secrets = self.secrets.lock().unwrap_or_else(|e| e.into_inner());
+        self.require_namespace(namespace)?;
+        let mut secrets = lock(&self.secrets);
         let key = (namespace.clone(), name.clone());
         if secrets.contains_key(&key) {
             return Err(Error::Conflict(format!("secret {name} already exists")));
@@ -179,7 +255,7 @@ impl SecretStore for MemoryBackend {
         name: &SecretName,
         value: &[u8],
     ) -> Result<(), Error> {
-        let mut secrets = self.secrets.lock().unwrap_or_else(|e| e.into_inner());
+        let mut secrets = lock(&self.secrets);
         let stored = secrets
             .get_mut(&(namespace.clone(), name.clone()))
             .ok_or_else(|| Error::NotFound(format!("secret {name}")))?;
@@ -188,7 +264,7 @@ impl SecretStore for MemoryBackend {
     }
 
     async fn delete_secret(&self, namespace: &Namespace, name: &SecretName) -> Result<(), Error> {
-        let mut secrets = self.secrets.lock().unwrap_or_else(|e| e.into_inner());
+        let mut secrets = lock(&self.secrets);
         secrets
             .remove(&(namespace.clone(), name.clone()))
             .map(|_| ())
@@ -202,7 +278,7 @@ impl LogSource for MemoryBackend {
         &self,
         request: LogRequest,
     ) -> Result<BoxStream<'static, Result<LogMessage, Error>>, Error> {
-        let logs = self.logs.lock().unwrap_or_else(|e| e.into_inner());
+        let logs = lock(&self.logs);
         let mut lines: Vec<LogMessage> = logs
             .iter()
             .filter(|m| {

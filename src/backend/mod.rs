@@ -11,26 +11,29 @@ use async_trait::async_trait;
 use futures::stream::BoxStream;
 
 use crate::model::{
-    FunctionName, FunctionSpec, FunctionStatus, LogMessage, LogRequest, Namespace, SecretName,
+    FunctionId, FunctionSpec, FunctionStatus, LogMessage, LogRequest, Namespace, NamespaceSpec,
+    SecretName,
 };
 
 /// Where functions run. Every method takes validated names; implementations answer
-/// [`Error::NotFound`] for functions they do not have and [`Error::Invalid`] for
-/// namespaces they do not manage.
+/// [`Error::NotFound`] for functions they do not have and [`Error::Invalid`] for changes in
+/// namespaces that do not exist.
 #[async_trait]
 pub trait FunctionBackend: Send + Sync + 'static {
-    /// Namespaces this backend manages.
+    /// The namespace of requests that name none; it always exists.
+    fn default_namespace(&self) -> &Namespace;
+
+    /// Namespaces that exist, sorted; from memory.
     fn namespaces(&self) -> Vec<Namespace>;
+
+    /// Whether a namespace exists; from memory, asked on every invocation.
+    fn has_namespace(&self, namespace: &Namespace) -> bool;
 
     /// Every function in a namespace, sorted by name.
     async fn list(&self, namespace: &Namespace) -> Result<Vec<FunctionStatus>, Error>;
 
     /// One function; `None` when it does not exist.
-    async fn get(
-        &self,
-        namespace: &Namespace,
-        name: &FunctionName,
-    ) -> Result<Option<FunctionStatus>, Error>;
+    async fn get(&self, id: &FunctionId) -> Result<Option<FunctionStatus>, Error>;
 
     /// Creates a function; [`Error::Conflict`] when it exists.
     async fn deploy(&self, spec: &FunctionSpec) -> Result<(), Error>;
@@ -39,30 +42,31 @@ pub trait FunctionBackend: Send + Sync + 'static {
     async fn update(&self, spec: &FunctionSpec) -> Result<(), Error>;
 
     /// Removes a function and everything made for it.
-    async fn delete(&self, namespace: &Namespace, name: &FunctionName) -> Result<(), Error>;
+    async fn delete(&self, id: &FunctionId) -> Result<(), Error>;
 
     /// The desired count as last known, from memory (no AWS call); `None` for a function not
     /// known here. Asked on the invocation path when a function has no ready task.
-    fn desired_replicas(&self, namespace: &Namespace, name: &FunctionName) -> Option<u64>;
+    fn desired_replicas(&self, id: &FunctionId) -> Option<u64>;
 
     /// Sets the desired count.
-    async fn scale(
-        &self,
-        namespace: &Namespace,
-        name: &FunctionName,
-        replicas: u32,
-    ) -> Result<(), Error>;
+    async fn scale(&self, id: &FunctionId, replicas: u32) -> Result<(), Error>;
+}
 
-    /// Checks that a namespace is managed here.
-    fn check_namespace(&self, namespace: &Namespace) -> Result<(), Error> {
-        if self.namespaces().contains(namespace) {
-            Ok(())
-        } else {
-            Err(Error::Invalid(format!(
-                "namespace {namespace} is not managed by this provider"
-            )))
-        }
-    }
+/// Where namespaces are kept, with their labels and annotations.
+#[async_trait]
+pub trait NamespaceStore: Send + Sync + 'static {
+    /// A namespace as stored, from memory; `None` when it does not exist.
+    fn namespace(&self, name: &Namespace) -> Option<NamespaceSpec>;
+
+    /// [`Error::Conflict`] when it exists.
+    async fn create_namespace(&self, spec: &NamespaceSpec) -> Result<(), Error>;
+
+    /// Replaces labels and annotations; [`Error::NotFound`] when it does not exist.
+    async fn update_namespace(&self, spec: &NamespaceSpec) -> Result<(), Error>;
+
+    /// [`Error::NotFound`] when it does not exist; [`Error::Conflict`] while it holds functions
+    /// or secrets; [`Error::Invalid`] for the default namespace.
+    async fn delete_namespace(&self, name: &Namespace) -> Result<(), Error>;
 }
 
 /// Where secrets are kept. Values go in and never come out: functions read them as files.
@@ -102,7 +106,7 @@ pub trait LogSource: Send + Sync + 'static {
     ) -> Result<BoxStream<'static, Result<LogMessage, Error>>, Error>;
 }
 
-/// Everything a backend serves: functions, secrets and logs.
-pub trait Backend: FunctionBackend + SecretStore + LogSource {}
+/// Everything a backend serves: functions, namespaces, secrets and logs.
+pub trait Backend: FunctionBackend + NamespaceStore + SecretStore + LogSource {}
 
-impl<B: FunctionBackend + SecretStore + LogSource> Backend for B {}
+impl<B: FunctionBackend + NamespaceStore + SecretStore + LogSource> Backend for B {}

@@ -4,9 +4,9 @@ use axum::body::Bytes;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 
-use super::{NamespaceQuery, namespace, parse_json};
+use super::{Access, NamespaceQuery, namespace, parse_json};
 use crate::error::Error;
-use crate::model::{DeleteFunctionRequest, FunctionName};
+use crate::model::{DeleteFunctionRequest, FunctionId, FunctionName};
 use crate::state::AppState;
 
 pub async fn delete(
@@ -19,8 +19,12 @@ pub async fn delete(
         &*state.backend,
         request.namespace.as_deref(),
         query.namespace.as_deref(),
+        Access::Change,
     )?;
     let name = FunctionName::parse(&request.function_name)?;
-    state.backend.delete(&namespace, &name).await?;
+    state
+        .backend
+        .delete(&FunctionId::new(namespace, name))
+        .await?;
     Ok(StatusCode::ACCEPTED)
 }

@@ -47,14 +47,14 @@ pub async fn invoke(
     if target.is_empty() {
         return own(StatusCode::NOT_FOUND);
     }
-    let (name, namespace) = match parse_function_in_path(target, None, None) {
-        Ok(found) => found,
+    let id = match parse_function_in_path(target, None, None, state.backend.default_namespace()) {
+        Ok(id) => id,
         Err(e) => return own((StatusCode::BAD_REQUEST, e.to_string())),
     };
-    if state.backend.check_namespace(&namespace).is_err() {
+    if !state.backend.has_namespace(&id.namespace) {
         return own((
             StatusCode::NOT_FOUND,
-            format!("namespace {namespace} is not managed by this provider"),
+            format!("namespace {} does not exist", id.namespace),
         ));
     }
     let path_and_query = match uri.query() {
@@ -64,11 +64,11 @@ pub async fn invoke(
     let Ok(path_and_query) = path_and_query else {
         return own((StatusCode::BAD_REQUEST, "invalid path"));
     };
-    let (invocation, in_flight) = state.scaling.meters.begin(&name);
+    let (invocation, in_flight) = state.scaling.meters.begin(&id);
     let response = state
         .proxy
         .forward(
-            &name,
+            &id,
             path_and_query,
             request,
             forwarded_for,

@@ -3,7 +3,7 @@
 use axum::Json;
 use axum::extract::{Query, State};
 
-use super::{NamespaceQuery, namespace};
+use super::{Access, NamespaceQuery, namespace};
 use crate::error::Error;
 use crate::model::FunctionStatus;
 use crate::state::AppState;
@@ -12,6 +12,11 @@ pub async fn list(
     State(state): State<AppState>,
     Query(query): Query<NamespaceQuery>,
 ) -> Result<Json<Vec<FunctionStatus>>, Error> {
-    let namespace = namespace(&*state.backend, None, query.namespace.as_deref())?;
+    let namespace = namespace(
+        &*state.backend,
+        None,
+        query.namespace.as_deref(),
+        Access::Read,
+    )?;
     Ok(Json(state.backend.list(&namespace).await?))
 }

@@ -8,9 +8,9 @@ use axum::response::{IntoResponse, Response};
 use futures::StreamExt;
 use serde::Deserialize;
 
-use super::parse_namespace;
+use super::{Access, no_such_namespace, parse_namespace};
 use crate::error::{DisplayChain, Error};
-use crate::model::{FunctionName, LogRequest};
+use crate::model::{FunctionName, LogRequest, Namespace};
 use crate::state::AppState;
 
 #[derive(Debug, Default, Deserialize)]
@@ -36,14 +36,14 @@ fn unprocessable(what: &str, value: &str) -> Error {
     Error::Unprocessable(format!("{what} {value:?} cannot be parsed"))
 }
 
-/// Turns the query into a request; every fault is a 422.
-pub fn parse(query: LogQuery) -> Result<LogRequest, Error> {
+/// Turns the query into a request; every fault is a 422. No namespace means `default`.
+pub fn parse(query: LogQuery, default: &Namespace) -> Result<LogRequest, Error> {
     let name = query
         .name
         .filter(|n| !n.is_empty())
         .ok_or_else(|| Error::Unprocessable("name is required".into()))?;
     let name = FunctionName::parse(&name).map_err(|e| Error::Unprocessable(e.to_string()))?;
-    let namespace = parse_namespace(None, query.namespace.as_deref())
+    let namespace = parse_namespace(None, query.namespace.as_deref(), default)
         .map_err(|e| Error::Unprocessable(e.to_string()))?;
     let tail = match query.tail.as_deref().filter(|t| !t.is_empty()) {
         None => None,
@@ -77,8 +77,10 @@ pub async fn logs(
 ) -> Result<Response, Error> {
     // A parameter given twice, say: unparsable, as the README says, so 422.
     let Query(query) = query.map_err(|e| Error::Unprocessable(e.body_text()))?;
-    let request = parse(query)?;
-    state.backend.check_namespace(&request.namespace)?;
+    let request = parse(query, state.backend.default_namespace())?;
+    if !state.backend.has_namespace(&request.namespace) {
+        return Err(no_such_namespace(&request.namespace, Access::Read));
+    }
     let function = request.name.to_string();
     let messages = state.backend.logs(request).await?;
     let lines = messages
@@ -121,9 +123,13 @@ mod tests {
         q
     }
 
+    fn parse_default(query: LogQuery) -> Result<LogRequest, Error> {
+        parse(query, &Namespace::default_namespace())
+    }
+
     #[test]
     fn parameters_parse_as_the_clients_send_them() {
-        let r = parse(query(&[
+        let r = parse_default(query(&[
             ("name", "echo"),
             ("tail", "5"),
             ("follow", "true"),
@@ -134,7 +140,7 @@ mod tests {
         assert!(r.follow);
         assert!(r.since.is_some());
         assert_eq!(r.namespace.as_str(), "openfaas-fn");
-        let r = parse(query(&[("name", "echo"), ("tail", "-1"), ("follow", "0")])).unwrap();
+        let r = parse_default(query(&[("name", "echo"), ("tail", "-1"), ("follow", "0")])).unwrap();
         assert_eq!(r.tail, None);
         assert!(!r.follow);
     }
@@ -149,7 +155,7 @@ mod tests {
             vec![("name", "Bad_Name")],
         ] {
             assert!(
-                matches!(parse(query(&bad)), Err(Error::Unprocessable(_))),
+                matches!(parse_default(query(&bad)), Err(Error::Unprocessable(_))),
                 "{bad:?}"
             );
         }

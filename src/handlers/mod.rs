@@ -20,7 +20,7 @@ use serde::de::DeserializeOwned;
 
 use crate::backend::FunctionBackend;
 use crate::error::Error;
-use crate::model::{DEFAULT_NAMESPACE, FunctionDeployment, FunctionName, FunctionSpec, Namespace};
+use crate::model::{FunctionDeployment, FunctionId, FunctionName, FunctionSpec, Namespace};
 use crate::scaling::ScalingSettings;
 use crate::scaling::policy::Policy;
 
@@ -40,8 +40,26 @@ fn given(s: Option<&str>) -> Option<&str> {
     s.map(str::trim).filter(|s| !s.is_empty())
 }
 
+/// What a request does in its namespace: a namespace that does not exist is a 404 for a read
+/// and a 400 for a change, as faas-netes answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    Read,
+    Change,
+}
+
+/// The error for a namespace that does not exist.
+pub fn no_such_namespace(namespace: &Namespace, access: Access) -> Error {
+    match access {
+        Access::Read => Error::Backend(crate::backend::Error::NotFound(format!(
+            "namespace {namespace}"
+        ))),
+        Access::Change => Error::BadRequest(format!("namespace {namespace} does not exist")),
+    }
+}
+
 /// A deploy or update body, validated (its scaling labels included): the namespace from the
-/// body, else the query, one the backend serves.
+/// body, else the query, one that exists.
 pub fn function_spec(
     backend: &dyn FunctionBackend,
     body: &[u8],
@@ -53,6 +71,7 @@ pub fn function_spec(
         backend,
         deployment.namespace.as_deref(),
         query.namespace.as_deref(),
+        Access::Change,
     )?;
     let spec = FunctionSpec::new(deployment, namespace)?;
     if let Some(labels) = &spec.deployment.labels {
@@ -62,34 +81,51 @@ pub fn function_spec(
     Ok(spec)
 }
 
-/// The namespace of a request: the body's, else the query's, else the default.
-pub fn parse_namespace(body: Option<&str>, query: Option<&str>) -> Result<Namespace, Error> {
-    let name = given(body).or(given(query)).unwrap_or(DEFAULT_NAMESPACE);
-    Ok(Namespace::parse(name)?)
+/// The namespace of a request: the body's, else the query's, else `default`.
+pub fn parse_namespace(
+    body: Option<&str>,
+    query: Option<&str>,
+    default: &Namespace,
+) -> Result<Namespace, Error> {
+    match given(body).or(given(query)) {
+        Some(name) => Ok(Namespace::parse(name)?),
+        None => Ok(default.clone()),
+    }
 }
 
-/// The namespace of a request, as [`parse_namespace`] finds it, checked against those the
-/// backend serves: the one place requests are held to their namespace.
+/// The namespace of a request, as [`parse_namespace`] finds it, held to those that exist: the
+/// one place requests are held to their namespace.
 pub fn namespace(
     backend: &dyn FunctionBackend,
     body: Option<&str>,
     query: Option<&str>,
+    access: Access,
 ) -> Result<Namespace, Error> {
-    let namespace = parse_namespace(body, query)?;
-    backend.check_namespace(&namespace)?;
+    let namespace = parse_namespace(body, query, backend.default_namespace())?;
+    if !backend.has_namespace(&namespace) {
+        return Err(no_such_namespace(&namespace, access));
+    }
     Ok(namespace)
 }
 
-/// A function named in a path, in a namespace the backend serves.
+/// A function named in a path, in a namespace that exists.
 pub fn function_in_path(
     backend: &dyn FunctionBackend,
     path: &str,
     body_namespace: Option<&str>,
     query_namespace: Option<&str>,
-) -> Result<(FunctionName, Namespace), Error> {
-    let (name, namespace) = parse_function_in_path(path, body_namespace, query_namespace)?;
-    backend.check_namespace(&namespace)?;
-    Ok((name, namespace))
+    access: Access,
+) -> Result<FunctionId, Error> {
+    let id = parse_function_in_path(
+        path,
+        body_namespace,
+        query_namespace,
+        backend.default_namespace(),
+    )?;
+    if !backend.has_namespace(&id.namespace) {
+        return Err(no_such_namespace(&id.namespace, access));
+    }
+    Ok(id)
 }
 
 /// A function named in a path: `name` or `name.namespace` (the namespace follows the last dot).
@@ -97,38 +133,62 @@ pub fn parse_function_in_path(
     path: &str,
     body_namespace: Option<&str>,
     query_namespace: Option<&str>,
-) -> Result<(FunctionName, Namespace), Error> {
+    default: &Namespace,
+) -> Result<FunctionId, Error> {
     let (name, namespace) = match path.rsplit_once('.') {
         Some((_, "")) => {
             return Err(Error::BadRequest(format!(
                 "{path:?}: no namespace after the dot"
             )));
         }
-        Some((name, ns)) => (name, parse_namespace(Some(ns), None)?),
-        None => (path, parse_namespace(body_namespace, query_namespace)?),
+        Some((name, ns)) => (name, Namespace::parse(ns)?),
+        None => (
+            path,
+            parse_namespace(body_namespace, query_namespace, default)?,
+        ),
     };
-    Ok((FunctionName::parse(name)?, namespace))
+    Ok(FunctionId::new(namespace, FunctionName::parse(name)?))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn default() -> Namespace {
+        Namespace::parse("team-x").unwrap()
+    }
+
     #[test]
     fn body_namespace_wins_over_query_over_default() {
-        assert_eq!(parse_namespace(Some("a"), Some("b")).unwrap().as_str(), "a");
-        assert_eq!(parse_namespace(Some(""), Some("b")).unwrap().as_str(), "b");
-        assert_eq!(parse_namespace(None, None).unwrap().as_str(), "openfaas-fn");
-        assert!(parse_namespace(Some("Bad_Ns"), None).is_err());
+        let d = &default();
+        assert_eq!(
+            parse_namespace(Some("a"), Some("b"), d).unwrap().as_str(),
+            "a"
+        );
+        assert_eq!(
+            parse_namespace(Some(""), Some("b"), d).unwrap().as_str(),
+            "b"
+        );
+        assert_eq!(parse_namespace(None, None, d).unwrap().as_str(), "team-x");
+        assert!(parse_namespace(Some("Bad_Ns"), None, d).is_err());
     }
 
     #[test]
     fn the_text_after_the_last_dot_is_the_namespace() {
-        let (name, ns) = parse_function_in_path("echo.team-a", None, Some("ignored")).unwrap();
-        assert_eq!((name.as_str(), ns.as_str()), ("echo", "team-a"));
-        let (name, ns) = parse_function_in_path("echo", None, Some("team-b")).unwrap();
-        assert_eq!((name.as_str(), ns.as_str()), ("echo", "team-b"));
-        assert!(parse_function_in_path("a.b.c", None, None).is_err());
-        assert!(parse_function_in_path("echo.", None, None).is_err());
+        let d = &default();
+        let id = parse_function_in_path("echo.team-a", None, Some("ignored"), d).unwrap();
+        assert_eq!(
+            (id.name.as_str(), id.namespace.as_str()),
+            ("echo", "team-a")
+        );
+        let id = parse_function_in_path("echo", None, Some("team-b"), d).unwrap();
+        assert_eq!(
+            (id.name.as_str(), id.namespace.as_str()),
+            ("echo", "team-b")
+        );
+        let id = parse_function_in_path("echo", None, None, d).unwrap();
+        assert_eq!(id.namespace.as_str(), "team-x");
+        assert!(parse_function_in_path("a.b.c", None, None, d).is_err());
+        assert!(parse_function_in_path("echo.", None, None, d).is_err());
     }
 }

@@ -4,7 +4,7 @@ use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 
-use super::{NamespaceQuery, function_in_path, parse_json};
+use super::{Access, NamespaceQuery, function_in_path, parse_json};
 use crate::error::Error;
 use crate::model::ScaleServiceRequest;
 use crate::state::AppState;
@@ -22,11 +22,12 @@ pub async fn scale(
         ));
     }
     let request: ScaleServiceRequest = parse_json(&body)?;
-    let (name, namespace) = function_in_path(
+    let id = function_in_path(
         &*state.backend,
         &name,
         request.namespace.as_deref(),
         query.namespace.as_deref(),
+        Access::Change,
     )?;
     let max = state.scaling.settings().max_replicas;
     if request.replicas > max {
@@ -34,9 +35,6 @@ pub async fn scale(
             "replicas must be at most {max} (FAAS_ECS_MAX_REPLICAS)"
         )));
     }
-    state
-        .backend
-        .scale(&namespace, &name, request.replicas as u32)
-        .await?;
+    state.backend.scale(&id, request.replicas as u32).await?;
     Ok(StatusCode::ACCEPTED)
 }

@@ -5,7 +5,7 @@ use axum::body::Bytes;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 
-use super::{NamespaceQuery, namespace, parse_json};
+use super::{Access, NamespaceQuery, namespace, parse_json};
 use crate::error::Error;
 use crate::model::{Namespace, Secret, SecretName, SecretSummary};
 use crate::state::AppState;
@@ -19,6 +19,7 @@ fn target(
         &*state.backend,
         secret.namespace.as_deref(),
         query.namespace.as_deref(),
+        Access::Change,
     )?;
     Ok((namespace, SecretName::parse(&secret.name)?))
 }
@@ -27,7 +28,12 @@ pub async fn list(
     State(state): State<AppState>,
     Query(query): Query<NamespaceQuery>,
 ) -> Result<Json<Vec<SecretSummary>>, Error> {
-    let namespace = namespace(&*state.backend, None, query.namespace.as_deref())?;
+    let namespace = namespace(
+        &*state.backend,
+        None,
+        query.namespace.as_deref(),
+        Access::Read,
+    )?;
     let names = state.backend.list_secrets(&namespace).await?;
     Ok(Json(
         names

@@ -5,7 +5,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
-use super::{NamespaceQuery, function_in_path};
+use super::{Access, NamespaceQuery, function_in_path};
 use crate::error::Error;
 use crate::state::AppState;
 
@@ -14,9 +14,21 @@ pub async fn status(
     Path(name): Path<String>,
     Query(query): Query<NamespaceQuery>,
 ) -> Result<Response, Error> {
-    let (name, namespace) =
-        function_in_path(&*state.backend, &name, None, query.namespace.as_deref())?;
-    match state.backend.get(&namespace, &name).await {
+    let id = match function_in_path(
+        &*state.backend,
+        &name,
+        None,
+        query.namespace.as_deref(),
+        Access::Read,
+    ) {
+        Ok(id) => id,
+        // A namespace that does not exist has no such function: the same empty 404.
+        Err(Error::Backend(crate::backend::Error::NotFound(_))) => {
+            return Ok(StatusCode::NOT_FOUND.into_response());
+        }
+        Err(e) => return Err(e),
+    };
+    match state.backend.get(&id).await {
         Ok(Some(status)) => Ok(Json(status).into_response()),
         Ok(None) | Err(crate::backend::Error::NotFound(_)) => {
             Ok(StatusCode::NOT_FOUND.into_response())

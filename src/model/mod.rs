@@ -3,6 +3,7 @@
 mod function;
 mod logs;
 mod name;
+mod namespace;
 mod resources;
 mod secret;
 
@@ -11,7 +12,8 @@ pub use function::{
     SCALE_MIN_LABEL, ScaleServiceRequest,
 };
 pub use logs::{LogMessage, LogRequest, parse_rfc3339};
-pub use name::{DEFAULT_NAMESPACE, FunctionName, InvalidName, Namespace};
+pub use name::{DEFAULT_NAMESPACE, FunctionId, FunctionName, InvalidName, Namespace};
+pub use namespace::{FunctionNamespace, NamespaceSpec, RESERVED_NAMESPACES};
 pub use resources::{Resources, parse_cpu_millis, parse_memory_bytes};
 pub use secret::{Secret, SecretName, SecretSummary};
 
@@ -70,6 +72,10 @@ impl FunctionSpec {
             requests,
             secrets,
         })
+    }
+
+    pub fn id(&self) -> FunctionId {
+        FunctionId::new(self.namespace.clone(), self.name.clone())
     }
 
     /// The desired count a new function starts with: `com.openfaas.scale.min`, else 1.

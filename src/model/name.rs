@@ -84,6 +84,26 @@ impl fmt::Display for Namespace {
     }
 }
 
+/// A function in its namespace: what every per-function table is keyed by. Sorted by namespace,
+/// then name; shown as OpenFaaS writes it in invocation paths, `name.namespace`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct FunctionId {
+    pub namespace: Namespace,
+    pub name: FunctionName,
+}
+
+impl FunctionId {
+    pub fn new(namespace: Namespace, name: FunctionName) -> Self {
+        Self { namespace, name }
+    }
+}
+
+impl fmt::Display for FunctionId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{}", self.name, self.namespace)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -13,8 +13,9 @@ use aws_sdk_servicediscovery::types::HealthStatusFilter;
 use aws_smithy_runtime_api::client::endpoint::EndpointPrefix;
 
 use super::{AddressCache, Endpoints, Resolver};
+use crate::backend::ecs::names;
 use crate::error::DisplayChain;
-use crate::model::FunctionName;
+use crate::model::FunctionId;
 
 /// How long an answer is served without a successful refresh.
 const STALE_AFTER: Duration = Duration::from_secs(30);
@@ -128,14 +129,15 @@ impl CloudMapResolver {
 
 #[async_trait]
 impl Resolver for CloudMapResolver {
-    fn retire(&self, name: &FunctionName, addrs: Vec<IpAddr>) {
-        self.cache.retire(name.as_str(), addrs);
+    fn retire(&self, id: &FunctionId, addrs: Vec<IpAddr>) {
+        self.cache.retire(&names::cloudmap_service(id), addrs);
     }
 
-    async fn resolve(&self, name: &FunctionName) -> Endpoints {
-        match self.cache.get(name.as_str()) {
+    async fn resolve(&self, id: &FunctionId) -> Endpoints {
+        let name = names::cloudmap_service(id);
+        match self.cache.get(&name) {
             Some(hit) => hit,
-            None => self.refresh(name.as_str()).await,
+            None => self.refresh(&name).await,
         }
     }
 }

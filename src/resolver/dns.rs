@@ -1,4 +1,4 @@
-//! Cloud Map DNS: `<function>.<namespace domain>` answers with the A records (port 8080) or SRV
+//! Cloud Map DNS: `<Cloud Map service>.<namespace domain>` answers with the A records (port 8080) or SRV
 //! records (their own ports) of the function's healthy tasks. In a VPC the system resolver is the
 //! Route 53 resolver, which serves Cloud Map's private zones.
 
@@ -12,7 +12,8 @@ use hickory_resolver::net::runtime::TokioRuntimeProvider;
 use hickory_resolver::proto::rr::{RData, RecordType};
 
 use super::{AddressCache, Endpoints, Resolver, ResolverError};
-use crate::model::FunctionName;
+use crate::backend::ecs::names;
+use crate::model::FunctionId;
 
 /// Which records a function's Cloud Map service has.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -111,12 +112,13 @@ impl DnsResolver {
 
 #[async_trait]
 impl Resolver for DnsResolver {
-    fn retire(&self, name: &FunctionName, addrs: Vec<IpAddr>) {
-        self.cache.retire(name.as_str(), addrs);
+    fn retire(&self, id: &FunctionId, addrs: Vec<IpAddr>) {
+        self.cache.retire(&names::cloudmap_service(id), addrs);
     }
 
-    async fn resolve(&self, name: &FunctionName) -> Endpoints {
-        if let Some(hit) = self.cache.get(name.as_str()) {
+    async fn resolve(&self, id: &FunctionId) -> Endpoints {
+        let name = names::cloudmap_service(id);
+        if let Some(hit) = self.cache.get(&name) {
             return hit;
         }
         let fqdn = format!("{name}{}", self.suffix);
@@ -126,10 +128,10 @@ impl Resolver for DnsResolver {
                 (Endpoints::default(), Instant::now())
             }
             Err(e) => {
-                tracing::warn!(function.name = %name, dns.name = %fqdn, error = %e, "DNS lookup failed");
+                tracing::warn!(function = %id, dns.name = %fqdn, error = %e, "DNS lookup failed");
                 (Endpoints::default(), Instant::now())
             }
         };
-        self.cache.put(name.as_str(), endpoints, until)
+        self.cache.put(&name, endpoints, until)
     }
 }

@@ -1,5 +1,6 @@
 //! A fixed table of function addresses (`FAAS_ECS_ENDPOINTS`), for benchmarks and for running
-//! the provider in front of functions that are not on ECS.
+//! the provider in front of functions that are not on ECS. Keys are Cloud Map service names:
+//! `echo` for `openfaas-fn`, `echo.team-a` for another namespace.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -7,7 +8,8 @@ use std::net::SocketAddr;
 use async_trait::async_trait;
 
 use super::{Endpoints, Resolver, ResolverError};
-use crate::model::FunctionName;
+use crate::backend::ecs::names;
+use crate::model::FunctionId;
 
 pub struct FixedResolver {
     table: HashMap<String, Endpoints>,
@@ -44,8 +46,11 @@ impl FixedResolver {
 
 #[async_trait]
 impl Resolver for FixedResolver {
-    async fn resolve(&self, name: &FunctionName) -> Endpoints {
-        self.table.get(name.as_str()).cloned().unwrap_or_default()
+    async fn resolve(&self, id: &FunctionId) -> Endpoints {
+        self.table
+            .get(names::cloudmap_service(id).as_ref())
+            .cloned()
+            .unwrap_or_default()
     }
 }
 
@@ -55,9 +60,18 @@ mod tests {
 
     #[tokio::test]
     async fn table_is_parsed() {
-        let r = FixedResolver::parse("a=127.0.0.1:1|127.0.0.2:1, b=127.0.0.3:8080").unwrap();
-        assert_eq!(r.resolve(&FunctionName::parse("a").unwrap()).await.len(), 2);
-        assert_eq!(r.resolve(&FunctionName::parse("c").unwrap()).await.len(), 0);
+        use crate::model::{FunctionName, Namespace};
+        let id = |ns: &str, name: &str| {
+            FunctionId::new(
+                Namespace::parse(ns).unwrap(),
+                FunctionName::parse(name).unwrap(),
+            )
+        };
+        let r = FixedResolver::parse("a=127.0.0.1:1|127.0.0.2:1, b.team-a=127.0.0.3:8080").unwrap();
+        assert_eq!(r.resolve(&id("openfaas-fn", "a")).await.len(), 2);
+        assert_eq!(r.resolve(&id("openfaas-fn", "c")).await.len(), 0);
+        assert_eq!(r.resolve(&id("team-a", "b")).await.len(), 1);
+        assert_eq!(r.resolve(&id("openfaas-fn", "b")).await.len(), 0);
         assert!(FixedResolver::parse("a").is_err());
         assert!(FixedResolver::parse("a=nothost").is_err());
     }

@@ -15,7 +15,7 @@ use async_trait::async_trait;
 use axum::http::HeaderValue;
 use axum::http::uri::Authority;
 
-use crate::model::FunctionName;
+use crate::model::FunctionId;
 
 pub use answers::AddressCache;
 
@@ -89,15 +89,16 @@ impl Endpoints {
     }
 }
 
-/// Finds the tasks of a function. Implementations never fail: a lookup that fails is logged and
-/// answers no endpoints, which the proxy turns into a 503.
+/// Finds the tasks of a function, by its Cloud Map service name
+/// ([`crate::backend::ecs::names::cloudmap_service`]). Implementations never fail: a lookup that
+/// fails is logged and answers no endpoints, which the proxy turns into a 503.
 #[async_trait]
 pub trait Resolver: Send + Sync + 'static {
-    async fn resolve(&self, name: &FunctionName) -> Endpoints;
+    async fn resolve(&self, id: &FunctionId) -> Endpoints;
 
     /// Stops sending the function's requests to these task addresses (tasks of a replaced
     /// revision that are still registered), until they leave the answers.
-    fn retire(&self, _name: &FunctionName, _addrs: Vec<IpAddr>) {}
+    fn retire(&self, _id: &FunctionId, _addrs: Vec<IpAddr>) {}
 }
 
 #[cfg(test)]

@@ -15,7 +15,7 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 
 use crate::metrics::{FunctionLabels, InvocationLabels, InvocationMetrics};
-use crate::model::{FunctionName, Namespace};
+use crate::model::FunctionId;
 
 /// The counters of one function on this provider replica.
 pub struct Meter {
@@ -42,19 +42,17 @@ impl Meter {
     }
 }
 
-/// Every function's meter, by name.
+/// Every function's meter.
 pub struct Meters {
     epoch: Instant,
-    namespace: Namespace,
-    functions: RwLock<HashMap<String, Arc<Meter>>>,
+    functions: RwLock<HashMap<FunctionId, Arc<Meter>>>,
     metrics: InvocationMetrics,
 }
 
 impl Meters {
-    pub fn new(namespace: Namespace, metrics: InvocationMetrics) -> Self {
+    pub fn new(metrics: InvocationMetrics) -> Self {
         Self {
             epoch: Instant::now(),
-            namespace,
             functions: RwLock::default(),
             metrics,
         }
@@ -82,19 +80,19 @@ impl Meters {
     }
 
     /// The function's meter, made on first use.
-    pub fn get(&self, name: &FunctionName) -> Arc<Meter> {
+    pub fn get(&self, id: &FunctionId) -> Arc<Meter> {
         let read = self.functions.read().unwrap_or_else(|p| p.into_inner());
-        if let Some(meter) = read.get(name.as_str()) {
+        if let Some(meter) = read.get(id) {
             return meter.clone();
         }
         drop(read);
         let mut write = self.functions.write().unwrap_or_else(|p| p.into_inner());
         write
-            .entry(name.as_str().to_string())
+            .entry(id.clone())
             .or_insert_with(|| {
                 let labels = FunctionLabels {
-                    function_name: name.to_string(),
-                    namespace: self.namespace.to_string(),
+                    function_name: id.name.to_string(),
+                    namespace: id.namespace.to_string(),
                 };
                 Arc::new(Meter {
                     started: AtomicU64::new(0),
@@ -109,18 +107,18 @@ impl Meters {
             .clone()
     }
 
-    /// Every meter, by function name.
-    pub fn all(&self) -> Vec<(String, Arc<Meter>)> {
+    /// Every meter, by function.
+    pub fn all(&self) -> Vec<(FunctionId, Arc<Meter>)> {
         let read = self.functions.read().unwrap_or_else(|p| p.into_inner());
         read.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
     }
 
     /// Forgets functions that no longer exist, and their metrics, unless an invocation of one is
     /// in flight.
-    pub fn retain(&self, exists: impl Fn(&str) -> bool) {
+    pub fn retain(&self, exists: impl Fn(&FunctionId) -> bool) {
         let mut write = self.functions.write().unwrap_or_else(|p| p.into_inner());
-        write.retain(|name, meter| {
-            let keep = exists(name) || meter.in_flight() > 0;
+        write.retain(|id, meter| {
+            let keep = exists(id) || meter.in_flight() > 0;
             if !keep {
                 self.metrics.in_flight.remove(&meter.labels);
                 self.metrics.duration.remove(&meter.labels);
@@ -143,8 +141,8 @@ impl Meters {
 
     /// Counts an invocation in: started, in flight until the returned guard (or the answer's body
     /// holding it) is dropped.
-    pub fn begin(self: &Arc<Self>, name: &FunctionName) -> (Invocation, InFlight) {
-        let meter = self.get(name);
+    pub fn begin(self: &Arc<Self>, id: &FunctionId) -> (Invocation, InFlight) {
+        let meter = self.get(id);
         let now = Instant::now();
         meter.started.fetch_add(1, Ordering::Relaxed);
         meter.in_flight.inc();
@@ -258,20 +256,25 @@ impl<B: Body + Unpin> Body for Metered<B> {
 mod tests {
     use super::*;
     use crate::metrics::Metrics;
+    use crate::model::{FunctionName, Namespace};
+
+    fn id(name: &str) -> FunctionId {
+        FunctionId::new(
+            Namespace::default_namespace(),
+            FunctionName::parse(name).unwrap(),
+        )
+    }
 
     fn meters() -> (Arc<Meters>, Metrics) {
         let metrics = Metrics::new();
-        let meters = Arc::new(Meters::new(
-            Namespace::default_namespace(),
-            metrics.invocations.clone(),
-        ));
+        let meters = Arc::new(Meters::new(metrics.invocations.clone()));
         (meters, metrics)
     }
 
     #[test]
     fn an_invocation_is_in_flight_until_its_body_is_dropped() {
         let (meters, metrics) = meters();
-        let name = FunctionName::parse("echo").unwrap();
+        let name = id("echo");
         let (invocation, in_flight) = meters.begin(&name);
         let meter = meters.get(&name);
         assert_eq!((meter.started(), meter.in_flight()), (1, 1));
@@ -301,7 +304,7 @@ mod tests {
     #[test]
     fn functions_that_are_gone_are_forgotten_with_their_metrics() {
         let (meters, metrics) = meters();
-        let name = FunctionName::parse("gone").unwrap();
+        let name = id("gone");
         let (invocation, in_flight) = meters.begin(&name);
         invocation.answered(503);
         meters.retain(|_| false);

@@ -22,7 +22,7 @@ use self::policy::{Decision, Defaults, History, Load, Policy, Reason};
 use crate::backend::FunctionBackend;
 use crate::error::DisplayChain;
 use crate::metrics::{DecisionLabels, FunctionLabels, Metrics, ScalingMetrics};
-use crate::model::{FunctionName, Namespace};
+use crate::model::{FunctionId, FunctionName, FunctionStatus};
 use crate::proxy::{ColdStart, Unready};
 use crate::resolver::{Endpoints, Resolver};
 
@@ -94,13 +94,12 @@ impl Tracked {
 pub struct Scaling {
     settings: ScalingSettings,
     backend: Arc<dyn FunctionBackend>,
-    namespace: Namespace,
     pub meters: Arc<Meters>,
     metrics: ScalingMetrics,
     peers: Peers,
-    wakes: mpsc::UnboundedSender<FunctionName>,
-    wake_queue: Mutex<Option<mpsc::UnboundedReceiver<FunctionName>>>,
-    tracked: Mutex<HashMap<String, Tracked>>,
+    wakes: mpsc::UnboundedSender<FunctionId>,
+    wake_queue: Mutex<Option<mpsc::UnboundedReceiver<FunctionId>>>,
+    tracked: Mutex<HashMap<FunctionId, Tracked>>,
     /// This replica's load as of the last tick, for the other replicas.
     report: Mutex<Arc<Report>>,
 }
@@ -112,18 +111,16 @@ impl Scaling {
         settings: ScalingSettings,
         peers: Peers,
     ) -> Self {
-        let namespace = Namespace::default_namespace();
         let (wakes, wake_queue) = mpsc::unbounded_channel();
         let report = Arc::new(Report {
             id: peers.id().to_string(),
             functions: Vec::new(),
         });
         Self {
-            meters: Arc::new(Meters::new(namespace.clone(), metrics.invocations.clone())),
+            meters: Arc::new(Meters::new(metrics.invocations.clone())),
             metrics: metrics.scaling.clone(),
             settings,
             backend,
-            namespace,
             peers,
             wakes,
             wake_queue: Mutex::new(Some(wake_queue)),
@@ -171,17 +168,17 @@ impl Scaling {
     }
 
     /// Sets a function at zero to its wake count; at most one at a time per function.
-    async fn wake(&self, name: &FunctionName) {
-        let meter = self.meters.get(name);
-        let result = self.wake_once(name).await;
+    async fn wake(&self, id: &FunctionId) {
+        let meter = self.meters.get(id);
+        let result = self.wake_once(id).await;
         meter.waking.store(false, Ordering::Release);
         if let Err(e) = result {
-            tracing::warn!(function.name = %name, error = %DisplayChain(&e), "scale from zero failed; held invocations will time out unless another replica wakes it");
+            tracing::warn!(function = %id, error = %DisplayChain(&e), "scale from zero failed; held invocations will time out unless another replica wakes it");
         }
     }
 
-    async fn wake_once(&self, name: &FunctionName) -> Result<(), crate::backend::Error> {
-        let Some(status) = self.backend.get(&self.namespace, name).await? else {
+    async fn wake_once(&self, id: &FunctionId) -> Result<(), crate::backend::Error> {
+        let Some(status) = self.backend.get(id).await? else {
             return Ok(());
         };
         if status.replicas != 0 {
@@ -196,7 +193,7 @@ impl Scaling {
             Err(_) => 1,
         };
         self.apply(
-            name,
+            id,
             0,
             Decision {
                 to,
@@ -209,15 +206,15 @@ impl Scaling {
 
     async fn apply(
         &self,
-        name: &FunctionName,
+        id: &FunctionId,
         from: u64,
         decision: Decision,
         load: &Load,
     ) -> Result<(), crate::backend::Error> {
         let to = decision.to.min(self.settings.max_replicas);
-        self.backend.scale(&self.namespace, name, to as u32).await?;
+        self.backend.scale(id, to as u32).await?;
         tracing::info!(
-            function.name = %name,
+            function = %id,
             from,
             to,
             reason = decision.reason.as_str(),
@@ -229,8 +226,8 @@ impl Scaling {
         self.metrics
             .decisions
             .get_or_create(&DecisionLabels {
-                function_name: name.to_string(),
-                namespace: self.namespace.to_string(),
+                function_name: id.name.to_string(),
+                namespace: id.namespace.to_string(),
                 reason: decision.reason.as_str(),
             })
             .inc();
@@ -246,32 +243,28 @@ impl Scaling {
             functions: local.clone(),
         });
         let (others, leads) = self.peers.gather().await;
-        let functions = match self.backend.list(&self.namespace).await {
-            Ok(functions) => functions,
-            Err(e) => {
-                tracing::warn!(error = %DisplayChain(&e), "scaler could not list functions");
-                return;
-            }
+        let Some(functions) = self.functions().await else {
+            return;
         };
-        let names: HashSet<&str> = functions.iter().map(|f| f.name.as_str()).collect();
-        self.meters.retain(|name| names.contains(name));
+        let ids: HashSet<&FunctionId> = functions.iter().map(|(id, _)| id).collect();
+        self.meters.retain(|id| ids.contains(id));
         let mut decisions = Vec::new();
         {
             let mut tracked = self.tracked.lock().unwrap_or_else(|p| p.into_inner());
-            tracked.retain(|name, _| names.contains(name.as_str()));
-            for status in &functions {
+            tracked.retain(|id, _| ids.contains(id));
+            for (id, status) in &functions {
                 let labels = FunctionLabels {
-                    function_name: status.name.clone(),
-                    namespace: self.namespace.to_string(),
+                    function_name: id.name.to_string(),
+                    namespace: id.namespace.to_string(),
                 };
                 let t = tracked
-                    .entry(status.name.clone())
+                    .entry(id.clone())
                     .or_insert_with(|| Tracked::new(now));
                 if t.seen != Some(status.replicas) {
                     t.seen = Some(status.replicas);
                     t.since = now;
                 }
-                let load = total(&status.name, &local, &others, now.duration_since(t.since));
+                let load = total(id, &local, &others, now.duration_since(t.since));
                 self.metrics.rate.get_or_create(&labels).set(load.rate);
                 self.metrics
                     .in_flight
@@ -294,7 +287,7 @@ impl Scaling {
                 ) {
                     Ok(policy) => policy,
                     Err(e) => {
-                        tracing::debug!(function.name = %status.name, error = %e, "not scaled: a scaling label is invalid");
+                        tracing::debug!(function = %id, error = %e, "not scaled: a scaling label is invalid");
                         continue;
                     }
                 };
@@ -306,39 +299,54 @@ impl Scaling {
                     now,
                     self.settings.stabilisation,
                 ) {
-                    decisions.push((status.name.clone(), status.replicas, decision, load));
+                    decisions.push((id.clone(), status.replicas, decision, load));
                 }
             }
         }
-        for (name, from, decision, load) in decisions {
-            let Ok(function) = FunctionName::parse(&name) else {
-                continue;
-            };
-            match self.apply(&function, from, decision, &load).await {
+        for (id, from, decision, load) in decisions {
+            match self.apply(&id, from, decision, &load).await {
                 Ok(()) => {
                     if let Some(t) = self
                         .tracked
                         .lock()
                         .unwrap_or_else(|p| p.into_inner())
-                        .get_mut(&name)
+                        .get_mut(&id)
                     {
                         t.history.set(decision.to);
                     }
                 }
                 Err(e) => {
-                    tracing::warn!(function.name = %name, error = %DisplayChain(&e), "scaling decision not applied; retried next round")
+                    tracing::warn!(function = %id, error = %DisplayChain(&e), "scaling decision not applied; retried next round")
                 }
             }
         }
+    }
+
+    /// Every function of every namespace, or `None` (logged) when they cannot be listed.
+    async fn functions(&self) -> Option<Vec<(FunctionId, FunctionStatus)>> {
+        let mut all = Vec::new();
+        for namespace in self.backend.namespaces() {
+            match self.backend.list(&namespace).await {
+                Ok(functions) => all.extend(functions.into_iter().filter_map(|status| {
+                    let name = FunctionName::parse(&status.name).ok()?;
+                    Some((FunctionId::new(namespace.clone(), name), status))
+                })),
+                Err(e) => {
+                    tracing::warn!(%namespace, error = %DisplayChain(&e), "scaler could not list functions");
+                    return None;
+                }
+            }
+        }
+        Some(all)
     }
 
     /// This replica's load per function over the window, from a new sample of the meters.
     fn sample(&self, now: Instant) -> Vec<FunctionReport> {
         let mut tracked = self.tracked.lock().unwrap_or_else(|p| p.into_inner());
         let mut out = Vec::new();
-        for (name, meter) in self.meters.all() {
+        for (id, meter) in self.meters.all() {
             let t = tracked
-                .entry(name.clone())
+                .entry(id.clone())
                 .or_insert_with(|| Tracked::new(now));
             t.samples
                 .push_back((now, meter.started(), meter.in_flight()));
@@ -359,7 +367,8 @@ impl Scaling {
             let in_flight =
                 t.samples.iter().map(|s| s.2 as f64).sum::<f64>() / t.samples.len() as f64;
             out.push(FunctionReport {
-                name,
+                name: id.name.to_string(),
+                namespace: id.namespace.to_string(),
                 rate,
                 in_flight,
                 idle_seconds: self.meters.idle(&meter).map(|d| d.as_secs_f64()),
@@ -371,11 +380,11 @@ impl Scaling {
 
 /// A function's load over this replica and the others; `unseen` is the idle time when no
 /// replica saw an invocation.
-fn total(name: &str, local: &[FunctionReport], others: &[Report], unseen: Duration) -> Load {
+fn total(id: &FunctionId, local: &[FunctionReport], others: &[Report], unseen: Duration) -> Load {
     let reports = local
         .iter()
         .chain(others.iter().flat_map(|r| r.functions.iter()))
-        .filter(|f| f.name == name);
+        .filter(|f| f.name == id.name.as_str() && f.namespace == id.namespace.as_str());
     let mut load = Load {
         idle: unseen,
         ..Load::default()
@@ -394,7 +403,7 @@ fn total(name: &str, local: &[FunctionReport], others: &[Report], unseen: Durati
 impl ColdStart for Scaling {
     async fn endpoints(
         &self,
-        name: &FunctionName,
+        id: &FunctionId,
         resolver: &dyn Resolver,
     ) -> Result<Endpoints, Unready> {
         let timeout = self.settings.from_zero_timeout;
@@ -403,16 +412,16 @@ impl ColdStart for Scaling {
         }
         let deadline = Instant::now() + timeout;
         loop {
-            match self.backend.desired_replicas(&self.namespace, name) {
+            match self.backend.desired_replicas(id) {
                 None => return Err(Unready::NoEndpoints),
                 Some(0) => {
-                    let meter = self.meters.get(name);
+                    let meter = self.meters.get(id);
                     if meter
                         .waking
                         .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
                         .is_ok()
                     {
-                        let _ = self.wakes.send(name.clone());
+                        let _ = self.wakes.send(id.clone());
                     }
                 }
                 Some(_) => {}
@@ -422,7 +431,7 @@ impl ColdStart for Scaling {
                 return Err(Unready::TimedOut(timeout));
             }
             tokio::time::sleep(READY_POLL.min(deadline - now)).await;
-            let endpoints = resolver.resolve(name).await;
+            let endpoints = resolver.resolve(id).await;
             if !endpoints.is_empty() {
                 return Ok(endpoints);
             }
@@ -433,10 +442,12 @@ impl ColdStart for Scaling {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::Namespace;
 
     fn report(name: &str, rate: f64, in_flight: f64, idle: Option<f64>) -> FunctionReport {
         FunctionReport {
             name: name.into(),
+            namespace: "openfaas-fn".into(),
             rate,
             in_flight,
             idle_seconds: idle,
@@ -453,10 +464,25 @@ mod tests {
             id: "2".into(),
             functions: vec![report("a", 4.0, 2.0, Some(10.0))],
         }];
-        let a = total("a", &local, &others, Duration::from_secs(100));
+        let id = |name: &str| {
+            FunctionId::new(
+                Namespace::default_namespace(),
+                FunctionName::parse(name).unwrap(),
+            )
+        };
+        let a = total(&id("a"), &local, &others, Duration::from_secs(100));
         assert_eq!((a.rate, a.in_flight), (7.0, 3.0));
         assert_eq!(a.idle, Duration::from_secs(10));
-        let c = total("c", &local, &others, Duration::from_secs(100));
+        let c = total(&id("c"), &local, &others, Duration::from_secs(100));
+        let elsewhere = FunctionId::new(
+            Namespace::parse("team-a").unwrap(),
+            FunctionName::parse("a").unwrap(),
+        );
+        assert_eq!(
+            total(&elsewhere, &local, &others, Duration::from_secs(1)).rate,
+            0.0,
+            "another namespace's function of the same name is another function"
+        );
         assert_eq!(
             c,
             Load {

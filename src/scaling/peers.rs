@@ -36,6 +36,9 @@ pub struct Report {
 #[serde(rename_all = "camelCase")]
 pub struct FunctionReport {
     pub name: String,
+    /// Absent in reports of replicas from before namespaces: theirs are all `openfaas-fn`.
+    #[serde(default = "default_namespace")]
+    pub namespace: String,
     /// Invocations started per second over the window.
     pub rate: f64,
     /// Invocations in flight, averaged over the window.
@@ -43,6 +46,10 @@ pub struct FunctionReport {
     /// Seconds since the last invocation started or ended; 0 while one is in flight; absent
     /// when the replica saw none.
     pub idle_seconds: Option<f64>,
+}
+
+fn default_namespace() -> String {
+    crate::model::DEFAULT_NAMESPACE.to_string()
 }
 
 pub struct Peers {

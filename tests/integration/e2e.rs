@@ -10,7 +10,6 @@ use axum::http::{Method, Request, StatusCode};
 use clap::Parser;
 use faas_ecs::app::App;
 use faas_ecs::config::Config;
-use faas_ecs::model::FunctionName;
 use faas_ecs::resolver::Resolver;
 use faas_ecs::resolver::discovery::{CloudMapResolver, discovery_client};
 use faas_ecs::resolver::dns::{DnsResolver, RecordKind};
@@ -22,7 +21,7 @@ use hyper_util::rt::TokioExecutor;
 use serde_json::{Value, json};
 use std::sync::Arc;
 
-use crate::support::moto_url;
+use crate::support::{function_id, moto_url};
 
 /// A provider on a real socket, configured as scripts/dev configures it.
 pub(crate) struct Stack {
@@ -256,7 +255,7 @@ async fn a_deployed_function_answers_invocations() {
     assert_eq!((status, output.as_str()), (StatusCode::OK, "hi"));
 
     // The same task, found through SRV records and through the Cloud Map API.
-    let name = FunctionName::parse("e2e-echo").unwrap();
+    let name = function_id("e2e-echo");
     let by_a = stack.resolver.as_ref().unwrap().resolve(&name).await;
     let srv = DnsResolver::new(
         "openfaas.local",
@@ -341,7 +340,7 @@ async fn three_replicas_share_the_load_and_survive_a_killed_task() {
         assert_eq!(status, StatusCode::OK, "{output}");
     }
     // Its address leaves DNS, and the runtime brings the count back, as ECS would.
-    let fn_name = FunctionName::parse(name).unwrap();
+    let fn_name = function_id(name);
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let endpoints = stack.resolver.as_ref().unwrap().resolve(&fn_name).await;

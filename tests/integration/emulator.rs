@@ -5,13 +5,14 @@
 use aws_sdk_ecs::types::{ServiceField, TaskDefinitionField, TaskDefinitionStatus};
 use axum::http::{Method, StatusCode};
 use faas_ecs::backend::FunctionBackend;
-use faas_ecs::model::{FunctionName, Namespace};
+use faas_ecs::model::Namespace;
 use serde_json::json;
 
 use faas_ecs::backend::ecs::EcsBackend;
 
 use crate::support::{
-    Account, call, deploy, echo, no_endpoints, remove, router_for, scale, status, update,
+    Account, call, deploy, echo, function_id, no_endpoints, remove, router_for, scale, status,
+    update,
 };
 
 async fn service(account: &Account, name: &str) -> Option<aws_sdk_ecs::types::Service> {
@@ -405,16 +406,17 @@ async fn a_refresh_brings_in_changes_made_elsewhere() {
     deploy(&p, echo()).await;
     scale(&p, "echo", 4).await;
     second.refresh().await.unwrap();
-    let ns = Namespace::default_namespace();
-    let status = second
-        .get(&ns, &FunctionName::parse("echo").unwrap())
-        .await
-        .unwrap()
-        .unwrap();
+    let status = second.get(&function_id("echo")).await.unwrap().unwrap();
     assert_eq!(status.replicas, 4);
     remove(&p, "echo").await;
     second.refresh().await.unwrap();
-    assert!(second.list(&ns).await.unwrap().is_empty());
+    assert!(
+        second
+            .list(&Namespace::default_namespace())
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
 #[tokio::test]

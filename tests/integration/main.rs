@@ -14,6 +14,7 @@ macro_rules! needs_emulator {
 mod api;
 mod e2e;
 mod emulator;
+mod namespaces;
 mod proxy;
 mod scaling;
 mod server;

@@ -11,9 +11,10 @@ use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::http::{HeaderMap, Method, Request, StatusCode};
 use faas_ecs::AppState;
+use faas_ecs::backend::Backend;
 use faas_ecs::backend::ecs::{AwsClients, EcsBackend};
-use faas_ecs::backend::{FunctionBackend, LogSource, SecretStore};
 use faas_ecs::config::Config;
+use faas_ecs::model::{FunctionId, FunctionName, Namespace};
 use faas_ecs::proxy::Proxy;
 use faas_ecs::resolver::Resolver;
 use faas_ecs::resolver::fixed::FixedResolver;
@@ -27,13 +28,22 @@ pub fn echo() -> serde_json::Value {
     serde_json::json!({"service": "echo", "image": "ghcr.io/openfaas/alpine:latest", "envProcess": "cat"})
 }
 
+/// A function in a namespace, `name.namespace`, or in `openfaas-fn` for a bare name.
+pub fn function_id(text: &str) -> FunctionId {
+    let (name, namespace) = text.split_once('.').unwrap_or((text, "openfaas-fn"));
+    FunctionId::new(
+        Namespace::parse(namespace).unwrap(),
+        FunctionName::parse(name).unwrap(),
+    )
+}
+
 /// A resolver that finds no task: the emulator runs none.
 pub fn no_endpoints() -> Arc<dyn Resolver> {
     Arc::new(FixedResolver::new(Default::default()))
 }
 
 /// The provider's router on a backend, without auth.
-pub fn router_for<B: FunctionBackend + SecretStore + LogSource>(backend: Arc<B>) -> Router {
+pub fn router_for<B: Backend>(backend: Arc<B>) -> Router {
     faas_ecs::router(AppState::new(
         backend,
         Proxy::new(no_endpoints(), Duration::from_secs(10)),

@@ -3,25 +3,81 @@
 //! brings in what others changed.
 
 use std::collections::{BTreeMap, HashMap};
+use std::hash::Hash;
 use std::sync::{Arc, RwLock};
 use std::time::Instant;
 
-use crate::model::{FunctionDeployment, FunctionStatus};
+use crate::model::{FunctionDeployment, FunctionId, FunctionStatus, Namespace};
 
 /// How long a name found missing in ECS is answered as missing without asking again: the gateway
 /// asks for a function's status on every invocation, unknown functions included.
 const MISSING_FOR: std::time::Duration = std::time::Duration::from_secs(1);
 
-#[derive(Default)]
-struct Inner {
-    functions: BTreeMap<String, FunctionStatus>,
-    /// Names ECS did not have, and when that was seen.
-    missing: HashMap<String, Instant>,
-    /// When this provider last changed each name: a refresh that started earlier must not undo it.
-    changed: HashMap<String, Instant>,
+/// Entries read from AWS, plus when this provider last changed each key: a refresh that started
+/// earlier must not undo a change.
+pub struct Table<K, V> {
+    entries: BTreeMap<K, V>,
+    changed: HashMap<K, Instant>,
 }
 
-/// Statuses by function name, plus deployments by task definition ARN (revisions never change).
+impl<K, V> Default for Table<K, V> {
+    fn default() -> Self {
+        Self {
+            entries: BTreeMap::new(),
+            changed: HashMap::new(),
+        }
+    }
+}
+
+impl<K: Ord + Hash + Clone, V: Clone> Table<K, V> {
+    pub fn get(&self, key: &K) -> Option<&V> {
+        self.entries.get(key)
+    }
+
+    pub fn contains(&self, key: &K) -> bool {
+        self.entries.contains_key(key)
+    }
+
+    pub fn entries(&self) -> &BTreeMap<K, V> {
+        &self.entries
+    }
+
+    pub fn put(&mut self, key: K, value: V) {
+        self.changed.insert(key.clone(), Instant::now());
+        self.entries.insert(key, value);
+    }
+
+    pub fn remove(&mut self, key: &K) {
+        self.changed.insert(key.clone(), Instant::now());
+        self.entries.remove(key);
+    }
+
+    /// Replaces the contents with a snapshot read from AWS since `started`, keeping what this
+    /// provider changed after that.
+    pub fn replace(&mut self, snapshot: impl IntoIterator<Item = (K, V)>, started: Instant) {
+        let mut fresh: BTreeMap<K, V> = snapshot.into_iter().collect();
+        for (key, at) in &self.changed {
+            if *at < started {
+                continue;
+            }
+            match self.entries.get(key) {
+                Some(current) => fresh.insert(key.clone(), current.clone()),
+                None => fresh.remove(key),
+            };
+        }
+        self.entries = fresh;
+        self.changed.retain(|_, at| *at >= started);
+    }
+}
+
+#[derive(Default)]
+struct Inner {
+    functions: Table<FunctionId, FunctionStatus>,
+    /// Functions ECS did not have, and when that was seen.
+    missing: HashMap<FunctionId, Instant>,
+}
+
+/// Statuses by function, plus deployments by task definition ARN (revisions never change).
 #[derive(Default)]
 pub struct Cache {
     inner: RwLock<Inner>,
@@ -29,67 +85,54 @@ pub struct Cache {
 }
 
 impl Cache {
-    pub fn get(&self, name: &str) -> Option<FunctionStatus> {
-        self.read().functions.get(name).cloned()
+    pub fn get(&self, id: &FunctionId) -> Option<FunctionStatus> {
+        self.read().functions.get(id).cloned()
     }
 
     /// A function's desired count.
-    pub fn replicas(&self, name: &str) -> Option<u64> {
-        self.read().functions.get(name).map(|s| s.replicas)
+    pub fn replicas(&self, id: &FunctionId) -> Option<u64> {
+        self.read().functions.get(id).map(|s| s.replicas)
     }
 
-    /// Every function, sorted by name.
-    pub fn list(&self) -> Vec<FunctionStatus> {
-        self.read().functions.values().cloned().collect()
+    /// Every function of a namespace, sorted by name.
+    pub fn list(&self, namespace: &Namespace) -> Vec<FunctionStatus> {
+        self.read()
+            .functions
+            .entries()
+            .iter()
+            .filter(|(id, _)| id.namespace == *namespace)
+            .map(|(_, s)| s.clone())
+            .collect()
     }
 
-    /// Whether ECS was just asked about this name and did not have it.
-    pub fn recently_missing(&self, name: &str) -> bool {
+    /// Whether ECS was just asked about this function and did not have it.
+    pub fn recently_missing(&self, id: &FunctionId) -> bool {
         self.read()
             .missing
-            .get(name)
+            .get(id)
             .is_some_and(|at| at.elapsed() < MISSING_FOR)
     }
 
-    pub fn mark_missing(&self, name: &str) {
+    pub fn mark_missing(&self, id: &FunctionId) {
         let mut inner = self.write();
         inner.missing.retain(|_, at| at.elapsed() < MISSING_FOR);
-        inner.missing.insert(name.to_string(), Instant::now());
+        inner.missing.insert(id.clone(), Instant::now());
     }
 
-    pub fn put(&self, status: FunctionStatus) {
+    pub fn put(&self, id: FunctionId, status: FunctionStatus) {
         let mut inner = self.write();
-        inner.missing.remove(&status.name);
-        inner.changed.insert(status.name.clone(), Instant::now());
-        inner.functions.insert(status.name.clone(), status);
+        inner.missing.remove(&id);
+        inner.functions.put(id, status);
     }
 
-    pub fn remove(&self, name: &str) {
-        let mut inner = self.write();
-        inner.changed.insert(name.to_string(), Instant::now());
-        inner.functions.remove(name);
+    pub fn remove(&self, id: &FunctionId) {
+        self.write().functions.remove(id);
     }
 
     /// Replaces the contents with a snapshot read from AWS since `started`, keeping what this
     /// provider changed after that.
-    pub fn replace(&self, snapshot: Vec<FunctionStatus>, started: Instant) {
-        let mut inner = self.write();
-        let mut fresh: BTreeMap<String, FunctionStatus> =
-            snapshot.into_iter().map(|s| (s.name.clone(), s)).collect();
-        let changed: Vec<String> = inner
-            .changed
-            .iter()
-            .filter(|(_, at)| **at >= started)
-            .map(|(name, _)| name.clone())
-            .collect();
-        for name in &changed {
-            match inner.functions.get(name) {
-                Some(current) => fresh.insert(name.clone(), current.clone()),
-                None => fresh.remove(name),
-            };
-        }
-        inner.functions = fresh;
-        inner.changed.retain(|_, at| *at >= started);
+    pub fn replace(&self, snapshot: Vec<(FunctionId, FunctionStatus)>, started: Instant) {
+        self.write().functions.replace(snapshot, started);
     }
 
     pub fn deployment(&self, task_definition_arn: &str) -> Option<Arc<FunctionDeployment>> {
@@ -127,55 +170,96 @@ impl Cache {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::FunctionName;
 
-    fn status(name: &str, replicas: u64) -> FunctionStatus {
-        FunctionStatus {
-            name: name.into(),
-            replicas,
-            ..Default::default()
-        }
+    fn id(name: &str) -> FunctionId {
+        FunctionId::new(
+            Namespace::default_namespace(),
+            FunctionName::parse(name).unwrap(),
+        )
+    }
+
+    fn entry(name: &str, replicas: u64) -> (FunctionId, FunctionStatus) {
+        (
+            id(name),
+            FunctionStatus {
+                name: name.into(),
+                replicas,
+                ..Default::default()
+            },
+        )
+    }
+
+    fn put(cache: &Cache, name: &str, replicas: u64) {
+        let (id, status) = entry(name, replicas);
+        cache.put(id, status);
+    }
+
+    fn names(cache: &Cache) -> Vec<(String, u64)> {
+        cache
+            .list(&Namespace::default_namespace())
+            .into_iter()
+            .map(|s| (s.name, s.replicas))
+            .collect()
     }
 
     #[test]
     fn a_refresh_replaces_what_nobody_changed_since_it_started() {
         let cache = Cache::default();
-        cache.put(status("a", 1));
-        cache.put(status("gone", 1));
+        put(&cache, "a", 1);
+        put(&cache, "gone", 1);
         let started = Instant::now();
-        cache.replace(vec![status("a", 2), status("b", 1)], started);
-        let names: Vec<_> = cache
-            .list()
-            .into_iter()
-            .map(|s| (s.name, s.replicas))
-            .collect();
-        assert_eq!(names, vec![("a".into(), 2), ("b".into(), 1)]);
+        cache.replace(vec![entry("a", 2), entry("b", 1)], started);
+        assert_eq!(names(&cache), vec![("a".into(), 2), ("b".into(), 1)]);
     }
 
     #[test]
     fn a_missing_name_is_remembered_briefly_and_forgotten_on_deploy() {
         let cache = Cache::default();
-        cache.mark_missing("f");
-        assert!(cache.recently_missing("f"));
-        cache.put(status("f", 1));
-        assert!(!cache.recently_missing("f"));
-        cache.mark_missing("g");
+        cache.mark_missing(&id("f"));
+        assert!(cache.recently_missing(&id("f")));
+        put(&cache, "f", 1);
+        assert!(!cache.recently_missing(&id("f")));
+        cache.mark_missing(&id("g"));
         std::thread::sleep(MISSING_FOR);
-        assert!(!cache.recently_missing("g"));
+        assert!(!cache.recently_missing(&id("g")));
     }
 
     #[test]
     fn a_refresh_does_not_undo_changes_made_while_it_ran() {
         let cache = Cache::default();
-        cache.put(status("deleted", 1));
+        put(&cache, "deleted", 1);
         let started = Instant::now();
-        cache.put(status("new", 3));
-        cache.remove("deleted");
-        cache.replace(vec![status("deleted", 1)], started);
-        assert_eq!(cache.get("new").map(|s| s.replicas), Some(3));
-        assert_eq!(cache.get("deleted"), None);
+        put(&cache, "new", 3);
+        cache.remove(&id("deleted"));
+        cache.replace(vec![entry("deleted", 1)], started);
+        assert_eq!(cache.replicas(&id("new")), Some(3));
+        assert_eq!(cache.get(&id("deleted")), None);
         // A later refresh is authoritative again.
-        cache.replace(vec![status("deleted", 1)], Instant::now());
-        assert!(cache.get("deleted").is_some());
-        assert!(cache.get("new").is_none());
+        cache.replace(vec![entry("deleted", 1)], Instant::now());
+        assert!(cache.get(&id("deleted")).is_some());
+        assert!(cache.get(&id("new")).is_none());
+    }
+
+    #[test]
+    fn namespaces_are_listed_apart() {
+        let cache = Cache::default();
+        put(&cache, "echo", 1);
+        let team_a = Namespace::parse("team-a").unwrap();
+        let other = FunctionId::new(team_a.clone(), FunctionName::parse("echo").unwrap());
+        cache.put(
+            other.clone(),
+            FunctionStatus {
+                name: "echo".into(),
+                namespace: "team-a".into(),
+                replicas: 5,
+                ..Default::default()
+            },
+        );
+        assert_eq!(names(&cache), vec![("echo".into(), 1)]);
+        assert_eq!(cache.list(&team_a)[0].replicas, 5);
+        cache.remove(&other);
+        assert!(cache.list(&team_a).is_empty());
+        assert_eq!(names(&cache), vec![("echo".into(), 1)]);
     }
 }

@@ -9,9 +9,9 @@ use aws_sdk_servicediscovery::types::{
     ServiceFilter, ServiceFilterName, Tag,
 };
 
-use super::{MANAGED_BY_TAG, MANAGED_BY_VALUE, aws_error, owner_tags};
+use super::{MANAGED_BY_TAG, MANAGED_BY_VALUE, aws_error, names, owner_tags};
 use crate::backend::Error;
-use crate::model::{FunctionName, Namespace};
+use crate::model::FunctionId;
 
 /// A function's Cloud Map service.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,9 +35,9 @@ pub async fn create(
     namespace_id: &str,
     ttl: i64,
     srv: bool,
-    namespace: &Namespace,
-    name: &FunctionName,
+    id: &FunctionId,
 ) -> Result<CloudMapService, Error> {
+    let name = names::cloudmap_service(id);
     let record = DnsRecord::builder()
         .r#type(RecordType::A)
         .ttl(ttl)
@@ -58,13 +58,13 @@ pub async fn create(
         .set_dns_records(Some(records))
         .build()
         .map_err(|e| Error::aws("CreateService", e))?;
-    let tags = owner_tags(namespace, name)
+    let tags = owner_tags(&id.namespace, &id.name)
         .map(|(k, v)| Tag::builder().key(k).value(v).build())
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| Error::aws("CreateService", e))?;
     let result = sd
         .create_service()
-        .name(name.as_str())
+        .name(name.as_ref())
         .namespace_id(namespace_id)
         .dns_config(dns)
         .health_check_custom_config(HealthCheckCustomConfig::builder().build())
@@ -84,12 +84,13 @@ pub async fn create(
         }
         Err(err) => {
             if let Some(CreateServiceError::ServiceAlreadyExists(existing)) = err.as_service_error()
-                && let (Some(id), Some(arn)) = (existing.service_id(), existing.service_arn())
+                && let (Some(existing_id), Some(arn)) =
+                    (existing.service_id(), existing.service_arn())
             {
                 if is_ours(sd, arn).await? {
-                    tracing::info!(function.name = %name, cloudmap.service = id, "adopting Cloud Map service left by an earlier deploy");
+                    tracing::info!(function = %id, cloudmap.service = existing_id, "adopting Cloud Map service left by an earlier deploy");
                     return Ok(CloudMapService {
-                        id: id.into(),
+                        id: existing_id.into(),
                         arn: arn.into(),
                     });
                 }
@@ -184,11 +185,20 @@ async fn deregister_all(
     Ok(())
 }
 
-/// Every service in the namespace, with when it was created.
+/// A service as ListServices describes it.
+#[derive(Debug, Clone)]
+pub struct Listed {
+    pub service: CloudMapService,
+    pub name: String,
+    pub description: Option<String>,
+    pub created: Option<std::time::SystemTime>,
+}
+
+/// Every service in the namespace.
 pub async fn services(
     sd: &aws_sdk_servicediscovery::Client,
     namespace_id: &str,
-) -> Result<Vec<(CloudMapService, Option<std::time::SystemTime>)>, Error> {
+) -> Result<Vec<Listed>, Error> {
     let filter = ServiceFilter::builder()
         .name(ServiceFilterName::NamespaceId)
         .values(namespace_id)
@@ -204,13 +214,15 @@ pub async fn services(
                 let created = service
                     .create_date()
                     .and_then(|d| std::time::SystemTime::try_from(*d).ok());
-                found.push((
-                    CloudMapService {
+                found.push(Listed {
+                    service: CloudMapService {
                         id: id.into(),
                         arn: arn.into(),
                     },
+                    name: service.name().unwrap_or_default().to_string(),
+                    description: service.description().map(String::from),
                     created,
-                ));
+                });
             }
         }
     }

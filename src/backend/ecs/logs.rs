@@ -1,4 +1,5 @@
-//! Function output from CloudWatch Logs: the awslogs streams `<function>/<function>/<task id>`.
+//! Function output from CloudWatch Logs: the awslogs streams
+//! `<ECS service>/<function>/<task id>`.
 
 use std::collections::{HashSet, VecDeque};
 use std::time::{Duration, UNIX_EPOCH};
@@ -98,9 +99,10 @@ async fn fetch(
     request: &LogRequest,
     start: Option<i64>,
 ) -> Result<Vec<FilteredLogEvent>, Error> {
-    let name = request.name.as_str();
-    // The trailing slash keeps `foo` from matching `foobar`'s streams.
-    let prefix = format!("{name}/{name}/");
+    let id = crate::model::FunctionId::new(request.namespace.clone(), request.name.clone());
+    // `<ECS service>/<container>/`: the trailing slash keeps `foo` from matching `foobar`'s
+    // streams, and the service name keeps namespaces apart.
+    let prefix = format!("{}/{}/", super::names::ecs_service(&id), request.name);
     let mut call = client
         .filter_log_events()
         .log_group_name(group)

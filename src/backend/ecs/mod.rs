@@ -6,6 +6,8 @@ pub mod cloudmap;
 mod locks;
 pub mod logs;
 pub mod mapping;
+pub mod names;
+pub mod namespaces;
 pub mod secrets;
 pub mod service;
 pub mod task_definition;
@@ -18,17 +20,18 @@ use aws_sdk_ecs::error::ProvideErrorMetadata;
 use aws_sdk_ecs::error::SdkError;
 use aws_sdk_ecs::types::Service;
 
-use self::cache::Cache;
+use self::cache::{Cache, Table};
+use self::cloudmap::CloudMapService;
 use self::locks::{ChangeGuard, FunctionLocks};
 use self::secrets::SecretsManager;
 use self::service::{Found, ServiceSettings};
 use self::task_definition::TaskSettings;
-use super::{FunctionBackend, LogSource, SecretStore};
+use super::{FunctionBackend, LogSource, NamespaceStore, SecretStore};
 use crate::backend::Error;
 use crate::error::DisplayChain;
 use crate::model::{
-    FunctionDeployment, FunctionName, FunctionSpec, FunctionStatus, LogMessage, LogRequest,
-    Namespace, SecretName,
+    FunctionDeployment, FunctionId, FunctionName, FunctionSpec, FunctionStatus, LogMessage,
+    LogRequest, Namespace, NamespaceSpec, SecretName,
 };
 use crate::resolver::Resolver;
 
@@ -56,6 +59,22 @@ pub fn owner_tags<'a>(
         (NAMESPACE_TAG, namespace.as_str()),
     ]
     .into_iter()
+}
+
+/// A token unique to one create request (36 characters: ECS's limit for a client token), the
+/// same for each of the SDK's attempts, so that a retry after a lost answer is not a conflict.
+pub(crate) fn unique_token() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    let random = std::collections::hash_map::RandomState::new()
+        .build_hasher()
+        .finish();
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64);
+    format!("faas-ecs-{random:016x}{nanos:x}")
+        .chars()
+        .take(36)
+        .collect()
 }
 
 // Error codes AWS uses when it throttles; the SDK has already retried these with backoff.
@@ -105,7 +124,8 @@ impl AwsClients {
 /// The backend's settings (the configuration makes them: `Config::ecs_settings`).
 #[derive(Debug, Clone)]
 pub struct EcsSettings {
-    pub namespace: Namespace,
+    /// Requests that name no namespace are in this one; it exists without a record in AWS.
+    pub default_namespace: Namespace,
     pub cloudmap_namespace_id: String,
     pub dns_ttl: i64,
     pub service: ServiceSettings,
@@ -123,8 +143,14 @@ pub struct EcsBackend {
     resolver: Arc<dyn Resolver>,
     /// Task definition families with no service, and since when the collector has seen them so.
     unused_families: std::sync::Mutex<std::collections::HashMap<String, Instant>>,
-    /// One change per function at a time in this process.
+    /// One change per function (and per namespace) at a time in this process.
     changes: FunctionLocks,
+    /// Namespaces, with the Cloud Map service that records each (none for the default one
+    /// until labels are set on it).
+    namespaces: std::sync::RwLock<Table<Namespace, (NamespaceSpec, Option<CloudMapService>)>>,
+    /// Held shared by what creates things in a namespace, exclusively by a namespace's removal,
+    /// so that nothing is made in a namespace while it is being removed.
+    namespace_gate: tokio::sync::RwLock<()>,
 }
 
 impl EcsBackend {
@@ -147,21 +173,81 @@ impl EcsBackend {
             resolver,
             unused_families: Default::default(),
             changes: FunctionLocks::default(),
+            namespaces: Default::default(),
+            namespace_gate: Default::default(),
         });
         backend.refresh().await?;
         Ok(backend)
     }
 
     /// Waits for the change of this function under way, if any, and holds off the next ones.
-    async fn change(&self, namespace: &Namespace, name: &FunctionName) -> ChangeGuard {
-        self.changes.lock(format!("{namespace}/{name}")).await
+    async fn change(&self, id: &FunctionId) -> ChangeGuard {
+        self.changes
+            .lock(format!("{}/{}", id.namespace, id.name))
+            .await
+    }
+
+    /// Waits for the change of this namespace under way, if any, and holds off the next ones.
+    async fn namespace_change(&self, namespace: &Namespace) -> ChangeGuard {
+        self.changes.lock(format!("{namespace}")).await
+    }
+
+    fn namespace_table(
+        &self,
+    ) -> std::sync::RwLockReadGuard<'_, Table<Namespace, (NamespaceSpec, Option<CloudMapService>)>>
+    {
+        self.namespaces.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn namespace_table_mut(
+        &self,
+    ) -> std::sync::RwLockWriteGuard<'_, Table<Namespace, (NamespaceSpec, Option<CloudMapService>)>>
+    {
+        self.namespaces.write().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Changes in a namespace that does not exist are refused (a 400).
+    fn require_namespace(&self, namespace: &Namespace) -> Result<(), Error> {
+        if self.has_namespace(namespace) {
+            Ok(())
+        } else {
+            Err(Error::Invalid(format!(
+                "namespace {namespace} does not exist"
+            )))
+        }
+    }
+
+    /// The namespaces recorded in AWS, with the default one whether recorded or not.
+    async fn read_namespaces(
+        &self,
+    ) -> Result<Vec<(Namespace, (NamespaceSpec, Option<CloudMapService>))>, Error> {
+        let default = &self.settings.default_namespace;
+        let mut found: Vec<_> = namespaces::list(
+            &self.aws.servicediscovery,
+            &self.settings.cloudmap_namespace_id,
+        )
+        .await?
+        .into_iter()
+        .map(|(spec, service)| (spec.name.clone(), (spec, Some(service))))
+        .collect();
+        if !found.iter().any(|(name, _)| name == default) {
+            found.push((
+                default.clone(),
+                (NamespaceSpec::bare(default.clone()), None),
+            ));
+        }
+        Ok(found)
     }
 
     /// Sets `availableReplicas` to the tasks an invocation could reach now.
     async fn with_available(&self, mut status: FunctionStatus) -> FunctionStatus {
-        let reachable = match FunctionName::parse(&status.name) {
-            Ok(name) => self.resolver.resolve(&name).await.len() as u64,
-            Err(_) => 0,
+        let id = FunctionName::parse(&status.name)
+            .ok()
+            .zip(Namespace::parse(&status.namespace).ok())
+            .map(|(name, namespace)| FunctionId::new(namespace, name));
+        let reachable = match id {
+            Some(id) => self.resolver.resolve(&id).await.len() as u64,
+            None => 0,
         };
         status.available_replicas = reachable.min(status.replicas);
         status
@@ -193,16 +279,16 @@ impl EcsBackend {
         })
     }
 
-    /// Reads every function of ours from ECS into the cache.
+    /// Reads every namespace and every function of ours from AWS into the cache.
     pub async fn refresh(&self) -> Result<(), Error> {
         let started = Instant::now();
-        let namespace = &self.settings.namespace;
-        let services =
-            service::list_ours(&self.aws.ecs, &self.settings.service.cluster, namespace).await?;
+        let recorded = self.read_namespaces().await?;
+        self.namespace_table_mut().replace(recorded, started);
+        let services = service::list_ours(&self.aws.ecs, &self.settings.service.cluster).await?;
         let mut statuses = Vec::with_capacity(services.len());
         for svc in &services {
-            if let Some(status) = self.status_of(svc).await? {
-                statuses.push(status);
+            if let Some(entry) = self.status_of(svc).await? {
+                statuses.push(entry);
             }
         }
         let in_use: Vec<&str> = services
@@ -218,19 +304,14 @@ impl EcsBackend {
     /// that are older than `min_age` (a deploy makes both moments before its ECS service): left
     /// by a provider stopped half-way through a deploy or a delete, or by a rollback that failed.
     pub async fn collect_garbage(&self, min_age: Duration) -> Result<(), Error> {
-        let services = service::list_ours(
-            &self.aws.ecs,
-            &self.settings.service.cluster,
-            &self.settings.namespace,
-        )
-        .await?;
+        let services = service::list_ours(&self.aws.ecs, &self.settings.service.cluster).await?;
         let families_in_use: Vec<&str> = services
             .iter()
             .filter_map(|s| s.task_definition())
             .filter_map(task_definition::family_of)
             .collect();
         let ecs = &self.aws.ecs;
-        let families = task_definition::families(ecs, &self.settings.namespace).await?;
+        let families = task_definition::families(ecs).await?;
         // A family counts as unused from when this provider first saw it so (no registration
         // time needed, which moto does not report): a deploy under way gets `min_age` to create
         // its service, and a restart only delays the collection.
@@ -272,10 +353,14 @@ impl EcsBackend {
             .filter_map(|r| r.registry_arn())
             .collect();
         let sd = &self.aws.servicediscovery;
-        for (registry, created) in
-            cloudmap::services(sd, &self.settings.cloudmap_namespace_id).await?
-        {
-            let old_enough = created
+        for listed in cloudmap::services(sd, &self.settings.cloudmap_namespace_id).await? {
+            // A namespace's record is used by no ECS service, and is not garbage.
+            if names::namespace_of_marker(&listed.name).is_some() {
+                continue;
+            }
+            let registry = listed.service;
+            let old_enough = listed
+                .created
                 .and_then(|c| c.elapsed().ok())
                 .is_some_and(|age| age >= min_age);
             if in_use.contains(&registry.arn.as_str())
@@ -310,8 +395,13 @@ impl EcsBackend {
         Ok(Some(deployment))
     }
 
-    async fn status_of(&self, svc: &Service) -> Result<Option<FunctionStatus>, Error> {
-        let Some(arn) = svc.task_definition() else {
+    /// A service's function and its status; `None` for a service that is not a function of ours.
+    async fn status_of(
+        &self,
+        svc: &Service,
+    ) -> Result<Option<(FunctionId, FunctionStatus)>, Error> {
+        let (Some(arn), Some(namespace)) = (svc.task_definition(), service::namespace_of(svc))
+        else {
             return Ok(None);
         };
         let Some(deployment) = self.deployment(arn).await? else {
@@ -321,30 +411,24 @@ impl EcsBackend {
             );
             return Ok(None);
         };
-        Ok(Some(mapping::function_status(
-            svc,
-            &deployment,
-            &self.settings.namespace,
-        )))
+        let Ok(name) = FunctionName::parse(&deployment.service) else {
+            return Ok(None);
+        };
+        let status = mapping::function_status(svc, &deployment, &namespace);
+        Ok(Some((FunctionId::new(namespace, name), status)))
     }
 
-    async fn find(&self, name: &FunctionName) -> Result<Found, Error> {
-        service::find(
-            &self.aws.ecs,
-            &self.settings.service.cluster,
-            &self.settings.namespace,
-            name,
-        )
-        .await
+    async fn find(&self, id: &FunctionId) -> Result<Found, Error> {
+        service::find(&self.aws.ecs, &self.settings.service.cluster, id).await
     }
 
     /// The function's live service, or NotFound.
-    async fn existing(&self, name: &FunctionName) -> Result<Box<Service>, Error> {
-        match self.find(name).await? {
+    async fn existing(&self, id: &FunctionId) -> Result<Box<Service>, Error> {
+        match self.find(id).await? {
             Found::Ours(svc) => Ok(svc),
             _ => {
-                self.cache.remove(name.as_str());
-                Err(Error::NotFound(format!("function {name}")))
+                self.cache.remove(id);
+                Err(Error::NotFound(format!("function {}", id.name)))
             }
         }
     }
@@ -358,19 +442,19 @@ impl EcsBackend {
 
     /// After an update, the tasks registered so far run the previous revision (its secrets, its
     /// settings): invocations stop going to them at once, and ECS replaces them.
-    async fn retire_tasks(&self, name: &FunctionName, service: &Service) {
+    async fn retire_tasks(&self, id: &FunctionId, service: &Service) {
         let registries = service
             .service_registries()
             .iter()
             .filter_map(|r| r.registry_arn());
-        for id in registries.filter_map(cloudmap::service_id_of) {
-            match cloudmap::instance_addresses(&self.aws.servicediscovery, id).await {
+        for service_id in registries.filter_map(cloudmap::service_id_of) {
+            match cloudmap::instance_addresses(&self.aws.servicediscovery, service_id).await {
                 Ok(addrs) => {
-                    tracing::debug!(function.name = %name, tasks = ?addrs, "invocations no longer go to the previous revision's tasks");
-                    self.resolver.retire(name, addrs);
+                    tracing::debug!(function = %id, tasks = ?addrs, "invocations no longer go to the previous revision's tasks");
+                    self.resolver.retire(id, addrs);
                 }
                 Err(e) => {
-                    tracing::warn!(function.name = %name, error = %DisplayChain(&e), "could not list the tasks of the previous revision; they may serve until ECS stops them");
+                    tracing::warn!(function = %id, error = %DisplayChain(&e), "could not list the tasks of the previous revision; they may serve until ECS stops them");
                 }
             }
         }
@@ -379,8 +463,8 @@ impl EcsBackend {
     /// Best effort undo of the Cloud Map service of a failed deploy: left alone when a service of
     /// this function uses it (another provider replica's deploy of the same name won the race
     /// and adopted it).
-    async fn discard_registry(&self, name: &FunctionName, registry: &cloudmap::CloudMapService) {
-        match self.find(name).await {
+    async fn discard_registry(&self, id: &FunctionId, registry: &CloudMapService) {
+        match self.find(id).await {
             Ok(Found::Ours(svc))
                 if svc
                     .service_registries()
@@ -391,14 +475,14 @@ impl EcsBackend {
             }
             Ok(_) => {}
             Err(e) => {
-                tracing::error!(function.name = %name, cloudmap.service = %registry.id, error = %DisplayChain(&e), "could not tell whether the Cloud Map service of a failed deploy is used; left for the collector");
+                tracing::error!(function = %id, cloudmap.service = %registry.id, error = %DisplayChain(&e), "could not tell whether the Cloud Map service of a failed deploy is used; left for the collector");
                 return;
             }
         }
         // A Cloud Map service no ECS service used has no instances: one try suffices.
         let undone = cloudmap::delete(&self.aws.servicediscovery, &registry.id).await;
         if !matches!(undone, Ok(cloudmap::Deleted::Yes)) {
-            tracing::error!(function.name = %name, cloudmap.service = %registry.id, "could not remove the Cloud Map service after a failed deploy; left for the collector");
+            tracing::error!(function = %id, cloudmap.service = %registry.id, "could not remove the Cloud Map service after a failed deploy; left for the collector");
         }
     }
 
@@ -410,8 +494,8 @@ impl EcsBackend {
     }
 
     /// Removes every revision and the Cloud Map service of a deleted function.
-    async fn clean_up(&self, name: &FunctionName, registry_arns: Vec<String>) -> Result<(), Error> {
-        let family = task_definition::family(&self.settings.namespace, name);
+    async fn clean_up(&self, id: &FunctionId, registry_arns: Vec<String>) -> Result<(), Error> {
+        let family = task_definition::family(&id.namespace, &id.name);
         let revisions = task_definition::active_revisions(&self.aws.ecs, &family).await?;
         task_definition::remove_revisions(&self.aws.ecs, &revisions).await?;
         for arn in registry_arns {
@@ -421,10 +505,10 @@ impl EcsBackend {
             if cloudmap::delete(&self.aws.servicediscovery, id).await? == cloudmap::Deleted::InUse {
                 let sd = self.aws.servicediscovery.clone();
                 let id = id.to_string();
-                let function = name.to_string();
+                let function = id.to_string();
                 tokio::spawn(async move {
                     if let Err(e) = cloudmap::delete_when_empty(&sd, &id).await {
-                        tracing::error!(function.name = %function, cloudmap.service = %id, error = %DisplayChain(&e), "Cloud Map service of a deleted function was left behind");
+                        tracing::error!(function = %function, cloudmap.service = %id, error = %DisplayChain(&e), "Cloud Map service of a deleted function was left behind");
                     }
                 });
             }
@@ -435,60 +519,50 @@ impl EcsBackend {
 
 #[async_trait]
 impl FunctionBackend for EcsBackend {
-    fn namespaces(&self) -> Vec<Namespace> {
-        vec![self.settings.namespace.clone()]
+    fn default_namespace(&self) -> &Namespace {
+        &self.settings.default_namespace
     }
 
-    fn desired_replicas(&self, namespace: &Namespace, name: &FunctionName) -> Option<u64> {
-        if *namespace != self.settings.namespace {
-            return None;
-        }
-        self.cache.replicas(name.as_str())
+    fn namespaces(&self) -> Vec<Namespace> {
+        self.namespace_table().entries().keys().cloned().collect()
     }
 
     // Called on every invocation: no allocation.
-    fn check_namespace(&self, namespace: &Namespace) -> Result<(), Error> {
-        if *namespace == self.settings.namespace {
-            Ok(())
-        } else {
-            Err(Error::Invalid(format!(
-                "namespace {namespace} is not managed by this provider"
-            )))
-        }
+    fn has_namespace(&self, namespace: &Namespace) -> bool {
+        self.namespace_table().contains(namespace)
     }
 
-    async fn list(&self, _namespace: &Namespace) -> Result<Vec<FunctionStatus>, Error> {
+    fn desired_replicas(&self, id: &FunctionId) -> Option<u64> {
+        self.cache.replicas(id)
+    }
+
+    async fn list(&self, namespace: &Namespace) -> Result<Vec<FunctionStatus>, Error> {
         let statuses = self
             .cache
-            .list()
+            .list(namespace)
             .into_iter()
             .map(|s| self.with_available(s));
         Ok(futures::future::join_all(statuses).await)
     }
 
-    async fn get(
-        &self,
-        _namespace: &Namespace,
-        name: &FunctionName,
-    ) -> Result<Option<FunctionStatus>, Error> {
-        if let Some(status) = self.cache.get(name.as_str()) {
+    async fn get(&self, id: &FunctionId) -> Result<Option<FunctionStatus>, Error> {
+        if let Some(status) = self.cache.get(id) {
             return Ok(Some(self.with_available(status).await));
         }
-        if self.cache.recently_missing(name.as_str()) {
+        if self.cache.recently_missing(id) {
             return Ok(None);
         }
         // Another provider replica may have deployed it since the last refresh.
-        match self.find(name).await? {
+        match self.find(id).await? {
             Found::Ours(svc) => {
-                let status = self.status_of(&svc).await?;
-                let Some(status) = status else {
+                let Some((found, status)) = self.status_of(&svc).await? else {
                     return Ok(None);
                 };
-                self.cache.put(status.clone());
+                self.cache.put(found, status.clone());
                 Ok(Some(self.with_available(status).await))
             }
             _ => {
-                self.cache.mark_missing(name.as_str());
+                self.cache.mark_missing(id);
                 Ok(None)
             }
         }
@@ -497,9 +571,12 @@ impl FunctionBackend for EcsBackend {
     async fn deploy(&self, spec: &FunctionSpec) -> Result<(), Error> {
         // Bad sizes and missing settings are refused before any AWS call.
         task_definition::size(spec, &self.settings.task)?;
+        let id = spec.id();
         let name = &spec.name;
-        let _change = self.change(&spec.namespace, name).await;
-        match self.find(name).await? {
+        let _namespace_kept = self.namespace_gate.read().await;
+        self.require_namespace(&spec.namespace)?;
+        let _change = self.change(&id).await;
+        match self.find(&id).await? {
             Found::Missing => {}
             Found::Ours(_) => {
                 return Err(Error::Conflict(format!("function {name} already exists")));
@@ -511,7 +588,8 @@ impl FunctionBackend for EcsBackend {
             }
             Found::Foreign => {
                 return Err(Error::Conflict(format!(
-                    "the cluster has a service named {name} that faas-ecs does not manage"
+                    "the cluster has a service named {} that faas-ecs does not manage",
+                    names::ecs_service(&id)
                 )));
             }
         }
@@ -526,8 +604,7 @@ impl FunctionBackend for EcsBackend {
             &self.settings.cloudmap_namespace_id,
             self.settings.dns_ttl,
             self.settings.service.srv,
-            &spec.namespace,
-            name,
+            &id,
         )
         .await
         {
@@ -540,8 +617,7 @@ impl FunctionBackend for EcsBackend {
         let created = service::create(
             &self.aws.ecs,
             &self.settings.service,
-            &spec.namespace,
-            name,
+            &id,
             &arn,
             &registry.arn,
             spec.initial_replicas(),
@@ -550,27 +626,27 @@ impl FunctionBackend for EcsBackend {
         let svc = match created {
             Ok(svc) => svc,
             Err(e) => {
-                self.discard_registry(name, &registry).await;
+                self.discard_registry(&id, &registry).await;
                 self.discard_revision(&arn).await;
                 return Err(e);
             }
         };
         self.cache
             .put_deployment(&arn, Arc::new(spec.deployment.clone()));
-        self.cache.put(mapping::function_status(
-            &svc,
-            &spec.deployment,
-            &spec.namespace,
-        ));
-        tracing::info!(function.name = %name, task_definition = %arn, replicas = spec.initial_replicas(), "function deployed");
+        self.cache.put(
+            id.clone(),
+            mapping::function_status(&svc, &spec.deployment, &spec.namespace),
+        );
+        tracing::info!(function = %id, task_definition = %arn, replicas = spec.initial_replicas(), "function deployed");
         Ok(())
     }
 
     async fn update(&self, spec: &FunctionSpec) -> Result<(), Error> {
         task_definition::size(spec, &self.settings.task)?;
-        let name = &spec.name;
-        let _change = self.change(&spec.namespace, name).await;
-        let previous = self.existing(name).await?;
+        let id = spec.id();
+        self.require_namespace(&spec.namespace)?;
+        let _change = self.change(&id).await;
+        let previous = self.existing(&id).await?;
         let secrets = self
             .secrets_manager()
             .arns(&spec.namespace, &spec.secrets)
@@ -580,7 +656,7 @@ impl FunctionBackend for EcsBackend {
         let svc = match service::update(
             &self.aws.ecs,
             &self.settings.service.cluster,
-            name,
+            &id,
             Some(&arn),
             None,
         )
@@ -592,54 +668,153 @@ impl FunctionBackend for EcsBackend {
                 return Err(e);
             }
         };
-        self.retire_tasks(name, &previous).await;
+        self.retire_tasks(&id, &previous).await;
         self.cache
             .put_deployment(&arn, Arc::new(spec.deployment.clone()));
-        self.cache.put(mapping::function_status(
-            &svc,
-            &spec.deployment,
-            &spec.namespace,
-        ));
-        tracing::info!(function.name = %name, task_definition = %arn, "function updated");
+        self.cache.put(
+            id.clone(),
+            mapping::function_status(&svc, &spec.deployment, &spec.namespace),
+        );
+        tracing::info!(function = %id, task_definition = %arn, "function updated");
         Ok(())
     }
 
-    async fn delete(&self, namespace: &Namespace, name: &FunctionName) -> Result<(), Error> {
-        let _change = self.change(namespace, name).await;
-        let svc = self.existing(name).await?;
-        service::delete(&self.aws.ecs, &self.settings.service.cluster, name).await?;
-        self.cache.remove(name.as_str());
+    async fn delete(&self, id: &FunctionId) -> Result<(), Error> {
+        let _change = self.change(id).await;
+        let svc = self.existing(id).await?;
+        service::delete(&self.aws.ecs, &self.settings.service.cluster, id).await?;
+        self.cache.remove(id);
         let registries = svc
             .service_registries()
             .iter()
             .filter_map(|r| r.registry_arn())
             .map(String::from)
             .collect();
-        self.clean_up(name, registries).await?;
-        tracing::info!(function.name = %name, "function deleted");
+        self.clean_up(id, registries).await?;
+        tracing::info!(function = %id, "function deleted");
         Ok(())
     }
 
-    async fn scale(
-        &self,
-        namespace: &Namespace,
-        name: &FunctionName,
-        replicas: u32,
-    ) -> Result<(), Error> {
-        let _change = self.change(namespace, name).await;
-        self.existing(name).await?;
+    async fn scale(&self, id: &FunctionId, replicas: u32) -> Result<(), Error> {
+        let _change = self.change(id).await;
+        self.existing(id).await?;
         let svc = service::update(
             &self.aws.ecs,
             &self.settings.service.cluster,
-            name,
+            id,
             None,
             Some(replicas),
         )
         .await?;
-        if let Some(status) = self.status_of(&svc).await? {
-            self.cache.put(status);
+        if let Some((found, status)) = self.status_of(&svc).await? {
+            self.cache.put(found, status);
         }
-        tracing::info!(function.name = %name, replicas, "function scaled");
+        tracing::info!(function = %id, replicas, "function scaled");
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl NamespaceStore for EcsBackend {
+    fn namespace(&self, name: &Namespace) -> Option<NamespaceSpec> {
+        self.namespace_table()
+            .get(name)
+            .map(|(spec, _)| spec.clone())
+    }
+
+    async fn create_namespace(&self, spec: &NamespaceSpec) -> Result<(), Error> {
+        let _change = self.namespace_change(&spec.name).await;
+        // Another provider replica may have made it since the last refresh.
+        let started = Instant::now();
+        let recorded = self.read_namespaces().await?;
+        let exists = recorded.iter().any(|(name, _)| *name == spec.name);
+        self.namespace_table_mut().replace(recorded, started);
+        if exists {
+            return Err(Error::Conflict(format!(
+                "namespace {} already exists",
+                spec.name
+            )));
+        }
+        let service = namespaces::create(
+            &self.aws.servicediscovery,
+            &self.settings.cloudmap_namespace_id,
+            spec,
+        )
+        .await?;
+        self.namespace_table_mut()
+            .put(spec.name.clone(), (spec.clone(), Some(service)));
+        tracing::info!(namespace = %spec.name, "namespace created");
+        Ok(())
+    }
+
+    async fn update_namespace(&self, spec: &NamespaceSpec) -> Result<(), Error> {
+        let _change = self.namespace_change(&spec.name).await;
+        let started = Instant::now();
+        let recorded = self.read_namespaces().await?;
+        let found = recorded
+            .iter()
+            .find(|(name, _)| *name == spec.name)
+            .map(|(_, (_, service))| service.clone());
+        self.namespace_table_mut().replace(recorded, started);
+        let service = match found {
+            None => return Err(Error::NotFound(format!("namespace {}", spec.name))),
+            Some(Some(service)) => {
+                namespaces::update(&self.aws.servicediscovery, &service, spec).await?;
+                service
+            }
+            // The default namespace gets a record when labels are first set on it.
+            Some(None) => {
+                namespaces::create(
+                    &self.aws.servicediscovery,
+                    &self.settings.cloudmap_namespace_id,
+                    spec,
+                )
+                .await?
+            }
+        };
+        self.namespace_table_mut()
+            .put(spec.name.clone(), (spec.clone(), Some(service)));
+        tracing::info!(namespace = %spec.name, "namespace updated");
+        Ok(())
+    }
+
+    async fn delete_namespace(&self, name: &Namespace) -> Result<(), Error> {
+        if *name == self.settings.default_namespace {
+            return Err(Error::Invalid(format!(
+                "namespace {name} is the default namespace (FAAS_ECS_DEFAULT_NAMESPACE) and cannot be removed"
+            )));
+        }
+        let _change = self.namespace_change(name).await;
+        // No deploy or secret is made in this namespace until it is gone.
+        let _gate = self.namespace_gate.write().await;
+        let started = Instant::now();
+        let recorded = self.read_namespaces().await?;
+        let service = recorded
+            .iter()
+            .find(|(n, _)| n == name)
+            .and_then(|(_, (_, service))| service.clone());
+        self.namespace_table_mut().replace(recorded, started);
+        let Some(service) = service else {
+            return Err(Error::NotFound(format!("namespace {name}")));
+        };
+        let functions: Vec<String> =
+            service::list_ours(&self.aws.ecs, &self.settings.service.cluster)
+                .await?
+                .iter()
+                .filter(|s| service::is_ours(s, name))
+                .filter_map(|s| s.service_name().map(String::from))
+                .collect();
+        let secrets = self.secrets_manager().list(name).await?;
+        if !functions.is_empty() || !secrets.is_empty() {
+            return Err(Error::Conflict(format!(
+                "namespace {name} still holds {} functions and {} secrets; remove them first",
+                functions.len(),
+                secrets.len()
+            )));
+        }
+        namespaces::delete(&self.aws.servicediscovery, &service).await?;
+        self.namespace_table_mut().remove(name);
+        tracing::info!(namespace = %name, "namespace deleted");
         Ok(())
     }
 }
@@ -662,6 +837,8 @@ impl SecretStore for EcsBackend {
         name: &SecretName,
         value: &[u8],
     ) -> Result<(), Error> {
+        let _namespace_kept = self.namespace_gate.read().await;
+        self.require_namespace(namespace)?;
         self.secrets_manager()
             .create(namespace, name, value)
             .await?;

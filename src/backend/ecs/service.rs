@@ -7,9 +7,9 @@ use aws_sdk_ecs::types::{
 };
 use futures::{StreamExt, TryStreamExt};
 
-use super::{MANAGED_BY_TAG, MANAGED_BY_VALUE, NAMESPACE_TAG, aws_error, owner_tags};
+use super::{MANAGED_BY_TAG, MANAGED_BY_VALUE, NAMESPACE_TAG, aws_error, names, owner_tags};
 use crate::backend::Error;
-use crate::model::{FunctionName, Namespace};
+use crate::model::{FunctionId, FunctionName, Namespace};
 
 /// How ECS places function tasks.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -52,11 +52,18 @@ fn tag<'a>(service: &'a Service, key: &str) -> Option<&'a str> {
         .and_then(|t| t.value())
 }
 
+/// The namespace of a described service that is an active one of ours.
+pub fn namespace_of(service: &Service) -> Option<Namespace> {
+    if service.status() != Some("ACTIVE") || tag(service, MANAGED_BY_TAG) != Some(MANAGED_BY_VALUE)
+    {
+        return None;
+    }
+    Namespace::parse(tag(service, NAMESPACE_TAG)?).ok()
+}
+
 /// Whether a described service is an active one of ours in `namespace`.
 pub fn is_ours(service: &Service, namespace: &Namespace) -> bool {
-    service.status() == Some("ACTIVE")
-        && tag(service, MANAGED_BY_TAG) == Some(MANAGED_BY_VALUE)
-        && tag(service, NAMESPACE_TAG) == Some(namespace.as_str())
+    namespace_of(service).as_ref() == Some(namespace)
 }
 
 fn classify(service: Option<Service>, namespace: &Namespace) -> Found {
@@ -74,13 +81,13 @@ fn classify(service: Option<Service>, namespace: &Namespace) -> Found {
 pub async fn find(
     ecs: &aws_sdk_ecs::Client,
     cluster: &str,
-    namespace: &Namespace,
-    name: &FunctionName,
+    id: &FunctionId,
 ) -> Result<Found, Error> {
+    let name = names::ecs_service(id);
     let out = ecs
         .describe_services()
         .cluster(cluster)
-        .services(name.as_str())
+        .services(name.as_ref())
         .include(ServiceField::Tags)
         .send()
         .await
@@ -88,17 +95,14 @@ pub async fn find(
     let service = out
         .services()
         .iter()
-        .find(|s| s.service_name() == Some(name.as_str()))
+        .find(|s| s.service_name() == Some(name.as_ref()))
         .cloned();
-    Ok(classify(service, namespace))
+    Ok(classify(service, &id.namespace))
 }
 
-/// Every active service of ours in the cluster: ListServices paged through, DescribeServices in batches.
-pub async fn list_ours(
-    ecs: &aws_sdk_ecs::Client,
-    cluster: &str,
-    namespace: &Namespace,
-) -> Result<Vec<Service>, Error> {
+/// Every active service of ours in the cluster, in every namespace: ListServices paged through,
+/// DescribeServices in batches.
+pub async fn list_ours(ecs: &aws_sdk_ecs::Client, cluster: &str) -> Result<Vec<Service>, Error> {
     let arns: Vec<String> = ecs
         .list_services()
         .cluster(cluster)
@@ -128,7 +132,7 @@ pub async fn list_ours(
     Ok(described
         .into_iter()
         .flatten()
-        .filter(|s| is_ours(s, namespace))
+        .filter(|s| namespace_of(s).is_some())
         .collect())
 }
 
@@ -165,8 +169,7 @@ fn registry(arn: &str, srv: bool, name: &FunctionName) -> ServiceRegistry {
 pub async fn create(
     ecs: &aws_sdk_ecs::Client,
     settings: &ServiceSettings,
-    namespace: &Namespace,
-    name: &FunctionName,
+    id: &FunctionId,
     task_definition: &str,
     registry_arn: &str,
     desired_count: u32,
@@ -175,13 +178,13 @@ pub async fn create(
         .create_service()
         // The same for each of the SDK's attempts: a retry after a lost answer gets the service
         // it made instead of an error.
-        .client_token(client_token())
+        .client_token(super::unique_token())
         .cluster(&settings.cluster)
-        .service_name(name.as_str())
+        .service_name(names::ecs_service(id))
         .task_definition(task_definition)
         .desired_count(i32::try_from(desired_count).unwrap_or(i32::MAX))
         .network_configuration(network(settings)?)
-        .service_registries(registry(registry_arn, settings.srv, name))
+        .service_registries(registry(registry_arn, settings.srv, &id.name))
         .deployment_configuration(
             DeploymentConfiguration::builder()
                 .deployment_circuit_breaker(
@@ -195,7 +198,7 @@ pub async fn create(
                 .build(),
         )
         .set_tags(Some(
-            owner_tags(namespace, name)
+            owner_tags(&id.namespace, &id.name)
                 .map(|(k, v)| Tag::builder().key(k).value(v).build())
                 .collect(),
         ))
@@ -227,7 +230,7 @@ pub async fn create(
                     m.contains("already exists") || m.contains("not idempotent")
                 }) =>
             {
-                Error::Conflict(format!("function {name} already exists"))
+                Error::Conflict(format!("function {} already exists", id.name))
             }
             _ => aws_error("CreateService", e),
         }
@@ -241,14 +244,14 @@ pub async fn create(
 pub async fn update(
     ecs: &aws_sdk_ecs::Client,
     cluster: &str,
-    name: &FunctionName,
+    id: &FunctionId,
     task_definition: Option<&str>,
     desired_count: Option<u32>,
 ) -> Result<Service, Error> {
     let out = ecs
         .update_service()
         .cluster(cluster)
-        .service(name.as_str())
+        .service(names::ecs_service(id))
         .set_task_definition(task_definition.map(String::from))
         .set_desired_count(desired_count.map(|c| i32::try_from(c).unwrap_or(i32::MAX)))
         .send()
@@ -257,7 +260,7 @@ pub async fn update(
             use aws_sdk_ecs::operation::update_service::UpdateServiceError as E;
             match e.as_service_error() {
                 Some(E::ServiceNotFoundException(_) | E::ServiceNotActiveException(_)) => {
-                    Error::NotFound(format!("function {name}"))
+                    Error::NotFound(format!("function {}", id.name))
                 }
                 _ => aws_error("UpdateService", e),
             }
@@ -271,11 +274,11 @@ pub async fn update(
 pub async fn delete(
     ecs: &aws_sdk_ecs::Client,
     cluster: &str,
-    name: &FunctionName,
+    id: &FunctionId,
 ) -> Result<(), Error> {
     ecs.delete_service()
         .cluster(cluster)
-        .service(name.as_str())
+        .service(names::ecs_service(id))
         .force(true)
         .send()
         .await
@@ -283,24 +286,11 @@ pub async fn delete(
             use aws_sdk_ecs::operation::delete_service::DeleteServiceError as E;
             // Another provider replica deleted it first.
             match e.as_service_error() {
-                Some(E::ServiceNotFoundException(_)) => Error::NotFound(format!("function {name}")),
+                Some(E::ServiceNotFoundException(_)) => {
+                    Error::NotFound(format!("function {}", id.name))
+                }
                 _ => aws_error("DeleteService", e),
             }
         })?;
     Ok(())
-}
-
-/// A token unique to one CreateService request (at most 36 characters).
-fn client_token() -> String {
-    use std::hash::{BuildHasher, Hasher};
-    let random = std::collections::hash_map::RandomState::new()
-        .build_hasher()
-        .finish();
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos() as u64);
-    format!("faas-ecs-{random:016x}{nanos:x}")
-        .chars()
-        .take(36)
-        .collect()
 }

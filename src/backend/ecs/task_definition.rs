@@ -6,7 +6,7 @@ use aws_sdk_ecs::types::{
     TaskDefinitionStatus, TransportProtocol, Volume,
 };
 
-use super::{DEPLOYMENT_LABEL, MANAGED_BY_TAG, MANAGED_BY_VALUE, aws_error, owner_tags};
+use super::{DEPLOYMENT_LABEL, MANAGED_BY_TAG, MANAGED_BY_VALUE, aws_error, names, owner_tags};
 use crate::backend::Error;
 use crate::model::{FunctionDeployment, FunctionName, FunctionSpec, Namespace, SecretName};
 
@@ -195,7 +195,7 @@ pub fn plan(
         containers.push(secrets_container(
             image,
             secrets,
-            log_configuration(settings, spec.name.as_str())?,
+            log_configuration(settings, &names::ecs_service(&spec.id()))?,
         )?);
         depends_on.push(
             ContainerDependency::builder()
@@ -264,7 +264,10 @@ fn function_container(
         )
         .set_mount_points(Some(mount_points))
         .health_check(health_check()?)
-        .log_configuration(log_configuration(settings, spec.name.as_str())?)
+        .log_configuration(log_configuration(
+            settings,
+            &names::ecs_service(&spec.id()),
+        )?)
         .build())
 }
 
@@ -314,7 +317,8 @@ fn health_check() -> Result<HealthCheck, Error> {
         .map_err(|e| Error::aws("RegisterTaskDefinition", e))
 }
 
-/// Container output to CloudWatch Logs, in streams `<prefix>/<container>/<task id>`.
+/// Container output to CloudWatch Logs, in streams `<prefix>/<container>/<task id>`; the prefix
+/// is the function's ECS service name, so that namespaces do not share streams.
 fn log_configuration(settings: &TaskSettings, prefix: &str) -> Result<LogConfiguration, Error> {
     LogConfiguration::builder()
         .log_driver(LogDriver::Awslogs)
@@ -507,17 +511,21 @@ pub async fn active_revisions(
         .collect())
 }
 
-/// Every active revision of the namespace's families (`<namespace>_<name>`), by family, oldest
-/// first. Listed without a family filter, which AWS takes as one exact family.
+/// Every active revision of the families named as this provider names them
+/// (`<namespace>_<name>`), by family, oldest first. Listed without a family filter, which AWS
+/// takes as one exact family.
 pub async fn families(
     ecs: &aws_sdk_ecs::Client,
-    namespace: &Namespace,
 ) -> Result<std::collections::BTreeMap<String, Vec<String>>, Error> {
-    let prefix = format!("{namespace}_");
+    let named_by_us = |family: &&str| {
+        family.split_once('_').is_some_and(|(ns, name)| {
+            Namespace::parse(ns).is_ok() && FunctionName::parse(name).is_ok()
+        })
+    };
     let arns = list_active(ecs, None).await?;
     let mut families = std::collections::BTreeMap::<String, Vec<String>>::new();
     for arn in arns {
-        if let Some(family) = family_of(&arn).filter(|f| f.starts_with(&prefix)) {
+        if let Some(family) = family_of(&arn).filter(named_by_us) {
             families.entry(family.to_string()).or_default().push(arn);
         }
     }

@@ -1,0 +1,192 @@
+//! OpenFaaS namespaces in Cloud Map: each is a service of type HTTP (no DNS records, no hosted
+//! zone, made at once) named `_namespace.<name>` in the functions' Cloud Map namespace, tagged as
+//! ours, its description holding the labels and annotations as JSON.
+
+use std::collections::BTreeMap;
+
+use aws_sdk_servicediscovery::operation::create_service::CreateServiceError;
+use aws_sdk_servicediscovery::types::{ServiceChange, ServiceTypeOption, Tag};
+use serde::{Deserialize, Serialize};
+
+use super::cloudmap::{self, CloudMapService, Listed};
+use super::{MANAGED_BY_TAG, MANAGED_BY_VALUE, NAMESPACE_TAG, aws_error, names};
+use crate::backend::Error;
+use crate::model::NamespaceSpec;
+
+/// Tag that tells a namespace's Cloud Map service from a function's.
+pub const KIND_TAG: &str = "openfaas:kind";
+pub const KIND_NAMESPACE: &str = "namespace";
+/// Cloud Map's limit on a service description.
+pub const MAX_DESCRIPTION: usize = 1024;
+
+#[derive(Serialize, Deserialize, Default)]
+struct Stored {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    labels: Option<BTreeMap<String, String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    annotations: Option<BTreeMap<String, String>>,
+}
+
+/// The description that records a namespace's labels and annotations.
+pub fn describe(spec: &NamespaceSpec) -> Result<String, Error> {
+    let text = serde_json::to_string(&Stored {
+        labels: spec.labels.clone(),
+        annotations: spec.annotations.clone(),
+    })
+    .map_err(|e| Error::aws("CreateService", e))?;
+    if text.len() > MAX_DESCRIPTION {
+        return Err(Error::Invalid(format!(
+            "labels and annotations take {} bytes as JSON; at most {MAX_DESCRIPTION} fit (Cloud Map's limit on the description that stores them)",
+            text.len()
+        )));
+    }
+    Ok(text)
+}
+
+/// A namespace as a listed Cloud Map service records it; `None` for other services.
+pub fn from_listed(listed: &Listed) -> Option<(NamespaceSpec, CloudMapService)> {
+    let name = names::namespace_of_marker(&listed.name)?;
+    let stored: Stored = match listed.description.as_deref().filter(|d| !d.is_empty()) {
+        None => Stored::default(),
+        Some(text) => serde_json::from_str(text).unwrap_or_else(|e| {
+            tracing::warn!(namespace = %name, error = %e, "the namespace's labels and annotations do not parse; read as none");
+            Stored::default()
+        }),
+    };
+    Some((
+        NamespaceSpec {
+            name,
+            labels: stored.labels,
+            annotations: stored.annotations,
+        },
+        listed.service.clone(),
+    ))
+}
+
+/// Every namespace recorded in the Cloud Map namespace.
+pub async fn list(
+    sd: &aws_sdk_servicediscovery::Client,
+    namespace_id: &str,
+) -> Result<Vec<(NamespaceSpec, CloudMapService)>, Error> {
+    Ok(cloudmap::services(sd, namespace_id)
+        .await?
+        .iter()
+        .filter_map(from_listed)
+        .collect())
+}
+
+/// Records a namespace; [`Error::Conflict`] when one of that name is recorded.
+pub async fn create(
+    sd: &aws_sdk_servicediscovery::Client,
+    namespace_id: &str,
+    spec: &NamespaceSpec,
+) -> Result<CloudMapService, Error> {
+    let description = describe(spec)?;
+    let tags = [
+        (MANAGED_BY_TAG, MANAGED_BY_VALUE),
+        (NAMESPACE_TAG, spec.name.as_str()),
+        (KIND_TAG, KIND_NAMESPACE),
+    ]
+    .into_iter()
+    .map(|(k, v)| Tag::builder().key(k).value(v).build())
+    .collect::<Result<Vec<_>, _>>()
+    .map_err(|e| Error::aws("CreateService", e))?;
+    let out = sd
+        .create_service()
+        .name(names::namespace_marker(&spec.name))
+        .namespace_id(namespace_id)
+        .r#type(ServiceTypeOption::Http)
+        .description(description)
+        // The same for each of the SDK's attempts: a retry after a lost answer is not a conflict.
+        .creator_request_id(super::unique_token())
+        .set_tags(Some(tags))
+        .send()
+        .await
+        .map_err(|e| match e.as_service_error() {
+            Some(CreateServiceError::ServiceAlreadyExists(_)) => {
+                Error::Conflict(format!("namespace {} already exists", spec.name))
+            }
+            _ => aws_error("CreateService", e),
+        })?;
+    match out.service().and_then(|s| Some((s.id()?, s.arn()?))) {
+        Some((id, arn)) => Ok(CloudMapService {
+            id: id.into(),
+            arn: arn.into(),
+        }),
+        None => Err(Error::aws("CreateService", "answer carries no service id")),
+    }
+}
+
+/// Replaces a recorded namespace's labels and annotations.
+pub async fn update(
+    sd: &aws_sdk_servicediscovery::Client,
+    service: &CloudMapService,
+    spec: &NamespaceSpec,
+) -> Result<(), Error> {
+    let change = ServiceChange::builder()
+        .description(describe(spec)?)
+        .build();
+    sd.update_service()
+        .id(&service.id)
+        .service(change)
+        .send()
+        .await
+        .map_err(|e| aws_error("UpdateService", e))?;
+    Ok(())
+}
+
+/// Removes a namespace's record; one already gone counts as removed.
+pub async fn delete(
+    sd: &aws_sdk_servicediscovery::Client,
+    service: &CloudMapService,
+) -> Result<(), Error> {
+    cloudmap::delete(sd, &service.id).await.map(|_| ())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Namespace;
+
+    fn listed(name: &str, description: Option<&str>) -> Listed {
+        Listed {
+            service: CloudMapService {
+                id: "srv-1".into(),
+                arn: "arn:aws:servicediscovery:us-east-1:1:service/srv-1".into(),
+            },
+            name: name.into(),
+            description: description.map(String::from),
+            created: None,
+        }
+    }
+
+    #[test]
+    fn labels_and_annotations_round_trip_through_the_description() {
+        let spec = NamespaceSpec {
+            name: Namespace::parse("team-a").unwrap(),
+            labels: Some(BTreeMap::from([("openfaas".into(), "1".into())])),
+            annotations: Some(BTreeMap::new()),
+        };
+        let text = describe(&spec).unwrap();
+        let (read, _) = from_listed(&listed("_namespace.team-a", Some(&text))).unwrap();
+        assert_eq!(read, spec);
+        let (bare, _) = from_listed(&listed("_namespace.team-b", None)).unwrap();
+        assert_eq!(
+            bare,
+            NamespaceSpec::bare(Namespace::parse("team-b").unwrap())
+        );
+        assert!(from_listed(&listed("echo.team-a", None)).is_none());
+    }
+
+    #[test]
+    fn what_does_not_fit_cloud_maps_description_is_refused_with_the_limit() {
+        let spec = NamespaceSpec {
+            name: Namespace::parse("team-a").unwrap(),
+            labels: Some(BTreeMap::from([("big".into(), "x".repeat(1100))])),
+            annotations: None,
+        };
+        let err = describe(&spec).unwrap_err();
+        assert!(matches!(err, Error::Invalid(_)), "{err:?}");
+        assert!(err.to_string().contains("1024"), "{err}");
+    }
+}

@@ -1,0 +1,531 @@
+//! Namespaces: the API on the in-memory backend (every status a client can get), and their
+//! mapping to AWS on the emulator (records, names per namespace, refusal while not empty,
+//! restart, a second replica, the collector).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::http::{Method, StatusCode};
+use faas_ecs::AppState;
+use faas_ecs::backend::memory::MemoryBackend;
+use faas_ecs::backend::{FunctionBackend, NamespaceStore};
+use faas_ecs::model::Namespace;
+use faas_ecs::proxy::Proxy;
+use serde_json::{Value, json};
+
+use crate::support::{Account, Answer, call, deploy, no_endpoints, router_for};
+
+fn provider() -> Router {
+    router_for(Arc::new(MemoryBackend::new()))
+}
+
+async fn create(p: &Router, body: Value) -> Answer {
+    call(p, Method::POST, "/system/namespace/", Some(body)).await
+}
+
+async fn get(p: &Router, name: &str) -> Answer {
+    call(p, Method::GET, &format!("/system/namespace/{name}"), None).await
+}
+
+async fn put(p: &Router, name: &str, body: Value) -> Answer {
+    call(
+        p,
+        Method::PUT,
+        &format!("/system/namespace/{name}"),
+        Some(body),
+    )
+    .await
+}
+
+async fn delete(p: &Router, name: &str) -> Answer {
+    // faas-cli sends the name again in a body.
+    let body = json!({"name": name, "labels": {"openfaas": "1"}});
+    call(
+        p,
+        Method::DELETE,
+        &format!("/system/namespace/{name}"),
+        Some(body),
+    )
+    .await
+}
+
+async fn names(p: &Router) -> Value {
+    call(p, Method::GET, "/system/namespaces", None)
+        .await
+        .json()
+}
+
+fn echo_in(namespace: &str, process: &str) -> Value {
+    json!({"service": "echo", "namespace": namespace, "image": "ghcr.io/openfaas/alpine:latest", "envProcess": process})
+}
+
+#[tokio::test]
+async fn namespaces_are_created_read_updated_and_removed_with_the_statuses_clients_expect() {
+    let p = provider();
+    assert_eq!(names(&p).await, json!(["openfaas-fn"]));
+    // As faas-cli sends it: POST /system/namespace/ with the name in the body.
+    let team_a = json!({"name": "team-a", "labels": {"openfaas": "1", "team": "a"}, "annotations": {"owner": "a@example.com, \"ops\""}});
+    assert_eq!(create(&p, team_a.clone()).await.status, StatusCode::CREATED);
+    let again = create(&p, team_a.clone()).await;
+    assert_eq!(again.status, StatusCode::CONFLICT, "{}", again.text());
+    let read = get(&p, "team-a").await;
+    assert_eq!(read.status, StatusCode::OK);
+    assert_eq!(read.json(), team_a, "exactly what was stored");
+    assert_eq!(names(&p).await, json!(["openfaas-fn", "team-a"]));
+
+    // Update: 202; labels replaced, annotations now absent stay absent.
+    let changed = json!({"name": "team-a", "labels": {"openfaas": "1", "team": "b"}});
+    assert_eq!(
+        put(&p, "team-a", changed.clone()).await.status,
+        StatusCode::ACCEPTED
+    );
+    assert_eq!(get(&p, "team-a").await.json(), changed);
+    assert_eq!(
+        put(&p, "nope", json!({"name": "nope"})).await.status,
+        StatusCode::NOT_FOUND
+    );
+    let mismatch = put(&p, "team-a", json!({"name": "team-b"})).await;
+    assert_eq!(mismatch.status, StatusCode::BAD_REQUEST);
+    assert!(mismatch.text().contains("differ"), "{}", mismatch.text());
+
+    // Bad names, reserved names, bad bodies: 400 with a reason, nothing created.
+    for bad in [
+        json!({"name": "Team_A"}),
+        json!({"name": "-a"}),
+        json!({"name": "a".repeat(64)}),
+        json!({"name": "openfaas"}),
+        json!({"name": ""}),
+        json!({"name": "ok", "labels": {"": "x"}}),
+    ] {
+        let a = create(&p, bad.clone()).await;
+        assert_eq!(a.status, StatusCode::BAD_REQUEST, "{bad}");
+        assert!(!a.text().is_empty(), "{bad}");
+    }
+    let a = call(&p, Method::POST, "/system/namespace/", None).await;
+    assert_eq!(a.status, StatusCode::BAD_REQUEST, "no body");
+    assert_eq!(names(&p).await, json!(["openfaas-fn", "team-a"]));
+    assert_eq!(get(&p, "Bad_Name").await.status, StatusCode::BAD_REQUEST);
+    assert_eq!(get(&p, "nope").await.status, StatusCode::NOT_FOUND);
+
+    // Delete: 404 unknown, 400 for the default, 409 while it holds functions or secrets.
+    assert_eq!(delete(&p, "nope").await.status, StatusCode::NOT_FOUND);
+    let default = delete(&p, "openfaas-fn").await;
+    assert_eq!(
+        default.status,
+        StatusCode::BAD_REQUEST,
+        "{}",
+        default.text()
+    );
+    assert_eq!(
+        deploy(&p, echo_in("team-a", "cat")).await.status,
+        StatusCode::ACCEPTED
+    );
+    let secret = json!({"name": "key", "value": "v", "namespace": "team-a"});
+    let a = call(&p, Method::POST, "/system/secrets", Some(secret.clone())).await;
+    assert_eq!(a.status, StatusCode::CREATED);
+    let busy = delete(&p, "team-a").await;
+    assert_eq!(busy.status, StatusCode::CONFLICT);
+    assert!(
+        busy.text().contains("1 functions and 1 secrets"),
+        "{}",
+        busy.text()
+    );
+    let gone = json!({"functionName": "echo", "namespace": "team-a"});
+    let a = call(&p, Method::DELETE, "/system/functions", Some(gone)).await;
+    assert_eq!(a.status, StatusCode::ACCEPTED);
+    assert_eq!(
+        delete(&p, "team-a").await.status,
+        StatusCode::CONFLICT,
+        "the secret is left"
+    );
+    let a = call(&p, Method::DELETE, "/system/secrets", Some(secret)).await;
+    assert_eq!(a.status, StatusCode::OK);
+    assert_eq!(delete(&p, "team-a").await.status, StatusCode::ACCEPTED);
+    assert_eq!(get(&p, "team-a").await.status, StatusCode::NOT_FOUND);
+    assert_eq!(names(&p).await, json!(["openfaas-fn"]));
+}
+
+#[tokio::test]
+async fn every_route_takes_the_namespace_and_namespaces_are_kept_apart() {
+    let p = provider();
+    for ns in ["team-a", "team-b"] {
+        assert_eq!(
+            create(&p, json!({"name": ns})).await.status,
+            StatusCode::CREATED
+        );
+    }
+    assert_eq!(
+        deploy(&p, echo_in("team-a", "echo a")).await.status,
+        StatusCode::ACCEPTED
+    );
+    // The namespace in the query, the same name in another namespace.
+    let b = call(
+        &p,
+        Method::POST,
+        "/system/functions?namespace=team-b",
+        Some(json!({"service": "echo", "image": "x:1", "envProcess": "echo b"})),
+    )
+    .await;
+    assert_eq!(b.status, StatusCode::ACCEPTED);
+    let list_a = call(&p, Method::GET, "/system/functions?namespace=team-a", None)
+        .await
+        .json();
+    assert_eq!(list_a.as_array().unwrap().len(), 1);
+    assert_eq!(list_a[0]["namespace"], "team-a");
+    assert_eq!(list_a[0]["envProcess"], "echo a");
+    let default = call(&p, Method::GET, "/system/functions", None)
+        .await
+        .json();
+    assert_eq!(default, json!([]), "nothing in openfaas-fn");
+    let status = |path: &'static str| call(&p, Method::GET, path, None);
+    assert_eq!(
+        status("/system/function/echo.team-b").await.json()["envProcess"],
+        "echo b"
+    );
+    assert_eq!(
+        status("/system/function/echo?namespace=team-a")
+            .await
+            .json()["envProcess"],
+        "echo a"
+    );
+    assert_eq!(
+        status("/system/function/echo").await.status,
+        StatusCode::NOT_FOUND
+    );
+
+    // Scale and delete touch one namespace only.
+    let a = call(
+        &p,
+        Method::POST,
+        "/system/scale-function/echo",
+        Some(json!({"serviceName": "echo", "namespace": "team-a", "replicas": 3})),
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::ACCEPTED);
+    assert_eq!(
+        status("/system/function/echo.team-a").await.json()["replicas"],
+        3
+    );
+    assert_eq!(
+        status("/system/function/echo.team-b").await.json()["replicas"],
+        1
+    );
+    let a = call(
+        &p,
+        Method::DELETE,
+        "/system/functions?namespace=team-b",
+        Some(json!({"functionName": "echo"})),
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::ACCEPTED);
+    assert_eq!(
+        status("/system/function/echo.team-b").await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        status("/system/function/echo.team-a").await.status,
+        StatusCode::OK
+    );
+
+    // Secrets: one namespace's are neither listed nor usable in another.
+    let secret = json!({"name": "key", "value": "a-only", "namespace": "team-a"});
+    let a = call(&p, Method::POST, "/system/secrets", Some(secret)).await;
+    assert_eq!(a.status, StatusCode::CREATED);
+    let listed = call(&p, Method::GET, "/system/secrets?namespace=team-b", None)
+        .await
+        .json();
+    assert_eq!(listed, json!([]));
+    let listed = call(&p, Method::GET, "/system/secrets?namespace=team-a", None)
+        .await
+        .json();
+    assert_eq!(listed, json!([{"name": "key", "namespace": "team-a"}]));
+    let mut uses = echo_in("team-b", "cat");
+    uses["secrets"] = json!(["key"]);
+    let a = deploy(&p, uses).await;
+    assert_eq!(a.status, StatusCode::BAD_REQUEST, "{}", a.text());
+
+    // A namespace that does not exist: 400 on changes, 404 on reads.
+    for (method, path, body) in [
+        (
+            Method::POST,
+            "/system/functions",
+            Some(echo_in("nope", "cat")),
+        ),
+        (
+            Method::PUT,
+            "/system/functions",
+            Some(echo_in("nope", "cat")),
+        ),
+        (
+            Method::DELETE,
+            "/system/functions?namespace=nope",
+            Some(json!({"functionName": "echo"})),
+        ),
+        (
+            Method::POST,
+            "/system/scale-function/echo.nope",
+            Some(json!({"serviceName": "echo", "replicas": 1})),
+        ),
+        (
+            Method::POST,
+            "/system/secrets",
+            Some(json!({"name": "k", "value": "v", "namespace": "nope"})),
+        ),
+        (
+            Method::PUT,
+            "/system/secrets",
+            Some(json!({"name": "k", "value": "v", "namespace": "nope"})),
+        ),
+        (
+            Method::DELETE,
+            "/system/secrets",
+            Some(json!({"name": "k", "namespace": "nope"})),
+        ),
+    ] {
+        let a = call(&p, method.clone(), path, body).await;
+        assert_eq!(a.status, StatusCode::BAD_REQUEST, "{method} {path}");
+        assert!(
+            a.text().contains("namespace nope does not exist"),
+            "{}",
+            a.text()
+        );
+    }
+    for path in [
+        "/system/functions?namespace=nope",
+        "/system/function/echo.nope",
+        "/system/secrets?namespace=nope",
+        "/system/logs?name=echo&namespace=nope",
+    ] {
+        assert_eq!(status(path).await.status, StatusCode::NOT_FOUND, "{path}");
+    }
+}
+
+#[tokio::test]
+async fn with_management_off_namespaces_are_used_but_not_changed() {
+    let backend = Arc::new(MemoryBackend::new());
+    let ready = faas_ecs::model::NamespaceSpec::bare(Namespace::parse("team-a").unwrap());
+    backend.create_namespace(&ready).await.unwrap();
+    let state = AppState::new(
+        backend,
+        Proxy::new(no_endpoints(), Duration::from_secs(10)),
+        None,
+    )
+    .with_namespace_management(false);
+    let p = faas_ecs::router(state);
+    for a in [
+        create(&p, json!({"name": "team-b"})).await,
+        put(
+            &p,
+            "team-a",
+            json!({"name": "team-a", "labels": {"x": "y"}}),
+        )
+        .await,
+        delete(&p, "team-a").await,
+    ] {
+        assert_eq!(a.status, StatusCode::FORBIDDEN);
+        assert!(
+            a.text().contains("FAAS_ECS_NAMESPACE_MANAGEMENT"),
+            "{}",
+            a.text()
+        );
+    }
+    assert_eq!(names(&p).await, json!(["openfaas-fn", "team-a"]));
+    assert_eq!(get(&p, "team-a").await.json(), json!({"name": "team-a"}));
+    assert_eq!(
+        deploy(&p, echo_in("team-a", "cat")).await.status,
+        StatusCode::ACCEPTED
+    );
+}
+
+// On the emulator.
+
+async fn cloudmap_services(account: &Account) -> Vec<(String, Option<String>)> {
+    let out = account
+        .aws
+        .servicediscovery
+        .list_services()
+        .send()
+        .await
+        .unwrap();
+    let mut found: Vec<(String, Option<String>)> = out
+        .services()
+        .iter()
+        .map(|s| {
+            (
+                s.name().unwrap_or_default().to_string(),
+                s.r#type().map(|t| t.as_str().to_string()),
+            )
+        })
+        .collect();
+    found.sort();
+    found
+}
+
+async fn ecs_services(account: &Account) -> Vec<String> {
+    let arns = account
+        .aws
+        .ecs
+        .list_services()
+        .cluster(&account.cluster)
+        .send()
+        .await
+        .unwrap();
+    let out = account
+        .aws
+        .ecs
+        .describe_services()
+        .cluster(&account.cluster)
+        .set_services(Some(arns.service_arns().to_vec()))
+        .send()
+        .await
+        .unwrap();
+    let mut names: Vec<String> = out
+        .services()
+        .iter()
+        .filter(|s| s.status() == Some("ACTIVE"))
+        .filter_map(|s| s.service_name().map(String::from))
+        .collect();
+    names.sort();
+    names
+}
+
+async fn families(account: &Account) -> Vec<String> {
+    let out = account
+        .aws
+        .ecs
+        .list_task_definition_families()
+        .status(aws_sdk_ecs::types::TaskDefinitionFamilyStatus::Active)
+        .send()
+        .await
+        .unwrap();
+    let mut names = out.families().to_vec();
+    names.sort();
+    names
+}
+
+#[tokio::test]
+async fn a_namespace_is_a_cloud_map_record_and_its_functions_get_aws_names_of_their_own() {
+    needs_emulator!();
+    let account = Account::new().await;
+    let p = account.provider().await;
+    let team_a = json!({"name": "team-a", "labels": {"openfaas": "1"}, "annotations": {"cost-centre": "42"}});
+    assert_eq!(create(&p, team_a.clone()).await.status, StatusCode::CREATED);
+    assert_eq!(get(&p, "team-a").await.json(), team_a);
+    assert_eq!(
+        create(&p, team_a.clone()).await.status,
+        StatusCode::CONFLICT
+    );
+    assert_eq!(
+        deploy(&p, echo_in("openfaas-fn", "cat")).await.status,
+        StatusCode::ACCEPTED
+    );
+    assert_eq!(
+        deploy(&p, echo_in("team-a", "cat")).await.status,
+        StatusCode::ACCEPTED
+    );
+
+    assert_eq!(ecs_services(&account).await, ["echo", "team-a_echo"]);
+    assert_eq!(
+        families(&account).await,
+        ["openfaas-fn_echo", "team-a_echo"]
+    );
+    let registered = cloudmap_services(&account).await;
+    let names_and_http: Vec<(&str, bool)> = registered
+        .iter()
+        .map(|(n, t)| (n.as_str(), t.as_deref() == Some("HTTP")))
+        .collect();
+    assert_eq!(
+        names_and_http,
+        [
+            ("_namespace.team-a", true),
+            ("echo", false),
+            ("echo.team-a", false)
+        ]
+    );
+    let a = call(&p, Method::GET, "/system/function/echo.team-a", None)
+        .await
+        .json();
+    assert_eq!(a["namespace"], "team-a");
+
+    // A description longer than Cloud Map keeps is refused before any change.
+    let big = json!({"name": "team-a", "annotations": {"notes": "x".repeat(1100)}});
+    let a = put(&p, "team-a", big).await;
+    assert_eq!(a.status, StatusCode::BAD_REQUEST);
+    assert!(a.text().contains("1024"), "{}", a.text());
+    assert_eq!(get(&p, "team-a").await.json(), team_a);
+
+    // Not while it holds a function; then it goes, and its record with it.
+    let busy = delete(&p, "team-a").await;
+    assert_eq!(busy.status, StatusCode::CONFLICT, "{}", busy.text());
+    let gone = json!({"functionName": "echo", "namespace": "team-a"});
+    let a = call(&p, Method::DELETE, "/system/functions", Some(gone)).await;
+    assert_eq!(a.status, StatusCode::ACCEPTED);
+    assert_eq!(delete(&p, "team-a").await.status, StatusCode::ACCEPTED);
+    assert_eq!(names(&p).await, json!(["openfaas-fn"]));
+    let left: Vec<String> = cloudmap_services(&account)
+        .await
+        .into_iter()
+        .map(|(n, _)| n)
+        .collect();
+    assert!(!left.iter().any(|n| n.contains("team-a")), "{left:?}");
+    assert_eq!(ecs_services(&account).await, ["echo"]);
+}
+
+#[tokio::test]
+async fn namespaces_survive_a_restart_reach_a_second_replica_and_outlive_the_collector() {
+    needs_emulator!();
+    let account = Account::new().await;
+    let config = account.config();
+    let first = account.backend_with(&config).await;
+    let second = account.backend_with(&config).await;
+    let p = router_for(first.clone());
+    let team_a = json!({"name": "team-a", "labels": {"openfaas": "1"}});
+    assert_eq!(create(&p, team_a.clone()).await.status, StatusCode::CREATED);
+    assert_eq!(
+        deploy(&p, echo_in("team-a", "cat")).await.status,
+        StatusCode::ACCEPTED
+    );
+    let changed = json!({"name": "team-a", "labels": {"openfaas": "1", "tier": "gold"}});
+    assert_eq!(
+        put(&p, "team-a", changed.clone()).await.status,
+        StatusCode::ACCEPTED
+    );
+
+    // The second replica sees both at its next refresh.
+    let ns = Namespace::parse("team-a").unwrap();
+    assert!(!second.has_namespace(&ns));
+    second.refresh().await.unwrap();
+    assert!(second.has_namespace(&ns));
+    assert_eq!(second.list(&ns).await.unwrap().len(), 1);
+    assert_eq!(
+        get(&router_for(second.clone()), "team-a").await.json(),
+        changed
+    );
+
+    // A provider started afresh loses nothing.
+    drop(p);
+    drop(first);
+    let restarted = router_for(account.backend_with(&config).await);
+    assert_eq!(names(&restarted).await, json!(["openfaas-fn", "team-a"]));
+    assert_eq!(get(&restarted, "team-a").await.json(), changed);
+    let a = call(
+        &restarted,
+        Method::GET,
+        "/system/function/echo.team-a",
+        None,
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::OK);
+
+    // The collector removes Cloud Map services no function uses, but not a namespace's record.
+    second.collect_garbage(Duration::ZERO).await.unwrap();
+    second.refresh().await.unwrap();
+    assert!(second.has_namespace(&ns));
+    assert!(
+        cloudmap_services(&account)
+            .await
+            .iter()
+            .any(|(n, _)| n == "_namespace.team-a")
+    );
+}
