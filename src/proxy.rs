@@ -174,7 +174,7 @@ impl Proxy {
                     // failed, or a safe one whose pooled connection the task closed (it stopped).
                     let unsent = !body.0.started.load(Ordering::Relaxed);
                     let retry = unsent && (e.is_connect() || parts.method.is_safe());
-                    tracing::debug!(function = %id, upstream = %addr, error = %e, retry, "upstream failed");
+                    tracing::debug!(function.name = %id.name, function.namespace = %id.namespace, upstream = %addr, error = %e, retry, "upstream failed");
                     last_error = Some(e);
                     if !retry {
                         break;
@@ -189,7 +189,7 @@ impl Proxy {
             );
         }
         if let Some(e) = last_error {
-            tracing::warn!(function = %id, error = %crate::error::DisplayChain(&e), "cannot reach function");
+            tracing::warn!(function.name = %id.name, function.namespace = %id.namespace, error = %crate::error::DisplayChain(&e), "cannot reach function");
         }
         internal(
             StatusCode::INTERNAL_SERVER_ERROR,

@@ -39,6 +39,21 @@ resource "aws_service_discovery_private_dns_namespace" "functions" {
   tags        = var.tags
 }
 
+# OpenFaaS namespaces made up front, recorded as faas-ecs records them: a Cloud Map service of
+# type HTTP (no DNS records) named _namespace.<name>, labels and annotations in its description.
+resource "aws_service_discovery_service" "namespace" {
+  for_each     = toset(var.namespaces)
+  name         = "_namespace.${each.value}"
+  namespace_id = aws_service_discovery_private_dns_namespace.functions.id
+  type         = "HTTP"
+  description  = jsonencode({ labels = { openfaas = "1" } })
+  tags = merge(var.tags, {
+    "managed-by"         = "faas-ecs"
+    "openfaas:namespace" = each.value
+    "openfaas:kind"      = "namespace"
+  })
+}
+
 resource "aws_cloudwatch_log_group" "functions" {
   name              = "/${var.name}/functions"
   retention_in_days = var.log_retention_days

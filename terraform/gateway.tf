@@ -61,6 +61,7 @@ locals {
     FAAS_ECS_SECRET_PREFIX         = var.secret_prefix
     FAAS_ECS_SECRETS_IMAGE         = var.faas_ecs_image
     FAAS_ECS_BUSY_POLL             = var.faas_ecs_busy_poll
+    FAAS_ECS_NAMESPACE_MANAGEMENT  = tostring(var.namespace_management)
     FAAS_ECS_PEERS                 = "http://gateway.${local.domain}:8081"
   }
 

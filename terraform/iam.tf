@@ -176,12 +176,51 @@ data "aws_iam_policy_document" "provider" {
   }
   statement {
     sid       = "FunctionRegistries"
-    actions   = ["servicediscovery:DeleteService", "servicediscovery:ListInstances", "servicediscovery:DeregisterInstance", "servicediscovery:ListTagsForResource"]
+    actions   = ["servicediscovery:DeleteService", "servicediscovery:UpdateService", "servicediscovery:ListInstances", "servicediscovery:DeregisterInstance", "servicediscovery:ListTagsForResource"]
     resources = [local.cloudmap_service]
     condition {
       test     = "ArnEquals"
       variable = "servicediscovery:NamespaceArn"
       values   = [local.namespace_arn]
+    }
+  }
+  # Without namespace management, the Cloud Map records of namespaces (tagged openfaas:kind =
+  # namespace) cannot be made, changed or removed; UpdateService is used for nothing else.
+  dynamic "statement" {
+    for_each = var.namespace_management ? [] : [1]
+    content {
+      sid       = "NoNamespaceRecordChanges"
+      effect    = "Deny"
+      actions   = ["servicediscovery:CreateService"]
+      resources = ["*"]
+      condition {
+        test     = "StringEquals"
+        variable = "aws:RequestTag/openfaas:kind"
+        values   = ["namespace"]
+      }
+    }
+  }
+  dynamic "statement" {
+    for_each = var.namespace_management ? [] : [1]
+    content {
+      sid       = "NoNamespaceRecordRemoval"
+      effect    = "Deny"
+      actions   = ["servicediscovery:DeleteService"]
+      resources = ["*"]
+      condition {
+        test     = "StringEquals"
+        variable = "aws:ResourceTag/openfaas:kind"
+        values   = ["namespace"]
+      }
+    }
+  }
+  dynamic "statement" {
+    for_each = var.namespace_management ? [] : [1]
+    content {
+      sid       = "NoNamespaceRecordUpdates"
+      effect    = "Deny"
+      actions   = ["servicediscovery:UpdateService"]
+      resources = ["*"]
     }
   }
   # ListServices takes no resource; faas-ecs filters by namespace and deletes only what it tagged.

@@ -153,6 +153,23 @@ variable "function_task_role" {
   default     = true
 }
 
+variable "namespaces" {
+  description = "OpenFaaS namespaces to create besides the default one (openfaas-fn), each with the label openfaas=1."
+  type        = list(string)
+  default     = []
+  validation {
+    condition = alltrue([for n in var.namespaces :
+    can(regex("^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$", n)) && n != "openfaas" && n != "openfaas-fn"])
+    error_message = "Namespaces are DNS labels (lowercase letters, digits, '-', at most 63), not openfaas or openfaas-fn."
+  }
+}
+
+variable "namespace_management" {
+  description = "Let the API (faas-cli namespace create|update|remove) change namespaces. false: only those in var.namespaces exist, and the provider's role is denied changing them."
+  type        = bool
+  default     = true
+}
+
 variable "log_retention_days" {
   description = "Days CloudWatch Logs keeps function and gateway output."
   type        = number

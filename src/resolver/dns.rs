@@ -128,7 +128,7 @@ impl Resolver for DnsResolver {
                 (Endpoints::default(), Instant::now())
             }
             Err(e) => {
-                tracing::warn!(function = %id, dns.name = %fqdn, error = %e, "DNS lookup failed");
+                tracing::warn!(function.name = %id.name, function.namespace = %id.namespace, dns.name = %fqdn, error = %e, "DNS lookup failed");
                 (Endpoints::default(), Instant::now())
             }
         };

@@ -173,7 +173,7 @@ impl Scaling {
         let result = self.wake_once(id).await;
         meter.waking.store(false, Ordering::Release);
         if let Err(e) = result {
-            tracing::warn!(function = %id, error = %DisplayChain(&e), "scale from zero failed; held invocations will time out unless another replica wakes it");
+            tracing::warn!(function.name = %id.name, function.namespace = %id.namespace, error = %DisplayChain(&e), "scale from zero failed; held invocations will time out unless another replica wakes it");
         }
     }
 
@@ -214,7 +214,7 @@ impl Scaling {
         let to = decision.to.min(self.settings.max_replicas);
         self.backend.scale(id, to as u32).await?;
         tracing::info!(
-            function = %id,
+            function.name = %id.name, function.namespace = %id.namespace,
             from,
             to,
             reason = decision.reason.as_str(),
@@ -287,7 +287,7 @@ impl Scaling {
                 ) {
                     Ok(policy) => policy,
                     Err(e) => {
-                        tracing::debug!(function = %id, error = %e, "not scaled: a scaling label is invalid");
+                        tracing::debug!(function.name = %id.name, function.namespace = %id.namespace, error = %e, "not scaled: a scaling label is invalid");
                         continue;
                     }
                 };
@@ -316,7 +316,7 @@ impl Scaling {
                     }
                 }
                 Err(e) => {
-                    tracing::warn!(function = %id, error = %DisplayChain(&e), "scaling decision not applied; retried next round")
+                    tracing::warn!(function.name = %id.name, function.namespace = %id.namespace, error = %DisplayChain(&e), "scaling decision not applied; retried next round")
                 }
             }
         }

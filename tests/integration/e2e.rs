@@ -381,7 +381,10 @@ async fn scaled_to_zero_answers_503_from_the_proxy() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
     assert_eq!(headers["x-openfaas-internal"], "proxy");
-    assert_eq!(body, format!("No endpoints available for: {name}."));
+    assert_eq!(
+        body,
+        format!("No endpoints available for: {name}.openfaas-fn.")
+    );
 }
 
 #[tokio::test]
@@ -761,4 +764,95 @@ async fn function_output_is_streamed_from_cloudwatch_logs() {
         "the new line did not arrive: {}",
         String::from_utf8_lossy(&buffer)
     );
+}
+
+#[tokio::test]
+async fn one_name_in_two_namespaces_is_two_functions_each_reading_its_own_secret() {
+    needs_emulator!();
+    let stack = Stack::start().await;
+    // E2E tests share one account: namespaces of this test's own.
+    let (a, b, c) = ("e2e-team-a", "e2e-team-b", "e2e-team-c");
+    for ns in [a, b, c] {
+        let (status, _, text) = stack
+            .send(
+                Method::POST,
+                "/system/namespace/",
+                json!({"name": ns, "labels": {"openfaas": "1"}}).to_string(),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{text:?}");
+    }
+    for ns in [a, b] {
+        let secret =
+            json!({"name": "e2e-key", "value": format!("secret of {ns}"), "namespace": ns});
+        let (status, _, _) = stack
+            .send(Method::POST, "/system/secrets", secret.to_string())
+            .await;
+        assert_eq!(status, StatusCode::CREATED);
+        stack
+            .deploy(json!({"service": "e2e-ns-echo", "namespace": ns, "image": "ghcr.io/openfaas/alpine:latest",
+                           "envProcess": "cat /var/openfaas/secrets/e2e-key", "secrets": ["e2e-key"]}))
+            .await;
+    }
+    // Invoked as the gateway forwards them: `name.namespace`.
+    assert_eq!(
+        first_success(&stack, &format!("/function/e2e-ns-echo.{a}")).await,
+        format!("secret of {a}").as_bytes()
+    );
+    assert_eq!(
+        first_success(&stack, &format!("/function/e2e-ns-echo.{b}")).await,
+        format!("secret of {b}").as_bytes()
+    );
+    let (status, _) = stack
+        .invoke(Method::GET, "/function/e2e-ns-echo", Body::empty())
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "not in openfaas-fn"
+    );
+    // A third namespace cannot mount another's secret: it does not exist there.
+    let borrow = json!({"service": "e2e-ns-echo", "namespace": c, "image": "ghcr.io/openfaas/alpine:latest",
+                        "envProcess": "cat /var/openfaas/secrets/e2e-key", "secrets": ["e2e-key"]});
+    let (status, _, text) = stack
+        .send(Method::POST, "/system/functions", borrow.to_string())
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{text:?}");
+
+    for ns in [a, b] {
+        let (status, _, _) = stack
+            .send(
+                Method::DELETE,
+                &format!("/system/namespace/{ns}"),
+                Body::empty(),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CONFLICT, "{ns} still holds a function");
+        let (status, _, _) = stack
+            .send(
+                Method::DELETE,
+                "/system/functions",
+                json!({"functionName": "e2e-ns-echo", "namespace": ns}).to_string(),
+            )
+            .await;
+        assert_eq!(status, StatusCode::ACCEPTED);
+        let (status, _, _) = stack
+            .send(
+                Method::DELETE,
+                "/system/secrets",
+                json!({"name": "e2e-key", "namespace": ns}).to_string(),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK);
+    }
+    for ns in [a, b, c] {
+        let (status, _, _) = stack
+            .send(
+                Method::DELETE,
+                &format!("/system/namespace/{ns}"),
+                Body::empty(),
+            )
+            .await;
+        assert_eq!(status, StatusCode::ACCEPTED, "{ns}");
+    }
 }

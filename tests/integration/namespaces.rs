@@ -457,7 +457,13 @@ async fn a_namespace_is_a_cloud_map_record_and_its_functions_get_aws_names_of_th
 
     // Not while it holds a function; then it goes, and its record with it.
     let busy = delete(&p, "team-a").await;
-    assert_eq!(busy.status, StatusCode::CONFLICT, "{}", busy.text());
+    assert_eq!(
+        busy.status,
+        StatusCode::CONFLICT,
+        "{} (ECS has {:?})",
+        busy.text(),
+        ecs_services(&account).await
+    );
     let gone = json!({"functionName": "echo", "namespace": "team-a"});
     let a = call(&p, Method::DELETE, "/system/functions", Some(gone)).await;
     assert_eq!(a.status, StatusCode::ACCEPTED);
@@ -492,9 +498,15 @@ async fn namespaces_survive_a_restart_reach_a_second_replica_and_outlive_the_col
         StatusCode::ACCEPTED
     );
 
-    // The second replica sees both at its next refresh.
+    // The second replica sees both at its next refresh; before it, it still asks AWS before a
+    // removal, and finds the function.
     let ns = Namespace::parse("team-a").unwrap();
     assert!(!second.has_namespace(&ns));
+    let refused = second.delete_namespace(&ns).await.unwrap_err();
+    assert!(
+        refused.to_string().contains("1 functions and 0 secrets"),
+        "{refused}"
+    );
     second.refresh().await.unwrap();
     assert!(second.has_namespace(&ns));
     assert_eq!(second.list(&ns).await.unwrap().len(), 1);

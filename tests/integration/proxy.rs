@@ -245,7 +245,7 @@ async fn no_ready_task_is_503_and_an_unreachable_one_500() {
     .await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(headers["x-openfaas-internal"], "proxy");
-    assert_eq!(body, "No endpoints available for: none.");
+    assert_eq!(body, "No endpoints available for: none.openfaas-fn.");
     let (status, headers, body) = read(
         send(
             Method::POST,
@@ -258,7 +258,7 @@ async fn no_ready_task_is_503_and_an_unreachable_one_500() {
     .await;
     assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
     assert_eq!(headers["x-openfaas-internal"], "proxy");
-    assert_eq!(body, "Can't reach service for: gone.");
+    assert_eq!(body, "Can't reach service for: gone.openfaas-fn.");
     // The proxy's own answers are invocations too, counted by function and status.
     let metrics = metrics_text(p).await;
     for line in [

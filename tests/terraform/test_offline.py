@@ -172,3 +172,38 @@ def test_the_gateway_task_runs_a_pinned_prometheus_that_the_gateway_asks():
     network = (TERRAFORM / "network.tf").read_text()
     rule = network.split('"gateway_metrics_from_gateway" {', 1)[1].split("}", 1)[0]
     assert "from_port                    = 8082" in rule
+
+
+def rust_const(path, name):
+    import re
+
+    found = re.search(rf'const {name}: &str = "([^"]*)"', (ROOT / path).read_text())
+    assert found, f"{name} not in {path}"
+    return found.group(1)
+
+
+def test_namespaces_made_by_terraform_are_recorded_as_the_provider_reads_them():
+    record = None
+    for block in iam_check.load_tf(TERRAFORM / "cluster.tf")["resource"]:
+        record = block.get("aws_service_discovery_service", {}).get("namespace", record)
+    assert record, "no aws_service_discovery_service.namespace"
+    prefix = rust_const("src/backend/ecs/names.rs", "NAMESPACE_MARKER_PREFIX")
+    assert record["name"] == prefix + "${each.value}"
+    assert record["type"] == "HTTP"
+    assert record["namespace_id"] == "${aws_service_discovery_private_dns_namespace.functions.id}"
+    tags = (TERRAFORM / "cluster.tf").read_text().split('"namespace" {', 1)[1]
+    for key, value in [
+        (rust_const("src/backend/ecs/mod.rs", "MANAGED_BY_TAG"), rust_const("src/backend/ecs/mod.rs", "MANAGED_BY_VALUE")),
+        (rust_const("src/backend/ecs/mod.rs", "NAMESPACE_TAG"), None),
+        (rust_const("src/backend/ecs/namespaces.rs", "KIND_TAG"), rust_const("src/backend/ecs/namespaces.rs", "KIND_NAMESPACE")),
+    ]:
+        assert f'"{key}"' in tags, key
+        if value:
+            assert f'"{key}"' in tags and f'= "{value}"' in tags, (key, value)
+    # Without management the role is denied changing those records, by the same tag.
+    iam = (TERRAFORM / "iam.tf").read_text()
+    kind = rust_const("src/backend/ecs/namespaces.rs", "KIND_TAG")
+    assert f'"aws:RequestTag/{kind}"' in iam and f'"aws:ResourceTag/{kind}"' in iam
+    assert iam.count("for_each = var.namespace_management ? [] : [1]") == 3
+    gateway = (TERRAFORM / "gateway.tf").read_text()
+    assert "FAAS_ECS_NAMESPACE_MANAGEMENT  = tostring(var.namespace_management)" in gateway

@@ -88,7 +88,7 @@ pub async fn create(
                     (existing.service_id(), existing.service_arn())
             {
                 if is_ours(sd, arn).await? {
-                    tracing::info!(function = %id, cloudmap.service = existing_id, "adopting Cloud Map service left by an earlier deploy");
+                    tracing::info!(function.name = %id.name, function.namespace = %id.namespace, cloudmap.service = existing_id, "adopting Cloud Map service left by an earlier deploy");
                     return Ok(CloudMapService {
                         id: existing_id.into(),
                         arn: arn.into(),

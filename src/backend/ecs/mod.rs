@@ -450,11 +450,11 @@ impl EcsBackend {
         for service_id in registries.filter_map(cloudmap::service_id_of) {
             match cloudmap::instance_addresses(&self.aws.servicediscovery, service_id).await {
                 Ok(addrs) => {
-                    tracing::debug!(function = %id, tasks = ?addrs, "invocations no longer go to the previous revision's tasks");
+                    tracing::debug!(function.name = %id.name, function.namespace = %id.namespace, tasks = ?addrs, "invocations no longer go to the previous revision's tasks");
                     self.resolver.retire(id, addrs);
                 }
                 Err(e) => {
-                    tracing::warn!(function = %id, error = %DisplayChain(&e), "could not list the tasks of the previous revision; they may serve until ECS stops them");
+                    tracing::warn!(function.name = %id.name, function.namespace = %id.namespace, error = %DisplayChain(&e), "could not list the tasks of the previous revision; they may serve until ECS stops them");
                 }
             }
         }
@@ -475,14 +475,14 @@ impl EcsBackend {
             }
             Ok(_) => {}
             Err(e) => {
-                tracing::error!(function = %id, cloudmap.service = %registry.id, error = %DisplayChain(&e), "could not tell whether the Cloud Map service of a failed deploy is used; left for the collector");
+                tracing::error!(function.name = %id.name, function.namespace = %id.namespace, cloudmap.service = %registry.id, error = %DisplayChain(&e), "could not tell whether the Cloud Map service of a failed deploy is used; left for the collector");
                 return;
             }
         }
         // A Cloud Map service no ECS service used has no instances: one try suffices.
         let undone = cloudmap::delete(&self.aws.servicediscovery, &registry.id).await;
         if !matches!(undone, Ok(cloudmap::Deleted::Yes)) {
-            tracing::error!(function = %id, cloudmap.service = %registry.id, "could not remove the Cloud Map service after a failed deploy; left for the collector");
+            tracing::error!(function.name = %id.name, function.namespace = %id.namespace, cloudmap.service = %registry.id, "could not remove the Cloud Map service after a failed deploy; left for the collector");
         }
     }
 
@@ -499,16 +499,18 @@ impl EcsBackend {
         let revisions = task_definition::active_revisions(&self.aws.ecs, &family).await?;
         task_definition::remove_revisions(&self.aws.ecs, &revisions).await?;
         for arn in registry_arns {
-            let Some(id) = cloudmap::service_id_of(&arn) else {
+            let Some(service_id) = cloudmap::service_id_of(&arn) else {
                 continue;
             };
-            if cloudmap::delete(&self.aws.servicediscovery, id).await? == cloudmap::Deleted::InUse {
+            if cloudmap::delete(&self.aws.servicediscovery, service_id).await?
+                == cloudmap::Deleted::InUse
+            {
                 let sd = self.aws.servicediscovery.clone();
-                let id = id.to_string();
-                let function = id.to_string();
+                let service_id = service_id.to_string();
+                let (function, namespace) = (id.name.clone(), id.namespace.clone());
                 tokio::spawn(async move {
-                    if let Err(e) = cloudmap::delete_when_empty(&sd, &id).await {
-                        tracing::error!(function = %function, cloudmap.service = %id, error = %DisplayChain(&e), "Cloud Map service of a deleted function was left behind");
+                    if let Err(e) = cloudmap::delete_when_empty(&sd, &service_id).await {
+                        tracing::error!(function.name = %function, function.namespace = %namespace, cloudmap.service = %service_id, error = %DisplayChain(&e), "Cloud Map service of a deleted function was left behind");
                     }
                 });
             }
@@ -637,7 +639,7 @@ impl FunctionBackend for EcsBackend {
             id.clone(),
             mapping::function_status(&svc, &spec.deployment, &spec.namespace),
         );
-        tracing::info!(function = %id, task_definition = %arn, replicas = spec.initial_replicas(), "function deployed");
+        tracing::info!(function.name = %id.name, function.namespace = %id.namespace, task_definition = %arn, replicas = spec.initial_replicas(), "function deployed");
         Ok(())
     }
 
@@ -675,7 +677,7 @@ impl FunctionBackend for EcsBackend {
             id.clone(),
             mapping::function_status(&svc, &spec.deployment, &spec.namespace),
         );
-        tracing::info!(function = %id, task_definition = %arn, "function updated");
+        tracing::info!(function.name = %id.name, function.namespace = %id.namespace, task_definition = %arn, "function updated");
         Ok(())
     }
 
@@ -691,7 +693,7 @@ impl FunctionBackend for EcsBackend {
             .map(String::from)
             .collect();
         self.clean_up(id, registries).await?;
-        tracing::info!(function = %id, "function deleted");
+        tracing::info!(function.name = %id.name, function.namespace = %id.namespace, "function deleted");
         Ok(())
     }
 
@@ -709,7 +711,7 @@ impl FunctionBackend for EcsBackend {
         if let Some((found, status)) = self.status_of(&svc).await? {
             self.cache.put(found, status);
         }
-        tracing::info!(function = %id, replicas, "function scaled");
+        tracing::info!(function.name = %id.name, function.namespace = %id.namespace, replicas, "function scaled");
         Ok(())
     }
 }
@@ -797,15 +799,21 @@ impl NamespaceStore for EcsBackend {
         let Some(service) = service else {
             return Err(Error::NotFound(format!("namespace {name}")));
         };
-        let functions: Vec<String> =
+        // What ECS lists, and what this provider knows of (a deploy it just made).
+        let mut functions: Vec<String> =
             service::list_ours(&self.aws.ecs, &self.settings.service.cluster)
                 .await?
                 .iter()
                 .filter(|s| service::is_ours(s, name))
-                .filter_map(|s| s.service_name().map(String::from))
+                .filter_map(|s| s.tags().iter().find(|t| t.key() == Some(FUNCTION_TAG)))
+                .filter_map(|t| t.value().map(String::from))
                 .collect();
+        functions.extend(self.cache.list(name).into_iter().map(|s| s.name));
+        functions.sort();
+        functions.dedup();
         let secrets = self.secrets_manager().list(name).await?;
         if !functions.is_empty() || !secrets.is_empty() {
+            tracing::debug!(namespace = %name, ?functions, secrets = secrets.len(), "namespace not removed: not empty");
             return Err(Error::Conflict(format!(
                 "namespace {name} still holds {} functions and {} secrets; remove them first",
                 functions.len(),
