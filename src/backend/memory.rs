@@ -213,9 +213,7 @@ impl NamespaceStore for MemoryBackend {
             .filter(|(ns, _)| ns == name)
             .count();
         if functions + secrets > 0 {
-            return Err(Error::Conflict(format!(
-                "namespace {name} still holds {functions} functions and {secrets} secrets; remove them first"
-            )));
+            return Err(super::namespace_not_empty(name, functions, secrets));
         }
         lock(&self.namespaces).remove(name);
         Ok(())

@@ -52,6 +52,16 @@ pub trait FunctionBackend: Send + Sync + 'static {
     async fn scale(&self, id: &FunctionId, replicas: u32) -> Result<(), Error>;
 }
 
+/// The refusal to remove a namespace that is not empty.
+pub fn namespace_not_empty(name: &Namespace, functions: usize, secrets: usize) -> Error {
+    let count = |n: usize, what: &str| format!("{n} {what}{}", if n == 1 { "" } else { "s" });
+    Error::Conflict(format!(
+        "namespace {name} still holds {} and {}; remove them first",
+        count(functions, "function"),
+        count(secrets, "secret")
+    ))
+}
+
 /// Where namespaces are kept, with their labels and annotations.
 #[async_trait]
 pub trait NamespaceStore: Send + Sync + 'static {

@@ -127,7 +127,7 @@ async fn namespaces_are_created_read_updated_and_removed_with_the_statuses_clien
     let busy = delete(&p, "team-a").await;
     assert_eq!(busy.status, StatusCode::CONFLICT);
     assert!(
-        busy.text().contains("1 functions and 1 secrets"),
+        busy.text().contains("1 function and 1 secret;"),
         "{}",
         busy.text()
     );
@@ -504,7 +504,7 @@ async fn namespaces_survive_a_restart_reach_a_second_replica_and_outlive_the_col
     assert!(!second.has_namespace(&ns));
     let refused = second.delete_namespace(&ns).await.unwrap_err();
     assert!(
-        refused.to_string().contains("1 functions and 0 secrets"),
+        refused.to_string().contains("1 function and 0 secrets;"),
         "{refused}"
     );
     second.refresh().await.unwrap();

@@ -814,11 +814,11 @@ impl NamespaceStore for EcsBackend {
         let secrets = self.secrets_manager().list(name).await?;
         if !functions.is_empty() || !secrets.is_empty() {
             tracing::debug!(namespace = %name, ?functions, secrets = secrets.len(), "namespace not removed: not empty");
-            return Err(Error::Conflict(format!(
-                "namespace {name} still holds {} functions and {} secrets; remove them first",
+            return Err(super::namespace_not_empty(
+                name,
                 functions.len(),
-                secrets.len()
-            )));
+                secrets.len(),
+            ));
         }
         namespaces::delete(&self.aws.servicediscovery, &service).await?;
         self.namespace_table_mut().remove(name);
