@@ -811,6 +811,30 @@ async fn one_name_in_two_namespaces_is_two_functions_each_reading_its_own_secret
         StatusCode::SERVICE_UNAVAILABLE,
         "not in openfaas-fn"
     );
+    // Each namespace's logs are its own function's: other tasks, the right namespace.
+    let mut tasks: Vec<HashSet<String>> = Vec::new();
+    for ns in [a, b] {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let lines = loop {
+            let lines = log_lines(&stack, &format!("name=e2e-ns-echo&namespace={ns}")).await;
+            if lines
+                .iter()
+                .any(|l| text_after_timestamp(l).starts_with("Wrote"))
+            {
+                break lines;
+            }
+            assert!(Instant::now() < deadline, "no output in {ns}: {lines:?}");
+            tokio::time::sleep(Duration::from_millis(300)).await;
+        };
+        assert!(lines.iter().all(|l| l["namespace"] == ns), "{lines:?}");
+        tasks.push(
+            lines
+                .iter()
+                .map(|l| l["instance"].as_str().unwrap().to_string())
+                .collect(),
+        );
+    }
+    assert!(tasks[0].is_disjoint(&tasks[1]), "{tasks:?}");
     // A third namespace cannot mount another's secret: it does not exist there.
     let borrow = json!({"service": "e2e-ns-echo", "namespace": c, "image": "ghcr.io/openfaas/alpine:latest",
                         "envProcess": "cat /var/openfaas/secrets/e2e-key", "secrets": ["e2e-key"]});
