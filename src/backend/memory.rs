@@ -56,16 +56,6 @@ impl MemoryBackend {
         lock(&self.logs).push(message);
     }
 
-    fn require_namespace(&self, namespace: &Namespace) -> Result<(), Error> {
-        if self.has_namespace(namespace) {
-            Ok(())
-        } else {
-            Err(Error::Invalid(format!(
-                "namespace {namespace} does not exist"
-            )))
-        }
-    }
-
     fn check_secrets(&self, spec: &FunctionSpec) -> Result<(), Error> {
         self.require_namespace(&spec.namespace)?;
         let secrets = lock(&self.secrets);

@@ -29,6 +29,17 @@ pub trait FunctionBackend: Send + Sync + 'static {
     /// Whether a namespace exists; from memory, asked on every invocation.
     fn has_namespace(&self, namespace: &Namespace) -> bool;
 
+    /// Changes in a namespace that does not exist are refused: [`Error::Invalid`].
+    fn require_namespace(&self, namespace: &Namespace) -> Result<(), Error> {
+        if self.has_namespace(namespace) {
+            Ok(())
+        } else {
+            Err(Error::Invalid(format!(
+                "namespace {namespace} does not exist"
+            )))
+        }
+    }
+
     /// Every function in a namespace, sorted by name.
     async fn list(&self, namespace: &Namespace) -> Result<Vec<FunctionStatus>, Error>;
 

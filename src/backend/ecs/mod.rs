@@ -134,6 +134,10 @@ pub struct EcsSettings {
     pub log_poll_interval: Duration,
 }
 
+/// Namespaces by name, each with the Cloud Map service that records it (none for the default
+/// namespace until labels are set on it).
+type NamespaceTable = Table<Namespace, (NamespaceSpec, Option<CloudMapService>)>;
+
 /// Functions on ECS. Reads come from the cache; every change goes to AWS first, then the cache.
 pub struct EcsBackend {
     aws: AwsClients,
@@ -145,9 +149,7 @@ pub struct EcsBackend {
     unused_families: std::sync::Mutex<std::collections::HashMap<String, Instant>>,
     /// One change per function (and per namespace) at a time in this process.
     changes: FunctionLocks,
-    /// Namespaces, with the Cloud Map service that records each (none for the default one
-    /// until labels are set on it).
-    namespaces: std::sync::RwLock<Table<Namespace, (NamespaceSpec, Option<CloudMapService>)>>,
+    namespaces: std::sync::RwLock<NamespaceTable>,
     /// Held shared by what creates things in a namespace, exclusively by a namespace's removal,
     /// so that nothing is made in a namespace while it is being removed.
     namespace_gate: tokio::sync::RwLock<()>,
@@ -192,29 +194,12 @@ impl EcsBackend {
         self.changes.lock(format!("{namespace}")).await
     }
 
-    fn namespace_table(
-        &self,
-    ) -> std::sync::RwLockReadGuard<'_, Table<Namespace, (NamespaceSpec, Option<CloudMapService>)>>
-    {
+    fn namespace_table(&self) -> std::sync::RwLockReadGuard<'_, NamespaceTable> {
         self.namespaces.read().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn namespace_table_mut(
-        &self,
-    ) -> std::sync::RwLockWriteGuard<'_, Table<Namespace, (NamespaceSpec, Option<CloudMapService>)>>
-    {
+    fn namespace_table_mut(&self) -> std::sync::RwLockWriteGuard<'_, NamespaceTable> {
         self.namespaces.write().unwrap_or_else(|p| p.into_inner())
-    }
-
-    /// Changes in a namespace that does not exist are refused (a 400).
-    fn require_namespace(&self, namespace: &Namespace) -> Result<(), Error> {
-        if self.has_namespace(namespace) {
-            Ok(())
-        } else {
-            Err(Error::Invalid(format!(
-                "namespace {namespace} does not exist"
-            )))
-        }
     }
 
     /// The namespaces recorded in AWS, with the default one whether recorded or not.
