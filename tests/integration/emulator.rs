@@ -15,7 +15,7 @@ use crate::support::{
     update,
 };
 
-async fn service(account: &Account, name: &str) -> Option<aws_sdk_ecs::types::Service> {
+pub(crate) async fn service(account: &Account, name: &str) -> Option<aws_sdk_ecs::types::Service> {
     let out = account
         .aws
         .ecs
@@ -47,7 +47,7 @@ async fn task_definition(account: &Account, arn: &str) -> aws_sdk_ecs::types::Ta
         .clone()
 }
 
-async fn active_revisions(account: &Account) -> Vec<String> {
+pub(crate) async fn active_revisions(account: &Account) -> Vec<String> {
     account
         .aws
         .ecs
@@ -60,7 +60,7 @@ async fn active_revisions(account: &Account) -> Vec<String> {
         .to_vec()
 }
 
-async fn cloudmap_services(
+pub(crate) async fn cloudmap_services(
     account: &Account,
 ) -> Vec<aws_sdk_servicediscovery::types::ServiceSummary> {
     account

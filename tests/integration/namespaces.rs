@@ -14,6 +14,9 @@ use faas_ecs::model::Namespace;
 use faas_ecs::proxy::Proxy;
 use serde_json::{Value, json};
 
+use faas_ecs::backend::ecs::task_definition;
+
+use crate::emulator::{active_revisions, cloudmap_services, service};
 use crate::support::{Account, Answer, call, deploy, no_endpoints, router_for};
 
 fn provider() -> Router {
@@ -340,68 +343,30 @@ async fn with_management_off_namespaces_are_used_but_not_changed() {
 
 // On the emulator.
 
-async fn cloudmap_services(account: &Account) -> Vec<(String, Option<String>)> {
-    let out = account
-        .aws
-        .servicediscovery
-        .list_services()
-        .send()
+/// The account's Cloud Map services, by name, and whether each is of type HTTP.
+async fn registered(account: &Account) -> Vec<(String, bool)> {
+    let mut found: Vec<(String, bool)> = cloudmap_services(account)
         .await
-        .unwrap();
-    let mut found: Vec<(String, Option<String>)> = out
-        .services()
         .iter()
         .map(|s| {
-            (
-                s.name().unwrap_or_default().to_string(),
-                s.r#type().map(|t| t.as_str().to_string()),
-            )
+            let http = s.r#type().is_some_and(|t| t.as_str() == "HTTP");
+            (s.name().unwrap_or_default().to_string(), http)
         })
         .collect();
     found.sort();
     found
 }
 
-async fn ecs_services(account: &Account) -> Vec<String> {
-    let arns = account
-        .aws
-        .ecs
-        .list_services()
-        .cluster(&account.cluster)
-        .send()
-        .await
-        .unwrap();
-    let out = account
-        .aws
-        .ecs
-        .describe_services()
-        .cluster(&account.cluster)
-        .set_services(Some(arns.service_arns().to_vec()))
-        .send()
-        .await
-        .unwrap();
-    let mut names: Vec<String> = out
-        .services()
-        .iter()
-        .filter(|s| s.status() == Some("ACTIVE"))
-        .filter_map(|s| s.service_name().map(String::from))
-        .collect();
-    names.sort();
-    names
-}
-
+/// The task definition families with active revisions, sorted.
 async fn families(account: &Account) -> Vec<String> {
-    let out = account
-        .aws
-        .ecs
-        .list_task_definition_families()
-        .status(aws_sdk_ecs::types::TaskDefinitionFamilyStatus::Active)
-        .send()
+    let mut families: Vec<String> = active_revisions(account)
         .await
-        .unwrap();
-    let mut names = out.families().to_vec();
-    names.sort();
-    names
+        .iter()
+        .filter_map(|arn| task_definition::family_of(arn).map(String::from))
+        .collect();
+    families.sort();
+    families.dedup();
+    families
 }
 
 #[tokio::test]
@@ -425,22 +390,18 @@ async fn a_namespace_is_a_cloud_map_record_and_its_functions_get_aws_names_of_th
         StatusCode::ACCEPTED
     );
 
-    assert_eq!(ecs_services(&account).await, ["echo", "team-a_echo"]);
+    assert!(service(&account, "echo").await.is_some());
+    assert!(service(&account, "team-a_echo").await.is_some());
     assert_eq!(
         families(&account).await,
         ["openfaas-fn_echo", "team-a_echo"]
     );
-    let registered = cloudmap_services(&account).await;
-    let names_and_http: Vec<(&str, bool)> = registered
-        .iter()
-        .map(|(n, t)| (n.as_str(), t.as_deref() == Some("HTTP")))
-        .collect();
     assert_eq!(
-        names_and_http,
+        registered(&account).await,
         [
-            ("_namespace.team-a", true),
-            ("echo", false),
-            ("echo.team-a", false)
+            ("_namespace.team-a".to_string(), true),
+            ("echo".to_string(), false),
+            ("echo.team-a".to_string(), false)
         ]
     );
     let a = call(&p, Method::GET, "/system/function/echo.team-a", None)
@@ -457,25 +418,16 @@ async fn a_namespace_is_a_cloud_map_record_and_its_functions_get_aws_names_of_th
 
     // Not while it holds a function; then it goes, and its record with it.
     let busy = delete(&p, "team-a").await;
-    assert_eq!(
-        busy.status,
-        StatusCode::CONFLICT,
-        "{} (ECS has {:?})",
-        busy.text(),
-        ecs_services(&account).await
-    );
+    assert_eq!(busy.status, StatusCode::CONFLICT, "{}", busy.text());
     let gone = json!({"functionName": "echo", "namespace": "team-a"});
     let a = call(&p, Method::DELETE, "/system/functions", Some(gone)).await;
     assert_eq!(a.status, StatusCode::ACCEPTED);
     assert_eq!(delete(&p, "team-a").await.status, StatusCode::ACCEPTED);
     assert_eq!(names(&p).await, json!(["openfaas-fn"]));
-    let left: Vec<String> = cloudmap_services(&account)
-        .await
-        .into_iter()
-        .map(|(n, _)| n)
-        .collect();
-    assert!(!left.iter().any(|n| n.contains("team-a")), "{left:?}");
-    assert_eq!(ecs_services(&account).await, ["echo"]);
+    let left = registered(&account).await;
+    assert!(!left.iter().any(|(n, _)| n.contains("team-a")), "{left:?}");
+    assert!(service(&account, "team-a_echo").await.is_none());
+    assert!(service(&account, "echo").await.is_some());
 }
 
 #[tokio::test]
@@ -535,7 +487,7 @@ async fn namespaces_survive_a_restart_reach_a_second_replica_and_outlive_the_col
     second.refresh().await.unwrap();
     assert!(second.has_namespace(&ns));
     assert!(
-        cloudmap_services(&account)
+        registered(&account)
             .await
             .iter()
             .any(|(n, _)| n == "_namespace.team-a")
