@@ -29,6 +29,12 @@ pub trait FunctionBackend: Send + Sync + 'static {
     /// Whether a namespace exists; from memory, asked on every invocation.
     fn has_namespace(&self, namespace: &Namespace) -> bool;
 
+    /// Whether a namespace exists, asking the orchestrator when it is not known here (another
+    /// provider replica may have just made it). For the `/system` API, not for invocations.
+    async fn find_namespace(&self, namespace: &Namespace) -> Result<bool, Error> {
+        Ok(self.has_namespace(namespace))
+    }
+
     /// Changes in a namespace that does not exist are refused: [`Error::Invalid`].
     fn require_namespace(&self, namespace: &Namespace) -> Result<(), Error> {
         if self.has_namespace(namespace) {

@@ -20,7 +20,8 @@ pub async fn delete(
         request.namespace.as_deref(),
         query.namespace.as_deref(),
         Access::Change,
-    )?;
+    )
+    .await?;
     let name = FunctionName::parse(&request.function_name)?;
     state
         .backend

@@ -17,6 +17,7 @@ pub async fn list(
         None,
         query.namespace.as_deref(),
         Access::Read,
-    )?;
+    )
+    .await?;
     Ok(Json(state.backend.list(&namespace).await?))
 }

@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use futures::StreamExt;
 use serde::Deserialize;
 
-use super::{Access, no_such_namespace, parse_namespace};
+use super::{Access, parse_namespace, require_namespace};
 use crate::error::{DisplayChain, Error};
 use crate::model::{FunctionName, LogRequest, Namespace};
 use crate::state::AppState;
@@ -78,9 +78,7 @@ pub async fn logs(
     // A parameter given twice, say: unparsable, as the README says, so 422.
     let Query(query) = query.map_err(|e| Error::Unprocessable(e.body_text()))?;
     let request = parse(query, state.backend.default_namespace())?;
-    if !state.backend.has_namespace(&request.namespace) {
-        return Err(no_such_namespace(&request.namespace, Access::Read));
-    }
+    require_namespace(&*state.backend, &request.namespace, Access::Read).await?;
     let function = request.name.to_string();
     let messages = state.backend.logs(request).await?;
     let lines = messages

@@ -60,7 +60,7 @@ pub fn no_such_namespace(namespace: &Namespace, access: Access) -> Error {
 
 /// A deploy or update body, validated (its scaling labels included): the namespace from the
 /// body, else the query, one that exists.
-pub fn function_spec(
+pub async fn function_spec(
     backend: &dyn FunctionBackend,
     body: &[u8],
     query: &NamespaceQuery,
@@ -72,7 +72,8 @@ pub fn function_spec(
         deployment.namespace.as_deref(),
         query.namespace.as_deref(),
         Access::Change,
-    )?;
+    )
+    .await?;
     let spec = FunctionSpec::new(deployment, namespace)?;
     if let Some(labels) = &spec.deployment.labels {
         Policy::from_labels(labels, scaling.defaults, scaling.max_replicas)
@@ -93,23 +94,35 @@ pub fn parse_namespace(
     }
 }
 
+/// Fails with [`no_such_namespace`] unless the namespace exists (asking the backend to look
+/// when it does not know it: another provider replica may have just made it).
+pub async fn require_namespace(
+    backend: &dyn FunctionBackend,
+    namespace: &Namespace,
+    access: Access,
+) -> Result<(), Error> {
+    if backend.find_namespace(namespace).await? {
+        Ok(())
+    } else {
+        Err(no_such_namespace(namespace, access))
+    }
+}
+
 /// The namespace of a request, as [`parse_namespace`] finds it, held to those that exist: the
-/// one place requests are held to their namespace.
-pub fn namespace(
+/// one place `/system` requests are held to their namespace.
+pub async fn namespace(
     backend: &dyn FunctionBackend,
     body: Option<&str>,
     query: Option<&str>,
     access: Access,
 ) -> Result<Namespace, Error> {
     let namespace = parse_namespace(body, query, backend.default_namespace())?;
-    if !backend.has_namespace(&namespace) {
-        return Err(no_such_namespace(&namespace, access));
-    }
+    require_namespace(backend, &namespace, access).await?;
     Ok(namespace)
 }
 
 /// A function named in a path, in a namespace that exists.
-pub fn function_in_path(
+pub async fn function_in_path(
     backend: &dyn FunctionBackend,
     path: &str,
     body_namespace: Option<&str>,
@@ -122,9 +135,7 @@ pub fn function_in_path(
         query_namespace,
         backend.default_namespace(),
     )?;
-    if !backend.has_namespace(&id.namespace) {
-        return Err(no_such_namespace(&id.namespace, access));
-    }
+    require_namespace(backend, &id.namespace, access).await?;
     Ok(id)
 }
 

@@ -7,7 +7,7 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 
-use super::{Access, no_such_namespace, parse_json};
+use super::{Access, no_such_namespace, parse_json, require_namespace};
 use crate::error::Error;
 use crate::model::{FunctionNamespace, Namespace, NamespaceSpec};
 use crate::state::AppState;
@@ -28,6 +28,7 @@ pub async fn get(
     Path(name): Path<String>,
 ) -> Result<Json<FunctionNamespace>, Error> {
     let name = Namespace::parse(&name)?;
+    require_namespace(&*state.backend, &name, Access::Read).await?;
     state
         .backend
         .namespace(&name)

@@ -28,7 +28,8 @@ pub async fn scale(
         request.namespace.as_deref(),
         query.namespace.as_deref(),
         Access::Change,
-    )?;
+    )
+    .await?;
     let max = state.scaling.settings().max_replicas;
     if request.replicas > max {
         return Err(Error::BadRequest(format!(

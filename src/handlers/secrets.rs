@@ -10,7 +10,7 @@ use crate::error::Error;
 use crate::model::{Namespace, Secret, SecretName, SecretSummary};
 use crate::state::AppState;
 
-fn target(
+async fn target(
     state: &AppState,
     secret: &Secret,
     query: &NamespaceQuery,
@@ -20,7 +20,8 @@ fn target(
         secret.namespace.as_deref(),
         query.namespace.as_deref(),
         Access::Change,
-    )?;
+    )
+    .await?;
     Ok((namespace, SecretName::parse(&secret.name)?))
 }
 
@@ -33,7 +34,8 @@ pub async fn list(
         None,
         query.namespace.as_deref(),
         Access::Read,
-    )?;
+    )
+    .await?;
     let names = state.backend.list_secrets(&namespace).await?;
     Ok(Json(
         names
@@ -52,7 +54,7 @@ pub async fn create(
     body: Bytes,
 ) -> Result<StatusCode, Error> {
     let secret: Secret = parse_json(&body)?;
-    let (namespace, name) = target(&state, &secret, &query)?;
+    let (namespace, name) = target(&state, &secret, &query).await?;
     state
         .backend
         .create_secret(&namespace, &name, &secret.bytes()?)
@@ -66,7 +68,7 @@ pub async fn update(
     body: Bytes,
 ) -> Result<StatusCode, Error> {
     let secret: Secret = parse_json(&body)?;
-    let (namespace, name) = target(&state, &secret, &query)?;
+    let (namespace, name) = target(&state, &secret, &query).await?;
     state
         .backend
         .update_secret(&namespace, &name, &secret.bytes()?)
@@ -80,7 +82,7 @@ pub async fn delete(
     body: Bytes,
 ) -> Result<StatusCode, Error> {
     let secret: Secret = parse_json(&body)?;
-    let (namespace, name) = target(&state, &secret, &query)?;
+    let (namespace, name) = target(&state, &secret, &query).await?;
     state.backend.delete_secret(&namespace, &name).await?;
     Ok(StatusCode::OK)
 }

@@ -20,7 +20,9 @@ pub async fn status(
         None,
         query.namespace.as_deref(),
         Access::Read,
-    ) {
+    )
+    .await
+    {
         Ok(id) => id,
         // A namespace that does not exist has no such function: the same empty 404.
         Err(Error::Backend(crate::backend::Error::NotFound(_))) => {

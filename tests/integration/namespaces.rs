@@ -450,10 +450,14 @@ async fn namespaces_survive_a_restart_reach_a_second_replica_and_outlive_the_col
         StatusCode::ACCEPTED
     );
 
-    // The second replica sees both at its next refresh; before it, it still asks AWS before a
-    // removal, and finds the function.
+    // A second replica that has not refreshed yet asks AWS about a namespace it does not know,
+    // so a create on one replica and a deploy on the other a moment later both work.
     let ns = Namespace::parse("team-a").unwrap();
     assert!(!second.has_namespace(&ns));
+    let second_api = router_for(second.clone());
+    assert_eq!(get(&second_api, "team-a").await.json(), changed);
+    assert!(second.has_namespace(&ns));
+    // A removal asks ECS, not the cache (which does not have the function before the refresh).
     let refused = second.delete_namespace(&ns).await.unwrap_err();
     assert!(
         refused.to_string().contains("1 function and 0 secrets;"),
@@ -462,9 +466,10 @@ async fn namespaces_survive_a_restart_reach_a_second_replica_and_outlive_the_col
     second.refresh().await.unwrap();
     assert!(second.has_namespace(&ns));
     assert_eq!(second.list(&ns).await.unwrap().len(), 1);
+    let other = json!({"service": "other", "namespace": "team-a", "image": "x:1"});
     assert_eq!(
-        get(&router_for(second.clone()), "team-a").await.json(),
-        changed
+        deploy(&second_api, other).await.status,
+        StatusCode::ACCEPTED
     );
 
     // A provider started afresh loses nothing.

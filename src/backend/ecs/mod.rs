@@ -43,6 +43,8 @@ pub const MANAGED_BY_VALUE: &str = "faas-ecs";
 pub const FUNCTION_TAG: &str = "openfaas:function";
 pub const NAMESPACE_TAG: &str = "openfaas:namespace";
 
+/// How long a namespace AWS did not have is answered as missing without asking again.
+const NAMESPACE_MISS_FOR: Duration = Duration::from_secs(1);
 /// How often the refresh also looks for Cloud Map services left behind.
 const GARBAGE_COLLECTION_INTERVAL: Duration = Duration::from_secs(300);
 /// A Cloud Map service younger than this may belong to a deploy under way.
@@ -153,6 +155,9 @@ pub struct EcsBackend {
     /// Held shared by what creates things in a namespace, exclusively by a namespace's removal,
     /// so that nothing is made in a namespace while it is being removed.
     namespace_gate: tokio::sync::RwLock<()>,
+    /// Namespaces AWS was just asked about and did not have, and when: requests naming an
+    /// unknown namespace do not each become an AWS call.
+    namespace_misses: std::sync::Mutex<std::collections::HashMap<Namespace, Instant>>,
 }
 
 impl EcsBackend {
@@ -177,6 +182,7 @@ impl EcsBackend {
             changes: FunctionLocks::default(),
             namespaces: Default::default(),
             namespace_gate: Default::default(),
+            namespace_misses: Default::default(),
         });
         backend.refresh().await?;
         Ok(backend)
@@ -521,6 +527,33 @@ impl FunctionBackend for EcsBackend {
 
     fn desired_replicas(&self, id: &FunctionId) -> Option<u64> {
         self.cache.replicas(id)
+    }
+
+    async fn find_namespace(&self, namespace: &Namespace) -> Result<bool, Error> {
+        if self.has_namespace(namespace) {
+            return Ok(true);
+        }
+        {
+            let mut misses = self
+                .namespace_misses
+                .lock()
+                .unwrap_or_else(|p| p.into_inner());
+            misses.retain(|_, at| at.elapsed() < NAMESPACE_MISS_FOR);
+            if misses.contains_key(namespace) {
+                return Ok(false);
+            }
+        }
+        let started = Instant::now();
+        let recorded = self.read_namespaces().await?;
+        let found = recorded.iter().any(|(name, _)| name == namespace);
+        self.namespace_table_mut().replace(recorded, started);
+        if !found {
+            self.namespace_misses
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert(namespace.clone(), Instant::now());
+        }
+        Ok(found)
     }
 
     async fn list(&self, namespace: &Namespace) -> Result<Vec<FunctionStatus>, Error> {
