@@ -487,6 +487,21 @@ async fn namespaces_survive_a_restart_reach_a_second_replica_and_outlive_the_col
     .await;
     assert_eq!(a.status, StatusCode::OK);
 
+    // A namespace AWS did not have is answered as missing from memory for a second (requests
+    // naming it do not each become an AWS call), then AWS is asked again.
+    let team_b = Namespace::parse("team-b").unwrap();
+    let asked = std::time::Instant::now();
+    assert!(!second.find_namespace(&team_b).await.unwrap());
+    assert_eq!(
+        create(&restarted, json!({"name": "team-b"})).await.status,
+        StatusCode::CREATED
+    );
+    if asked.elapsed() < Duration::from_millis(900) {
+        assert!(!second.find_namespace(&team_b).await.unwrap());
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert!(second.find_namespace(&team_b).await.unwrap());
+
     // The collector removes Cloud Map services no function uses, but not a namespace's record.
     second.collect_garbage(Duration::ZERO).await.unwrap();
     second.refresh().await.unwrap();

@@ -197,7 +197,7 @@ impl EcsBackend {
 
     /// Waits for the change of this namespace under way, if any, and holds off the next ones.
     async fn namespace_change(&self, namespace: &Namespace) -> ChangeGuard {
-        self.changes.lock(format!("{namespace}")).await
+        self.changes.lock(namespace.to_string()).await
     }
 
     fn namespace_table(&self) -> std::sync::RwLockReadGuard<'_, NamespaceTable> {
@@ -208,10 +208,10 @@ impl EcsBackend {
         self.namespaces.write().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// The namespaces recorded in AWS, with the default one whether recorded or not.
-    async fn read_namespaces(
-        &self,
-    ) -> Result<Vec<(Namespace, (NamespaceSpec, Option<CloudMapService>))>, Error> {
+    /// Reads the namespaces recorded in AWS into the table, with the default one whether
+    /// recorded or not.
+    async fn reload_namespaces(&self) -> Result<(), Error> {
+        let started = Instant::now();
         let default = &self.settings.default_namespace;
         let mut found: Vec<_> = namespaces::list(
             &self.aws.servicediscovery,
@@ -227,7 +227,16 @@ impl EcsBackend {
                 (NamespaceSpec::bare(default.clone()), None),
             ));
         }
-        Ok(found)
+        self.namespace_table_mut().replace(found, started);
+        Ok(())
+    }
+
+    /// A namespace's record as last read: `None` when the namespace does not exist, `Some(None)`
+    /// for the default namespace without a record.
+    fn namespace_record(&self, name: &Namespace) -> Option<Option<CloudMapService>> {
+        self.namespace_table()
+            .get(name)
+            .map(|(_, service)| service.clone())
     }
 
     /// Sets `availableReplicas` to the tasks an invocation could reach now.
@@ -273,8 +282,7 @@ impl EcsBackend {
     /// Reads every namespace and every function of ours from AWS into the cache.
     pub async fn refresh(&self) -> Result<(), Error> {
         let started = Instant::now();
-        let recorded = self.read_namespaces().await?;
-        self.namespace_table_mut().replace(recorded, started);
+        self.reload_namespaces().await?;
         let services = service::list_ours(&self.aws.ecs, &self.settings.service.cluster).await?;
         let mut statuses = Vec::with_capacity(services.len());
         for svc in &services {
@@ -543,10 +551,8 @@ impl FunctionBackend for EcsBackend {
                 return Ok(false);
             }
         }
-        let started = Instant::now();
-        let recorded = self.read_namespaces().await?;
-        let found = recorded.iter().any(|(name, _)| name == namespace);
-        self.namespace_table_mut().replace(recorded, started);
+        self.reload_namespaces().await?;
+        let found = self.has_namespace(namespace);
         if !found {
             self.namespace_misses
                 .lock()
@@ -745,11 +751,8 @@ impl NamespaceStore for EcsBackend {
     async fn create_namespace(&self, spec: &NamespaceSpec) -> Result<(), Error> {
         let _change = self.namespace_change(&spec.name).await;
         // Another provider replica may have made it since the last refresh.
-        let started = Instant::now();
-        let recorded = self.read_namespaces().await?;
-        let exists = recorded.iter().any(|(name, _)| *name == spec.name);
-        self.namespace_table_mut().replace(recorded, started);
-        if exists {
+        self.reload_namespaces().await?;
+        if self.has_namespace(&spec.name) {
             return Err(Error::Conflict(format!(
                 "namespace {} already exists",
                 spec.name
@@ -769,14 +772,8 @@ impl NamespaceStore for EcsBackend {
 
     async fn update_namespace(&self, spec: &NamespaceSpec) -> Result<(), Error> {
         let _change = self.namespace_change(&spec.name).await;
-        let started = Instant::now();
-        let recorded = self.read_namespaces().await?;
-        let found = recorded
-            .iter()
-            .find(|(name, _)| *name == spec.name)
-            .map(|(_, (_, service))| service.clone());
-        self.namespace_table_mut().replace(recorded, started);
-        let service = match found {
+        self.reload_namespaces().await?;
+        let service = match self.namespace_record(&spec.name) {
             None => return Err(Error::NotFound(format!("namespace {}", spec.name))),
             Some(Some(service)) => {
                 namespaces::update(&self.aws.servicediscovery, &service, spec).await?;
@@ -807,14 +804,8 @@ impl NamespaceStore for EcsBackend {
         let _change = self.namespace_change(name).await;
         // No deploy or secret is made in this namespace until it is gone.
         let _gate = self.namespace_gate.write().await;
-        let started = Instant::now();
-        let recorded = self.read_namespaces().await?;
-        let service = recorded
-            .iter()
-            .find(|(n, _)| n == name)
-            .and_then(|(_, (_, service))| service.clone());
-        self.namespace_table_mut().replace(recorded, started);
-        let Some(service) = service else {
+        self.reload_namespaces().await?;
+        let Some(service) = self.namespace_record(name).flatten() else {
             return Err(Error::NotFound(format!("namespace {name}")));
         };
         // What ECS lists, and what this provider knows of (a deploy it just made).
