@@ -261,6 +261,9 @@ class Runtime:
         self.ttls = {}  # Cloud Map service id -> seconds to drain a task
         self.draining = set()  # tasks deregistered and about to stop
         self.records = {}  # DNS name (lower case, with final dot) -> (ttl, [(ip, port)])
+        # Addresses of deregistered tasks: out of DNS at once, as Cloud Map takes a deregistered
+        # instance's record out, even when a refresh that listed it before ends after.
+        self.retired = set()
         self.lock = threading.Lock()
         self.log_shipper = LogShipper(self.logs)
         self.capped = set()  # services told they want more tasks than --max-tasks
@@ -391,6 +394,10 @@ class Runtime:
             except self.sd.exceptions.ClientError:
                 pass
             task.registered = False
+        # The drain starts when DNS stops answering with the address, not a refresh later.
+        with self.lock:
+            self.retired.add(task.ip)
+            self.records = self._unretired(self.records)
 
         def stop():
             time.sleep(drain)
@@ -499,7 +506,10 @@ class Runtime:
                              for i in instances if "AWS_INSTANCE_IPV4" in i.get("Attributes", {})]
                     records[f"{svc['Name']}.{ns['Name']}.".lower()] = (ttl, addrs)
         with self.lock:
-            self.records = records
+            self.records = self._unretired(records)
+
+    def _unretired(self, records):
+        return {name: (ttl, [a for a in addrs if a[0] not in self.retired]) for name, (ttl, addrs) in records.items()}
 
     def answer(self, qname):
         with self.lock:

@@ -373,7 +373,7 @@ async fn scaled_to_zero_answers_503_from_the_proxy() {
         if status == StatusCode::SERVICE_UNAVAILABLE {
             break (headers, body);
         }
-        assert_eq!(status, StatusCode::OK, "{body:?}");
+        assert_eq!(status, StatusCode::OK, "{body:?} {headers:?}");
         assert!(
             Instant::now() < deadline,
             "still answering after scale to zero"
