@@ -7,6 +7,7 @@ pub mod backend;
 pub mod config;
 pub mod error;
 pub mod handlers;
+pub mod io;
 pub mod metrics;
 pub mod model;
 pub mod proxy;

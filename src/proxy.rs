@@ -20,6 +20,11 @@ use hyper::body::Incoming;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use tokio::net::TcpStream;
+use tower::ServiceExt;
+use tower::util::MapResponse;
+
+use crate::io::CappedReads;
 
 use crate::model::FunctionId;
 use crate::resolver::{Endpoints, Resolver};
@@ -75,8 +80,12 @@ const HOP_BY_HOP: [HeaderName; 7] = [
     header::TRANSFER_ENCODING,
 ];
 
+/// Connections to tasks, whose reads are capped like the server's (see io.rs): a function's answer
+/// moves in chunks of under 8 KiB per connection, whatever its size.
+type Connector = MapResponse<HttpConnector, fn(TokioIo<TcpStream>) -> TokioIo<CappedReads>>;
+
 pub struct Proxy {
-    client: Client<HttpConnector, Reclaimable>,
+    client: Client<Connector, Reclaimable>,
     resolver: Arc<dyn Resolver>,
     timeout: Duration,
 }
@@ -87,6 +96,8 @@ impl Proxy {
         let mut connector = HttpConnector::new();
         connector.set_nodelay(true);
         connector.set_connect_timeout(Some(CONNECT_TIMEOUT));
+        let connector: Connector =
+            connector.map_response(|io| TokioIo::new(CappedReads(io.into_inner())));
         let client = Client::builder(TokioExecutor::new())
             .pool_idle_timeout(Duration::from_secs(90))
             .pool_timer(TokioTimer::new())
@@ -115,7 +126,14 @@ impl Proxy {
             return internal(StatusCode::BAD_REQUEST, reason.to_string());
         }
         let upgrade = is_upgrade(request.headers()).then(|| hyper::upgrade::on(&mut request));
-        let (parts, mut body) = request.into_parts();
+        // Only the method and headers go on: the rest (the URI above all) would keep the buffer
+        // the head was read into, and the body's first bytes with it, for the whole exchange.
+        let (
+            axum::http::request::Parts {
+                method, headers, ..
+            },
+            mut body,
+        ) = request.into_parts();
         let first = match self.first_frame(&mut body).await {
             Ok(first) => first,
             Err(answer) => return answer,
@@ -124,11 +142,7 @@ impl Proxy {
             Ok(endpoints) => endpoints,
             Err(answer) => return answer,
         };
-        let mut headers = Some(upstream_headers(
-            parts.headers,
-            upgrade.is_some(),
-            forwarded_for,
-        ));
+        let mut headers = Some(upstream_headers(headers, upgrade.is_some(), forwarded_for));
         let body = Reclaimable(Arc::new(Shared {
             end_stream: first.is_none() && body.is_end_stream(),
             size_hint: body.size_hint(),
@@ -147,7 +161,7 @@ impl Proxy {
             uri.path_and_query = Some(path_and_query.clone());
             let uri = Uri::from_parts(uri).expect("scheme, authority and path make a URI");
             let mut upstream = Request::new(body.clone());
-            *upstream.method_mut() = parts.method.clone();
+            *upstream.method_mut() = method.clone();
             *upstream.uri_mut() = uri;
             *upstream.version_mut() = Version::HTTP_11;
             // Only a request that may be retried needs its headers again.
@@ -173,7 +187,7 @@ impl Proxy {
                     // Another task may take a request none of which went out: one whose connection
                     // failed, or a safe one whose pooled connection the task closed (it stopped).
                     let unsent = !body.0.started.load(Ordering::Relaxed);
-                    let retry = unsent && (e.is_connect() || parts.method.is_safe());
+                    let retry = unsent && (e.is_connect() || method.is_safe());
                     tracing::debug!(function.name = %id.name, function.namespace = %id.namespace, upstream = %addr, error = %e, retry, "upstream failed");
                     last_error = Some(e);
                     if !retry {

@@ -23,6 +23,7 @@ use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, mpsc, watch};
 use tower::ServiceExt;
 
 use crate::handlers::invoke::{self, PREFIX};
+use crate::io::{CappedReads, Open};
 use crate::proxy::ProxyBody;
 use crate::routes::{MAX_BODY_BYTES, router};
 use crate::state::AppState;
@@ -137,7 +138,7 @@ pub async fn serve(
     http.timer(TokioTimer::new())
         .header_read_timeout(options.read_timeout)
         .keep_alive(true);
-    // The read buffer: the largest request head, and what a connection holds of a body in flight.
+    // The read buffer's limit: the largest request head (bodies move in smaller reads, see io.rs).
     http.max_buf_size(options.max_request_head);
     let mut hurried = http.clone();
     hurried
@@ -194,10 +195,10 @@ pub async fn serve(
         };
         let (open, mut stop) = (open.clone(), stop.clone());
         tokio::spawn(async move {
-            let _place = place;
+            let (_place, _open) = (place, Open::new());
             // hyper-util's GracefulShutdown cannot watch a connection with upgrades: stopped here.
             let connection = http
-                .serve_connection(TokioIo::new(stream), service)
+                .serve_connection(TokioIo::new(CappedReads(stream)), service)
                 .with_upgrades();
             tokio::pin!(connection);
             let ended = tokio::select! {
