@@ -5,9 +5,10 @@
 //! answer); every body chunk it hands on keeps its buffer alive until the chunk has been written
 //! to the other side. A read of one byte under a power of two never fills the buffer, so the
 //! buffer stops growing there, while a head may still take several reads and grow to the largest
-//! allowed. Reads take under 16 KiB; under 8 KiB while more than [`CROWDED`] client connections
-//! are open, when what they hold adds up. Smaller reads cost CPU (more reads, writes and
-//! wake-ups for a body), so they are kept for then.
+//! allowed. Reads take under the read size (`FAAS_ECS_READ_SIZE`, 16 KiB by default), and under
+//! half of it (at least 8 KiB) while more than [`CROWDED`] client connections are open, when what
+//! they hold adds up. Smaller reads cost CPU (more reads, writes and wake-ups for a body), so they
+//! are kept for then.
 
 use std::io;
 use std::pin::Pin;
@@ -19,15 +20,24 @@ use hyper_util::client::legacy::connect::{Connected, Connection};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 
-/// The most one read takes.
-pub const READ_CHUNK: usize = 16 * 1024 - 1;
+/// The default read size (`FAAS_ECS_READ_SIZE`): reads take one byte less.
+pub const READ_SIZE: usize = 16 * 1024;
 
-/// The most one read takes while crowded: one byte under hyper's first read buffer.
-pub const CROWDED_READ_CHUNK: usize = 8 * 1024 - 1;
+/// The smallest read size: hyper's first read buffer.
+const MIN_READ_SIZE: usize = 8 * 1024;
 
-/// Open client connections past which reads take less. At up to 64, the larger reads hold under
-/// 3 MiB more than the smaller would.
+/// Open client connections past which reads take half as much. At up to 64, the default size
+/// holds under 3 MiB more than half of it would.
 pub const CROWDED: usize = 64;
+
+/// The read size, a power of two; set once at start.
+static SIZE: AtomicUsize = AtomicUsize::new(READ_SIZE);
+
+/// Sets the read size: a power of two from 8 KiB up.
+pub fn set_read_size(bytes: usize) {
+    assert!(bytes.is_power_of_two() && bytes >= MIN_READ_SIZE);
+    SIZE.store(bytes, Ordering::Relaxed);
+}
 
 /// Client connections open in this process: the memory they hold is the process's.
 static OPEN: AtomicUsize = AtomicUsize::new(0);
@@ -57,11 +67,13 @@ impl Drop for Open {
 
 /// The most the next read may take.
 fn read_chunk() -> usize {
-    if OPEN.load(Ordering::Relaxed) > CROWDED {
-        CROWDED_READ_CHUNK
+    let size = SIZE.load(Ordering::Relaxed);
+    let size = if OPEN.load(Ordering::Relaxed) > CROWDED {
+        (size / 2).max(MIN_READ_SIZE)
     } else {
-        READ_CHUNK
-    }
+        size
+    };
+    size - 1
 }
 
 /// A TCP stream whose reads are capped; writes pass through.
@@ -172,9 +184,9 @@ mod tests {
         let sent: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
         let (got, largest) = read_through(&sent, false).await;
         assert_eq!(got, sent);
-        assert_eq!(largest, READ_CHUNK, "reads fill the cap, and no more");
+        assert_eq!(largest, READ_SIZE - 1, "reads fill the cap, and no more");
         let (got, largest) = read_through(&sent, true).await;
         assert_eq!(got, sent);
-        assert_eq!(largest, CROWDED_READ_CHUNK, "crowded reads take less");
+        assert_eq!(largest, READ_SIZE / 2 - 1, "crowded reads take half");
     }
 }

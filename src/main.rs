@@ -57,6 +57,7 @@ async fn run(config: Config) -> Result<(), BoxError> {
         0 => std::thread::available_parallelism().map_or(1, usize::from),
         n => n,
     };
+    faas_ecs::io::set_read_size(config.read_size as usize);
     let app = App::build(config, &sdk).await?;
     let connections = app.connection_limit();
     let (stop, stopped) = tokio::sync::watch::channel(false);

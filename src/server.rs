@@ -36,8 +36,7 @@ pub struct Options {
     pub grace: Duration,
     /// How long to keep polling for I/O after a request arrives before sleeping; zero for none.
     pub busy_poll: Duration,
-    /// Largest request line plus headers (431 beyond); also each connection's read buffer, so
-    /// it bounds what a request body in flight takes of memory. At least 8192.
+    /// Largest request line plus headers (431 beyond). At least 8192.
     pub max_request_head: usize,
     /// Connections served at once; shared by every serving thread.
     pub connections: ConnectionLimit,
