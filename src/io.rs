@@ -26,8 +26,8 @@ pub const READ_SIZE: usize = 16 * 1024;
 /// The smallest read size: hyper's first read buffer.
 const MIN_READ_SIZE: usize = 8 * 1024;
 
-/// Open client connections past which reads take half as much. At up to 64, the default size
-/// holds under 3 MiB more than half of it would.
+/// Open client connections past which reads take half as much: below it, what larger reads hold
+/// stays small beside the rest of the process.
 pub const CROWDED: usize = 64;
 
 /// The read size, a power of two; set once at start.
