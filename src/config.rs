@@ -11,12 +11,17 @@ use crate::backend::ecs::service::{Placement, ServiceSettings};
 use crate::backend::ecs::task_definition::TaskSettings;
 use crate::model::{DEFAULT_NAMESPACE, Namespace, RESERVED_NAMESPACES};
 
+/// A read size as `io::set_read_size` takes it, up to 1 MiB.
 fn parse_read_size(text: &str) -> Result<u32, String> {
-    let size: u32 = text.parse().map_err(|e| format!("{e}"))?;
-    if size.is_power_of_two() && (8192..=1_048_576).contains(&size) {
-        Ok(size)
+    const MAX: usize = 1 << 20;
+    let size: usize = text.parse().map_err(|e| format!("{e}"))?;
+    if size.is_power_of_two() && (crate::io::MIN_READ_SIZE..=MAX).contains(&size) {
+        Ok(size as u32)
     } else {
-        Err("a power of two from 8192 to 1048576".into())
+        Err(format!(
+            "a power of two from {} to {MAX}",
+            crate::io::MIN_READ_SIZE
+        ))
     }
 }
 

@@ -24,7 +24,7 @@ use tokio::net::TcpStream;
 pub const READ_SIZE: usize = 16 * 1024;
 
 /// The smallest read size: hyper's first read buffer.
-const MIN_READ_SIZE: usize = 8 * 1024;
+pub const MIN_READ_SIZE: usize = 8 * 1024;
 
 /// Open client connections past which reads take half as much: below it, what larger reads hold
 /// stays small beside the rest of the process.
