@@ -7,9 +7,9 @@ use aws_config::retry::RetryConfig;
 use tokio::task::JoinHandle;
 
 use crate::auth::Credentials;
-use crate::backend::ecs::task_definition::WATCHDOG_PORT;
 use crate::backend::ecs::{AwsClients, EcsBackend};
 use crate::config::{Config, DnsRecords, ResolverKind};
+use crate::model::shared::WATCHDOG_PORT;
 use crate::proxy::Proxy;
 use crate::resolver::Resolver;
 use crate::resolver::discovery::{CloudMapResolver, discovery_client};
@@ -19,7 +19,7 @@ use crate::scaling::peers::Peers;
 use crate::server::{ConnectionLimit, Options};
 use crate::state::AppState;
 
-pub use crate::error::BoxError;
+pub use crate::failure::BoxError;
 
 /// The AWS SDK's settings for this configuration (retries, timeouts); region, credentials and
 /// endpoint come from the environment as usual.
@@ -130,7 +130,7 @@ fn resolver(
     sdk: &aws_config::SdkConfig,
     domain: &str,
 ) -> Result<WithTasks, BoxError> {
-    let port = WATCHDOG_PORT as u16;
+    let port = WATCHDOG_PORT;
     Ok(match config.resolver {
         ResolverKind::Cloudmap => {
             let resolver = Arc::new(CloudMapResolver::new(discovery_client(sdk), domain, port));

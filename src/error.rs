@@ -11,7 +11,7 @@
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
-pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+use crate::failure::DisplayChain;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -26,18 +26,14 @@ pub enum Error {
     Forbidden(String),
     /// What a backend reported; its status is picked in [`Error::status`].
     #[error(transparent)]
-    Backend(#[from] crate::backend::Error),
+    Backend(crate::backend::Error),
 }
 
-impl From<crate::model::Invalid> for Error {
-    fn from(e: crate::model::Invalid) -> Self {
-        Self::BadRequest(e.0)
-    }
-}
-
-impl From<crate::model::InvalidName> for Error {
-    fn from(e: crate::model::InvalidName) -> Self {
-        Self::BadRequest(e.to_string())
+/// What the backend reports, and what the model refuses (which the backend reports as
+/// [`crate::backend::Error::Invalid`]): one conversion for both.
+impl<E: Into<crate::backend::Error>> From<E> for Error {
+    fn from(e: E) -> Self {
+        Self::Backend(e.into())
     }
 }
 
@@ -74,20 +70,5 @@ impl IntoResponse for Error {
             tracing::warn!(error = %self, "request failed");
         }
         (status, self.to_string()).into_response()
-    }
-}
-
-/// Formats an error with its sources, for logs.
-pub struct DisplayChain<'a>(pub &'a (dyn std::error::Error + 'static));
-
-impl std::fmt::Display for DisplayChain<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}", self.0)?;
-        let mut source = self.0.source();
-        while let Some(s) = source {
-            write!(f, ": {s}")?;
-            source = s.source();
-        }
-        Ok(())
     }
 }

@@ -6,6 +6,7 @@ pub mod aws;
 pub mod backend;
 pub mod config;
 pub mod error;
+pub mod failure;
 pub mod handlers;
 pub mod io;
 pub mod metrics;

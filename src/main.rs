@@ -8,7 +8,7 @@ use tracing_subscriber::prelude::*;
 
 use faas_ecs::app::{self, App, BoxError};
 use faas_ecs::config::Config;
-use faas_ecs::error::DisplayChain;
+use faas_ecs::failure::DisplayChain;
 use faas_ecs::server;
 
 fn main() -> ExitCode {

@@ -29,39 +29,10 @@ use crate::io::CappedReads;
 use crate::model::FunctionId;
 use crate::resolver::{Endpoints, Resolver};
 use crate::scaling::meter::{InFlight, Metered};
+use crate::scaling::wake::{ColdStart, Unready};
 
 /// A function's answer streamed as it comes, or one the provider made.
 pub type ProxyBody = Either<Metered<Incoming>, Body>;
-
-/// Why a function with no ready task cannot be invoked.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Unready {
-    /// Nothing to wait for: an unknown function, or waiting is off.
-    NoEndpoints,
-    /// No task became ready within this time.
-    TimedOut(Duration),
-}
-
-/// What the proxy does for a function that has no ready task: wait for one (and scale the
-/// function from zero), or give up.
-#[async_trait::async_trait]
-pub trait ColdStart: Send + Sync {
-    async fn endpoints(
-        &self,
-        id: &FunctionId,
-        resolver: &dyn Resolver,
-    ) -> Result<Endpoints, Unready>;
-}
-
-/// Never waits: a function without a ready task answers 503.
-pub struct NoColdStart;
-
-#[async_trait::async_trait]
-impl ColdStart for NoColdStart {
-    async fn endpoints(&self, _: &FunctionId, _: &dyn Resolver) -> Result<Endpoints, Unready> {
-        Err(Unready::NoEndpoints)
-    }
-}
 
 /// Header that marks answers made by the proxy, not the function.
 pub const INTERNAL_HEADER: &str = "x-openfaas-internal";
@@ -203,7 +174,7 @@ impl Proxy {
             );
         }
         if let Some(e) = last_error {
-            tracing::warn!(function.name = %id.name, function.namespace = %id.namespace, error = %crate::error::DisplayChain(&e), "cannot reach function");
+            tracing::warn!(function.name = %id.name, function.namespace = %id.namespace, error = %crate::failure::DisplayChain(&e), "cannot reach function");
         }
         internal(
             StatusCode::INTERNAL_SERVER_ERROR,

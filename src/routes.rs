@@ -10,11 +10,9 @@ use crate::handlers::{
     delete, deploy, health, info, list, logs, namespaces, prometheus, scale, scaling, secrets,
     status, update,
 };
+use crate::model::shared::{MAX_BODY_BYTES, PEERS_PATH};
 use crate::state::AppState;
 use crate::{auth, metrics};
-
-/// Largest JSON body the /system routes accept.
-pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
 /// Everything but invocations (`/function/...`), which `server::serve` hands to the proxy
 /// directly.
@@ -48,7 +46,7 @@ pub fn router(state: AppState) -> Router {
                 .put(namespaces::update)
                 .delete(namespaces::delete),
         )
-        .route(crate::scaling::peers::PATH, get(scaling::report))
+        .route(PEERS_PATH, get(scaling::report))
         .route_layer(from_fn_with_state(state.auth.clone(), auth::require));
     // The gateway does not send credentials on these.
     let open = Router::new()

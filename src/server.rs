@@ -22,10 +22,11 @@ use tokio::net::TcpListener;
 use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, mpsc, watch};
 use tower::ServiceExt;
 
-use crate::handlers::invoke::{self, PREFIX};
+use crate::handlers::invoke;
 use crate::io::{CappedReads, Open};
+use crate::model::shared::{INVOKE_PREFIX, MAX_BODY_BYTES};
 use crate::proxy::ProxyBody;
-use crate::routes::{MAX_BODY_BYTES, router};
+use crate::routes::router;
 use crate::state::AppState;
 
 #[derive(Debug, Clone)]
@@ -245,7 +246,7 @@ fn service(
         async move {
             let _in_flight = in_flight;
             let c = &*connection;
-            Ok(if request.uri().path().starts_with(PREFIX) {
+            Ok(if request.uri().path().starts_with(INVOKE_PREFIX) {
                 invoke::invoke(&c.state, request, c.forwarded_for.as_ref()).await
             } else {
                 let response = c.router.clone().oneshot(request.map(axum::body::Body::new));

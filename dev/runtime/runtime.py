@@ -26,212 +26,36 @@ Like Route 53 for a private DNS namespace, it answers A and SRV queries for
 `<service>.<namespace>` from the registered instances, with the record TTL of the Cloud Map service.
 
 What it does not do: pull or run images (an image maps to a local command, images.json), isolate
-tasks beyond their secrets (no network namespace, cpu or memory limits; a task sees the machine's
-files), run health
-checks other than the watchdog's /_/health, place tasks in subnets, or make the emulator's task
-and running counts true (moto has no API for that).
+tasks beyond their address (as root) and their secrets (no cpu or memory limits; a task sees the
+machine's files and processes), run health checks other than the watchdog's /_/health, place
+tasks in subnets, or make the emulator's task and running counts true (moto has no API for that).
+
+Modules: network.py (task addresses), tasks.py (task processes, the image table, the state file),
+dns_answers.py (DNS), logs.py (CloudWatch Logs), facts.py (what is shared with faas-ecs).
 """
 
 import argparse
-import itertools
-import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import threading
 import time
-import urllib.request
 import uuid
 
 import boto3
-from dnslib import QTYPE, RCODE, RR, A, SRV, DNSLabel
-from dnslib.server import BaseResolver, DNSServer
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-WATCHDOG_PORT = 8080
+import dns_answers
+import network
+from dns_answers import Records
+from facts import WATCHDOG_PORT, log, log_stream
+from logs import LogShipper
+from network import TaskNetworkError
+from tasks import HERE, Images, Task, free_port, pump, write_state
 
-
-def log(message):
-    print(f"runtime: {message}", file=sys.stderr, flush=True)
-
-
-def free_port(ip):
-    with socket.socket() as s:
-        s.bind((ip, 0))
-        return s.getsockname()[1]
-
-
-class TaskNetworkError(Exception):
-    """A task cannot get a network; the reason names what is in the way."""
-
-
-def holder_of(port):
-    """Who listens on a TCP port, as `ss` tells it (needs root to name the process)."""
-    try:
-        out = subprocess.run(["ss", "-Hltnp", f"sport = :{port}"], capture_output=True, text=True,
-                             timeout=2).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        out = ""
-    return out.splitlines()[0] if out else "an unknown process"
-
-
-class LoopbackNetwork:
-    """Tasks on loopback addresses (127.1.x.y), one each and never reused, so that a stale DNS
-    answer never reaches another function's task. They share the machine's ports: nothing else
-    may hold port 8080 on every address (0.0.0.0:8080, as a gateway does)."""
-
-    name = "loopback"
-    MAX_TRIES = 20
-
-    def __init__(self):
-        self._next = itertools.count(1)
-
-    def take(self, task_id):
-        # Skip addresses another runtime on this machine (or a leftover task) holds.
-        for _ in range(self.MAX_TRIES):
-            n = next(self._next)
-            ip = f"127.1.{n // 250}.{n % 250 + 1}"
-            with socket.socket() as s:
-                try:
-                    s.bind((ip, WATCHDOG_PORT))
-                    return ip, []
-                except OSError:
-                    continue
-        raise TaskNetworkError(
-            f"no loopback address has port {WATCHDOG_PORT} free; it is held by {holder_of(WATCHDOG_PORT)}. "
-            "Run the runtime as root (each task then gets a network namespace of its own), "
-            "or stop what holds the port")
-
-    def release(self, task_id):
-        pass
-
-
-class NamespaceNetwork:
-    """Each task in a network namespace of its own, as awsvpc gives each task an interface:
-    its own address (10.X.Y.Z, a /30 with the host per task, never reused) and all its ports,
-    so it listens on 8080 whatever holds 8080 on the machine. The host reaches it through a veth
-    pair; the task reaches the host's public addresses through its default route. Needs root."""
-
-    name = "namespaces"
-
-    def __init__(self):
-        # A block of its own per runtime process, so that two runtimes on one machine do not
-        # hand out the same subnets.
-        self.prefix = f"10.{200 + os.getpid() % 50}"
-        self._next = itertools.count(1)
-
-    @staticmethod
-    def available():
-        if os.geteuid() != 0 or not shutil.which("ip"):
-            return False
-        probe = f"fe-probe-{os.getpid()}"
-        ok = subprocess.run(["ip", "netns", "add", probe], capture_output=True).returncode == 0
-        subprocess.run(["ip", "netns", "del", probe], capture_output=True)
-        return ok
-
-    @staticmethod
-    def names(task_id):
-        return f"fe-{task_id[:12]}", f"fe{task_id[:10]}h", f"fe{task_id[:10]}t"
-
-    def take(self, task_id):
-        n = next(self._next)
-        if n >= 16384:
-            raise TaskNetworkError(f"{self.prefix}.0.0/16 is used up")
-        block = n * 4
-        host = f"{self.prefix}.{block // 256}.{block % 256 + 1}"
-        ip = f"{self.prefix}.{block // 256}.{block % 256 + 2}"
-        ns, host_if, task_if = self.names(task_id)
-        steps = [
-            ["ip", "netns", "add", ns],
-            ["ip", "link", "add", host_if, "type", "veth", "peer", "name", task_if, "netns", ns],
-            ["ip", "addr", "add", f"{host}/30", "dev", host_if],
-            ["ip", "link", "set", host_if, "up"],
-            ["ip", "-n", ns, "addr", "add", f"{ip}/30", "dev", task_if],
-            ["ip", "-n", ns, "link", "set", task_if, "up"],
-            ["ip", "-n", ns, "link", "set", "lo", "up"],
-            ["ip", "-n", ns, "route", "add", "default", "via", host],
-        ]
-        for step in steps:
-            done = subprocess.run(step, capture_output=True, text=True)
-            if done.returncode != 0:
-                self.release(task_id)
-                raise TaskNetworkError(f"{' '.join(step)}: {done.stderr.strip()}")
-        return ip, ["ip", "netns", "exec", ns]
-
-    def release(self, task_id):
-        ns, host_if, _ = self.names(task_id)
-        subprocess.run(["ip", "link", "del", host_if], capture_output=True)
-        subprocess.run(["ip", "netns", "del", ns], capture_output=True)
-
-
-# Runs a command with a folder bind-mounted read-only at a path, visible to it alone.
-PRIVATE_MOUNT = (
-    'mkdir -p "$2" && mount --bind "$1" "$2" && mount -o remount,bind,ro "$2" && shift 2 && exec "$@"'
-)
-
-
-class Task:
-    def __init__(self, task_id, service, revision, container, ip, env, log_sink, mounts=(), enter=()):
-        self.id = task_id
-        self.service = service
-        self.revision = revision
-        self.container = container
-        self.ip = ip
-        self.registered = False
-        self.started = time.monotonic()
-        env = dict(env)
-        env.update({"WATCHDOG_ADDR": f"{ip}:{WATCHDOG_PORT}", "HOSTNAME": self.id[:12],
-                    "PYTHONUNBUFFERED": "1", "PATH": os.environ.get("PATH", "/usr/bin:/bin")})
-        argv = [sys.executable, os.path.join(HERE, "watchdog.py")]
-        for host_dir, path in mounts:
-            argv = ["unshare", "--mount", "--propagation", "private", "sh", "-c", PRIVATE_MOUNT, "sh",
-                    host_dir, path] + argv
-        # The task's network namespace, if it has one.
-        argv = list(enter) + argv
-        self.process = subprocess.Popen(
-            argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
-        )
-        pump(self.process, lambda line: log_sink(self.service, container, self.id, line))
-
-    def alive(self):
-        return self.process.poll() is None
-
-    def healthy(self):
-        try:
-            with urllib.request.urlopen(f"http://{self.ip}:{WATCHDOG_PORT}/_/health", timeout=0.5) as r:
-                return r.status == 200
-        except OSError:
-            return False
-
-    def terminate(self):
-        if self.alive():
-            try:
-                os.killpg(self.process.pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
-
-    def stop(self, grace=5.0):
-        self.terminate()
-        try:
-            self.process.wait(timeout=grace)
-        except subprocess.TimeoutExpired:
-            try:
-                os.killpg(self.process.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            self.process.wait()
-
-
-def pump(process, sink):
-    """Sends each line a process writes to `sink`, from background threads."""
-    def read(stream):
-        for line in iter(stream.readline, b""):
-            sink(line.decode("utf-8", "replace").rstrip("\n"))
-    for stream in (process.stdout, process.stderr):
-        threading.Thread(target=read, args=(stream,), daemon=True).start()
+# How long a stop waits for the round under way (a slow emulator call) before stopping the tasks.
+ROUND_END_WAIT = 5.0
 
 
 class Runtime:
@@ -242,50 +66,25 @@ class Runtime:
         self.sd = session.client("servicediscovery", **kw)
         self.logs = session.client("logs", **kw)
         self.cluster = args.cluster
-        self.images = self._load_images(args.images)
-        if args.user_images:
-            # The user's own entries, over the project's.
-            self.images.update(self._load_images(args.user_images))
+        # The user's own entries over the project's.
+        self.images = Images(args.images, args.user_images)
         self.state_file = args.state
         self.volumes_dir = args.volumes
         self.repo = os.path.dirname(os.path.dirname(HERE))
         self.secrets = session.client("secretsmanager", **kw)
         self.root = os.geteuid() == 0
-        self.network = NamespaceNetwork() if args.network != "loopback" and NamespaceNetwork.available() \
-            else LoopbackNetwork()
-        if args.network == "namespaces" and self.network.name != "namespaces":
-            raise SystemExit("runtime: --network namespaces needs root and iproute2 (ip)")
+        self.network = network.choose(args.network)
         self.max_tasks = args.max_tasks
         self.tasks = {}  # ECS service ARN -> [Task]
         self.definitions = {}  # task definition ARN -> description
         self.ttls = {}  # Cloud Map service id -> seconds to drain a task
         self.draining = set()  # tasks deregistered and about to stop
-        self.records = {}  # DNS name (lower case, with final dot) -> (ttl, [(ip, port)])
-        # Addresses of deregistered tasks: out of DNS at once, as Cloud Map takes a deregistered
-        # instance's record out, even when a refresh that listed it before ends after.
-        self.retired = set()
-        self.lock = threading.Lock()
+        self.records = Records()
+        # Set once the runtime stops: no task starts after it.
+        self.closing = threading.Event()
         self.log_shipper = LogShipper(self.logs)
         self.capped = set()  # services told they want more tasks than --max-tasks
         self.complaints = {}  # service -> why its tasks cannot start, as last logged
-
-    @staticmethod
-    def _load_images(path):
-        with open(path) as f:
-            return {k: v for k, v in json.load(f).items() if not k.startswith("_")}
-
-    def image_config(self, image):
-        """The table's entry for an image: by its exact name, else without its tag, each also
-        without Docker Hub's `docker.io/` (and `library/`) prefix."""
-        names = [image]
-        for prefix in ("docker.io/library/", "docker.io/"):
-            if image.startswith(prefix):
-                names.append(image[len(prefix):])
-                break
-        for name in names + [n.rsplit(":", 1)[0] for n in names if ":" in n.rsplit("/", 1)[-1]]:
-            if name in self.images:
-                return self.images[name]
-        return {}
 
     # ECS side
 
@@ -334,7 +133,7 @@ class Runtime:
                 shutil.rmtree(os.path.join(self.volumes_dir, task_id), ignore_errors=True)
                 return None
         env = {kv["name"]: kv["value"] for kv in function.get("environment", [])}
-        image = self.image_config(function["image"])
+        image = self.images.config(function["image"])
         try:
             ip, enter = self.network.take(task_id)
         except TaskNetworkError as e:
@@ -374,7 +173,7 @@ class Runtime:
             env[secret["name"]] = self.secrets.get_secret_value(SecretId=secret["valueFrom"])["SecretString"]
         env["PATH"] = os.environ.get("PATH", "/usr/bin:/bin")
         paths = {m["containerPath"]: volumes[m["sourceVolume"]] for m in container.get("mountPoints", [])}
-        files = self.image_config(container["image"]).get("files", {})
+        files = self.images.config(container["image"]).get("files", {})
         argv = [files.get(a, a).format(repo=self.repo) for a in container.get("entryPoint", [])]
         argv += [paths.get(a, a) for a in container.get("command", [])]
         process = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -395,9 +194,7 @@ class Runtime:
                 pass
             task.registered = False
         # The drain starts when DNS stops answering with the address, not a refresh later.
-        with self.lock:
-            self.retired.add(task.ip)
-            self.records = self._unretired(self.records)
+        self.records.retire(task.ip)
 
         def stop():
             time.sleep(drain)
@@ -465,7 +262,7 @@ class Runtime:
                 log(f"service {name} wants {wanted} tasks; running {self.max_tasks} (--max-tasks)")
                 self.capped.add(name)
             wanted = self.max_tasks
-        while len(keep) < wanted:
+        while len(keep) < wanted and not self.closing.is_set():
             task = self.start_task(service, revision)
             if task is None:
                 break
@@ -480,14 +277,8 @@ class Runtime:
                 task.registered = True
 
     def write_state(self):
-        if not self.state_file:
-            return
-        state = [{"id": t.id, "service": t.service, "ip": t.ip, "pid": t.process.pid, "registered": t.registered}
-                 for tasks in self.tasks.values() for t in tasks]
-        tmp = self.state_file + ".tmp"
-        with open(tmp, "w") as f:
-            json.dump(state, f)
-        os.replace(tmp, self.state_file)
+        if self.state_file:
+            write_state(self.state_file, [t for tasks in self.tasks.values() for t in tasks])
 
     # Cloud Map side: DNS answers from the registered instances
 
@@ -505,15 +296,7 @@ class Runtime:
                     addrs = [(i["Attributes"]["AWS_INSTANCE_IPV4"], int(i["Attributes"].get("AWS_INSTANCE_PORT", WATCHDOG_PORT)))
                              for i in instances if "AWS_INSTANCE_IPV4" in i.get("Attributes", {})]
                     records[f"{svc['Name']}.{ns['Name']}.".lower()] = (ttl, addrs)
-        with self.lock:
-            self.records = self._unretired(records)
-
-    def _unretired(self, records):
-        return {name: (ttl, [a for a in addrs if a[0] not in self.retired]) for name, (ttl, addrs) in records.items()}
-
-    def answer(self, qname):
-        with self.lock:
-            return self.records.get(qname.lower())
+        self.records.replace(records)
 
     # CloudWatch Logs side
 
@@ -524,13 +307,14 @@ class Runtime:
         print(f"[{service} {task_id[:8]} {container['name']}] {line}", file=sys.stderr, flush=True)
         if not group or not prefix:
             return
-        self.log_shipper.put(group, f"{prefix}/{container['name']}/{task_id}", line)
+        self.log_shipper.put(group, log_stream(prefix, container["name"], task_id), line)
 
     def all_tasks(self):
         return [t for tasks in list(self.tasks.values()) for t in tasks] + list(self.draining)
 
     def stop_all(self, grace=0.5):
-        """Stops every task at once: SIGTERM, then SIGKILL for what is left after `grace`."""
+        """Stops every task at once: SIGTERM, then SIGKILL for what is left after `grace`. Call
+        it once no round runs (`closing` set and the loop ended)."""
         tasks = self.all_tasks()
         for task in tasks:
             task.terminate()
@@ -539,82 +323,6 @@ class Runtime:
             task.stop(grace=max(0.0, deadline - time.monotonic()))
             self.network.release(task.id)
 
-
-class LogShipper:
-    """Ships task output to CloudWatch Logs from one thread, in batches (one PutLogEvents per
-    stream and round), as the awslogs driver buffers it. Lines wait in a bounded queue: when the
-    emulator is slow or down, the oldest are dropped and counted, and tasks never block."""
-
-    MAX_QUEUED = 10000
-    ROUND = 0.2  # seconds between batches
-
-    def __init__(self, client):
-        self.client = client
-        self.lock = threading.Lock()
-        self.pending = []  # (group, stream, timestamp ms, line)
-        self.dropped = 0
-        self.streams = set()  # (group, stream) known to exist
-        threading.Thread(target=self.run, daemon=True).start()
-
-    def put(self, group, stream, line):
-        with self.lock:
-            if len(self.pending) >= self.MAX_QUEUED:
-                self.pending.pop(0)
-                self.dropped += 1
-            self.pending.append((group, stream, int(time.time() * 1000), line))
-
-    def run(self):
-        while True:
-            time.sleep(self.ROUND)
-            with self.lock:
-                batch, self.pending = self.pending, []
-                dropped, self.dropped = self.dropped, 0
-            if dropped:
-                log(f"dropped {dropped} log lines: CloudWatch Logs did not keep up")
-            by_stream = {}
-            for group, stream, at, line in batch:
-                by_stream.setdefault((group, stream), []).append({"timestamp": at, "message": line})
-            for (group, stream), events in by_stream.items():
-                try:
-                    self.ensure_stream(group, stream)
-                    self.client.put_log_events(logGroupName=group, logStreamName=stream, logEvents=events)
-                except Exception as e:  # lines lost must not stop the shipping of others
-                    log(f"could not ship {len(events)} log lines to {stream}: {e}")
-
-    def ensure_stream(self, group, stream):
-        if (group, stream) in self.streams:
-            return
-        try:
-            self.client.create_log_stream(logGroupName=group, logStreamName=stream)
-        except self.client.exceptions.ResourceAlreadyExistsException:
-            pass
-        except self.client.exceptions.ResourceNotFoundException:
-            self.client.create_log_group(logGroupName=group)
-            self.client.create_log_stream(logGroupName=group, logStreamName=stream)
-        self.streams.add((group, stream))
-
-
-class Resolver(BaseResolver):
-    def __init__(self, runtime):
-        self.runtime = runtime
-
-    def resolve(self, request, handler):
-        reply = request.reply()
-        qname = str(request.q.qname)
-        found = self.runtime.answer(qname)
-        if found is None:
-            reply.header.rcode = RCODE.NXDOMAIN
-            return reply
-        ttl, addrs = found
-        qtype = QTYPE[request.q.qtype]
-        for n, (ip, port) in enumerate(addrs):
-            if qtype == "A":
-                reply.add_answer(RR(qname, QTYPE.A, rdata=A(ip), ttl=ttl))
-            elif qtype == "SRV":
-                target = DNSLabel(f"task{n}.{qname}")
-                reply.add_answer(RR(qname, QTYPE.SRV, rdata=SRV(1, 10, port, target), ttl=ttl))
-                reply.add_ar(RR(target, QTYPE.A, rdata=A(ip), ttl=ttl))
-        return reply
 
 
 def main():
@@ -639,12 +347,7 @@ def main():
     args = parser.parse_args()
 
     runtime = Runtime(args)
-    host, port = args.dns.rsplit(":", 1)
-    dns = DNSServer(Resolver(runtime), address=host, port=int(port), logger=type("Quiet", (), {
-        **{m: (lambda *a: None) for m in ("log_recv", "log_send", "log_request", "log_reply", "log_truncated", "log_error", "log_data")},
-        "log_prefix": lambda *a: "",
-    })())
-    dns.start_thread()
+    dns_answers.serve(runtime.records, args.dns)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
@@ -660,13 +363,14 @@ def main():
                 log(f"reconcile failed: {e}")
             stop.wait(args.interval)
 
-    # The main thread only waits: a stop is handled within a second, whatever a round is doing.
-    threading.Thread(target=loop, daemon=True).start()
+    # The main thread only waits. On a stop, the round under way starts no more tasks and ends;
+    # then every task is stopped, once.
+    rounds = threading.Thread(target=loop, daemon=True)
+    rounds.start()
     stop.wait()
+    runtime.closing.set()
+    rounds.join(timeout=ROUND_END_WAIT)
     runtime.stop_all()
-    # A task a round was starting meanwhile.
-    time.sleep(0.2)
-    runtime.stop_all(grace=0.1)
     shutil.rmtree(args.volumes, ignore_errors=True)
     # The DNS server's thread ends with the process (its own stop waits half a second).
 

@@ -1,6 +1,6 @@
 //! What a backend reports, in its own terms; `crate::error` alone turns it into a status.
 
-type BoxError = crate::error::BoxError;
+type BoxError = crate::failure::BoxError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {

@@ -9,11 +9,9 @@ use http_body_util::Either;
 use hyper::body::Incoming;
 
 use super::parse_function_in_path;
+use crate::model::shared::INVOKE_PREFIX;
 use crate::proxy::ProxyBody;
 use crate::state::AppState;
-
-/// Where invocations start.
-pub const PREFIX: &str = "/function/";
 
 /// Methods a function may be invoked with; others get 405.
 const ALLOW: &str = "GET,HEAD,POST,PUT,PATCH,DELETE,OPTIONS";
@@ -39,7 +37,7 @@ pub async fn invoke(
         ));
     }
     let uri = request.uri();
-    let rest = uri.path().strip_prefix(PREFIX).unwrap_or_default();
+    let rest = uri.path().strip_prefix(INVOKE_PREFIX).unwrap_or_default();
     let (target, path) = match rest.find('/') {
         Some(i) => (&rest[..i], &rest[i..]),
         None => (rest, "/"),

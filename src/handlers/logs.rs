@@ -9,7 +9,8 @@ use futures::StreamExt;
 use serde::Deserialize;
 
 use super::{Access, parse_namespace, require_namespace};
-use crate::error::{DisplayChain, Error};
+use crate::error::Error;
+use crate::failure::DisplayChain;
 use crate::model::{FunctionName, LogRequest, Namespace};
 use crate::state::AppState;
 

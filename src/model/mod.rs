@@ -6,6 +6,7 @@ mod name;
 mod namespace;
 mod resources;
 mod secret;
+pub mod shared;
 
 pub use function::{
     DeleteFunctionRequest, FUNCTION_LABEL, FunctionDeployment, FunctionStatus, ResourceList,

@@ -13,9 +13,9 @@ use aws_sdk_servicediscovery::types::HealthStatusFilter;
 use aws_smithy_runtime_api::client::endpoint::EndpointPrefix;
 
 use super::{AddressCache, Endpoints, Resolver};
-use crate::backend::ecs::names;
-use crate::error::DisplayChain;
+use crate::failure::DisplayChain;
 use crate::model::FunctionId;
+use crate::model::shared as names;
 
 /// How long an answer is served without a successful refresh.
 const STALE_AFTER: Duration = Duration::from_secs(30);

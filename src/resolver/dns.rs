@@ -12,8 +12,8 @@ use hickory_resolver::net::runtime::TokioRuntimeProvider;
 use hickory_resolver::proto::rr::{RData, RecordType};
 
 use super::{AddressCache, Endpoints, Resolver, ResolverError};
-use crate::backend::ecs::names;
 use crate::model::FunctionId;
+use crate::model::shared as names;
 
 /// Which records a function's Cloud Map service has.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

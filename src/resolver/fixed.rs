@@ -8,8 +8,8 @@ use std::net::SocketAddr;
 use async_trait::async_trait;
 
 use super::{Endpoints, Resolver, ResolverError};
-use crate::backend::ecs::names;
 use crate::model::FunctionId;
+use crate::model::shared as names;
 
 pub struct FixedResolver {
     table: HashMap<String, Endpoints>,

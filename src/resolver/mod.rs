@@ -23,7 +23,7 @@ pub use answers::AddressCache;
 #[derive(Debug, thiserror::Error)]
 pub enum ResolverError {
     #[error("DNS resolver")]
-    Dns(#[source] crate::error::BoxError),
+    Dns(#[source] crate::failure::BoxError),
     /// FAAS_ECS_ENDPOINTS does not parse.
     #[error("{0}")]
     Table(String),
@@ -90,7 +90,7 @@ impl Endpoints {
 }
 
 /// Finds the tasks of a function, by its Cloud Map service name
-/// ([`crate::backend::ecs::names::cloudmap_service`]). Implementations never fail: a lookup that
+/// ([`crate::model::shared::cloudmap_service`]). Implementations never fail: a lookup that
 /// fails is logged and answers no endpoints, which the proxy turns into a 503.
 #[async_trait]
 pub trait Resolver: Send + Sync + 'static {

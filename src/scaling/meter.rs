@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
@@ -28,8 +28,6 @@ pub struct Meter {
     duration: Histogram,
     /// Answer counters by status, created on first use.
     answered: RwLock<Vec<(u16, Counter)>>,
-    /// Whether a scale from zero was asked for and is not done yet.
-    pub(super) waking: AtomicBool,
 }
 
 impl Meter {
@@ -100,7 +98,6 @@ impl Meters {
                     last_active_ms: AtomicU64::new(0),
                     duration: self.metrics.duration.get_or_create_owned(&labels),
                     answered: RwLock::default(),
-                    waking: AtomicBool::new(false),
                     labels,
                 })
             })

@@ -18,8 +18,8 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use serde::{Deserialize, Serialize};
 
-/// The path a replica publishes its load at.
-pub const PATH: &str = "/system/scaling";
+use crate::model::shared::PEERS_PATH;
+
 /// Longest wait for one replica's load; a slow one is left out of the round.
 const TIMEOUT: Duration = Duration::from_secs(1);
 /// Largest load report read from a replica.
@@ -106,7 +106,7 @@ impl Peers {
     }
 
     async fn fetch(&self, addr: SocketAddr) -> Option<Report> {
-        let uri = format!("http://{addr}{PATH}");
+        let uri = format!("http://{addr}{PEERS_PATH}");
         let mut request = Request::get(&uri).body(Empty::new()).ok()?;
         if let Some(auth) = &self.auth {
             request

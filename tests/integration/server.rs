@@ -64,7 +64,7 @@ async fn a_declared_length_over_the_limit_is_413_before_any_of_the_body() {
     let p = provider(Duration::from_secs(60), 64).await;
     for length in [
         "99999999999",
-        &(faas_ecs::routes::MAX_BODY_BYTES + 1).to_string(),
+        &(faas_ecs::model::shared::MAX_BODY_BYTES + 1).to_string(),
     ] {
         let status = raw_status(
             p,

@@ -187,7 +187,7 @@ def test_namespaces_made_by_terraform_are_recorded_as_the_provider_reads_them():
     for block in iam_check.load_tf(TERRAFORM / "cluster.tf")["resource"]:
         record = block.get("aws_service_discovery_service", {}).get("namespace", record)
     assert record, "no aws_service_discovery_service.namespace"
-    prefix = rust_const("src/backend/ecs/names.rs", "NAMESPACE_MARKER_PREFIX")
+    prefix = rust_const("src/model/shared.rs", "NAMESPACE_MARKER_PREFIX")
     assert record["name"] == prefix + "${each.value}"
     assert record["type"] == "HTTP"
     assert record["namespace_id"] == "${aws_service_discovery_private_dns_namespace.functions.id}"

@@ -9,9 +9,10 @@ use aws_sdk_servicediscovery::types::{
     ServiceFilter, ServiceFilterName, Tag,
 };
 
-use super::{MANAGED_BY_TAG, MANAGED_BY_VALUE, aws_error, names, owner_tags};
+use super::{MANAGED_BY_TAG, MANAGED_BY_VALUE, aws_error, owner_tags};
 use crate::backend::Error;
 use crate::model::FunctionId;
+use crate::model::shared as names;
 
 /// A function's Cloud Map service.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -102,7 +102,11 @@ async fn fetch(
     let id = crate::model::FunctionId::new(request.namespace.clone(), request.name.clone());
     // `<ECS service>/<container>/`: the trailing slash keeps `foo` from matching `foobar`'s
     // streams, and the service name keeps namespaces apart.
-    let prefix = format!("{}/{}/", super::names::ecs_service(&id), request.name);
+    let prefix = format!(
+        "{}/{}/",
+        crate::model::shared::ecs_service(&id),
+        request.name
+    );
     let mut call = client
         .filter_log_events()
         .log_group_name(group)

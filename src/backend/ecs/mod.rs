@@ -6,7 +6,6 @@ pub mod cloudmap;
 mod locks;
 pub mod logs;
 pub mod mapping;
-pub mod names;
 pub mod namespaces;
 pub mod secrets;
 pub mod service;
@@ -28,7 +27,8 @@ use self::service::{Found, ServiceSettings};
 use self::task_definition::TaskSettings;
 use super::{FunctionBackend, LogSource, NamespaceStore, SecretStore};
 use crate::backend::Error;
-use crate::error::DisplayChain;
+use crate::failure::DisplayChain;
+use crate::model::shared;
 use crate::model::{
     FunctionDeployment, FunctionId, FunctionName, FunctionSpec, FunctionStatus, LogMessage,
     LogRequest, Namespace, NamespaceSpec, SecretName,
@@ -354,7 +354,7 @@ impl EcsBackend {
         let sd = &self.aws.servicediscovery;
         for listed in cloudmap::services(sd, &self.settings.cloudmap_namespace_id).await? {
             // A namespace's record is used by no ECS service, and is not garbage.
-            if names::namespace_of_marker(&listed.name).is_some() {
+            if shared::namespace_of_marker(&listed.name).is_some() {
                 continue;
             }
             let registry = listed.service;
@@ -615,7 +615,7 @@ impl FunctionBackend for EcsBackend {
             Found::Foreign => {
                 return Err(Error::Conflict(format!(
                     "the cluster has a service named {} that faas-ecs does not manage",
-                    names::ecs_service(&id)
+                    shared::ecs_service(&id)
                 )));
             }
         }

@@ -9,9 +9,10 @@ use aws_sdk_servicediscovery::types::{ServiceChange, ServiceTypeOption, Tag};
 use serde::{Deserialize, Serialize};
 
 use super::cloudmap::{self, CloudMapService, Listed};
-use super::{MANAGED_BY_TAG, MANAGED_BY_VALUE, NAMESPACE_TAG, aws_error, names};
+use super::{MANAGED_BY_TAG, MANAGED_BY_VALUE, NAMESPACE_TAG, aws_error};
 use crate::backend::Error;
 use crate::model::NamespaceSpec;
+use crate::model::shared as names;
 
 /// Tag that tells a namespace's Cloud Map service from a function's.
 pub const KIND_TAG: &str = "openfaas:kind";

@@ -7,8 +7,9 @@ use aws_sdk_ecs::types::{
 };
 use futures::{StreamExt, TryStreamExt};
 
-use super::{MANAGED_BY_TAG, MANAGED_BY_VALUE, NAMESPACE_TAG, aws_error, names, owner_tags};
+use super::{MANAGED_BY_TAG, MANAGED_BY_VALUE, NAMESPACE_TAG, aws_error, owner_tags};
 use crate::backend::Error;
+use crate::model::shared::{self as names, WATCHDOG_PORT};
 use crate::model::{FunctionId, FunctionName, Namespace};
 
 /// How ECS places function tasks.
@@ -158,7 +159,7 @@ fn registry(arn: &str, srv: bool, name: &FunctionName) -> ServiceRegistry {
     if srv {
         registry
             .container_name(name.as_str())
-            .container_port(super::task_definition::WATCHDOG_PORT)
+            .container_port(i32::from(WATCHDOG_PORT))
             .build()
     } else {
         registry.build()

@@ -6,8 +6,9 @@ use aws_sdk_ecs::types::{
     TaskDefinitionStatus, TransportProtocol, Volume,
 };
 
-use super::{DEPLOYMENT_LABEL, MANAGED_BY_TAG, MANAGED_BY_VALUE, aws_error, names, owner_tags};
+use super::{DEPLOYMENT_LABEL, MANAGED_BY_TAG, MANAGED_BY_VALUE, aws_error, owner_tags};
 use crate::backend::Error;
+use crate::model::shared::{self as names, WATCHDOG_PORT};
 use crate::model::{FunctionDeployment, FunctionName, FunctionSpec, Namespace, SecretName};
 
 /// Where functions read their secrets, as in every OpenFaaS provider.
@@ -15,9 +16,6 @@ pub const SECRETS_PATH: &str = "/var/openfaas/secrets";
 /// The container that writes a task's secrets into a volume before the function starts.
 pub const SECRETS_CONTAINER: &str = "openfaas-secrets";
 const SECRETS_VOLUME: &str = "openfaas-secrets";
-
-/// Port the OpenFaaS watchdog listens on.
-pub const WATCHDOG_PORT: i32 = 8080;
 
 /// What every task definition of this provider shares; from the configuration.
 #[derive(Debug, Clone)]
@@ -247,7 +245,7 @@ fn function_container(
         .essential(true)
         .port_mappings(
             PortMapping::builder()
-                .container_port(WATCHDOG_PORT)
+                .container_port(i32::from(WATCHDOG_PORT))
                 .protocol(TransportProtocol::Tcp)
                 .build(),
         )
@@ -666,7 +664,10 @@ mod tests {
         assert_eq!(c.readonly_root_filesystem(), Some(true));
         assert_eq!(c.mount_points()[0].container_path(), Some("/tmp"));
         assert_eq!(p.volumes[0].name(), Some("tmp"));
-        assert_eq!(c.port_mappings()[0].container_port(), Some(WATCHDOG_PORT));
+        assert_eq!(
+            c.port_mappings()[0].container_port(),
+            Some(i32::from(WATCHDOG_PORT))
+        );
         let log = c.log_configuration().unwrap().options().unwrap();
         assert_eq!(log["awslogs-stream-prefix"], "echo");
         assert_eq!(log["awslogs-group"], "/openfaas/functions");

@@ -1,11 +1,24 @@
-//! How a function's namespace shows in AWS names. Functions of `openfaas-fn` keep the names
-//! they had before faas-ecs had namespaces (whatever `FAAS_ECS_DEFAULT_NAMESPACE` says); those
-//! of every other namespace carry it, joined by a character no function or namespace name has,
-//! so that no two functions share an AWS name. Resources are also tagged with both names.
+//! Facts several layers share: the provider's paths and limits, the watchdog's port, and how a
+//! function is named in AWS and DNS (the backend creates by these names, the resolvers find tasks
+//! by them). Functions of `openfaas-fn` keep the names they had before faas-ecs had namespaces
+//! (whatever `FAAS_ECS_DEFAULT_NAMESPACE` says); those of every other namespace carry it, joined
+//! by a character no function or namespace name has, so that no two functions share an AWS name.
 
 use std::borrow::Cow;
 
-use crate::model::{DEFAULT_NAMESPACE, FunctionId, Namespace};
+use super::{DEFAULT_NAMESPACE, FunctionId, Namespace};
+
+/// Where invocations start: `/function/<name>[.<namespace>][/<path>]`.
+pub const INVOKE_PREFIX: &str = "/function/";
+
+/// Where provider replicas read each other's load.
+pub const PEERS_PATH: &str = "/system/scaling";
+
+/// Largest body a `/system` request may have.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// The port every function's watchdog listens on (dev/runtime/facts.py says the same).
+pub const WATCHDOG_PORT: u16 = 8080;
 
 /// Cloud Map services that stand for a namespace start with this; no function's can (function
 /// names have no `_`).
