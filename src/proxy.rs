@@ -24,7 +24,9 @@ use tokio::net::TcpStream;
 use tower::ServiceExt;
 use tower::util::MapResponse;
 
+use crate::error::{Error, ProxyError};
 use crate::io::CappedReads;
+use axum::response::IntoResponse;
 
 use crate::model::FunctionId;
 use crate::resolver::{Endpoints, Resolver};
@@ -33,9 +35,6 @@ use crate::scaling::wake::{ColdStart, Unready};
 
 /// A function's answer streamed as it comes, or one the provider made.
 pub type ProxyBody = Either<Metered<Incoming>, Body>;
-
-/// Header that marks answers made by the proxy, not the function.
-pub const INTERNAL_HEADER: &str = "x-openfaas-internal";
 
 // A task that is gone in a VPC does not refuse connections, it never answers: give up on it soon.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
@@ -94,7 +93,7 @@ impl Proxy {
         cold_start: &dyn ColdStart,
     ) -> Response<ProxyBody> {
         if let Some(reason) = framing_error(request.headers()) {
-            return internal(StatusCode::BAD_REQUEST, reason.to_string());
+            return internal(ProxyError::Malformed(reason.to_string()));
         }
         let upgrade = is_upgrade(request.headers()).then(|| hyper::upgrade::on(&mut request));
         // Only the method and headers go on: the rest (the URI above all) would keep the buffer
@@ -148,10 +147,7 @@ impl Proxy {
                 .insert(header::HOST, endpoint.host.clone());
             match tokio::time::timeout(self.timeout, self.client.request(upstream)).await {
                 Err(_) => {
-                    return internal(
-                        StatusCode::GATEWAY_TIMEOUT,
-                        format!("Timed out waiting for: {id}."),
-                    );
+                    return internal(ProxyError::Timeout(id.clone()));
                 }
                 Ok(Ok(response)) => return downstream(response, upgrade, in_flight),
                 Ok(Err(e)) => {
@@ -168,18 +164,14 @@ impl Proxy {
             }
         }
         if body.0.failed.load(Ordering::Relaxed) {
-            return internal(
-                StatusCode::BAD_REQUEST,
+            return internal(ProxyError::Malformed(
                 "Malformed request body: the request was cut short.".to_string(),
-            );
+            ));
         }
         if let Some(e) = last_error {
             tracing::warn!(function.name = %id.name, function.namespace = %id.namespace, error = %crate::failure::DisplayChain(&e), "cannot reach function");
         }
-        internal(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            format!("Can't reach service for: {id}."),
-        )
+        internal(ProxyError::Unreachable(id.clone()))
     }
 }
 
@@ -194,13 +186,7 @@ impl Proxy {
             return Ok(None);
         }
         match tokio::time::timeout(self.timeout, body.frame()).await {
-            Err(_) => Err(internal(
-                StatusCode::REQUEST_TIMEOUT,
-                format!(
-                    "The request body did not arrive within {}s.",
-                    self.timeout.as_secs_f64()
-                ),
-            )),
+            Err(_) => Err(internal(ProxyError::BodyTimeout(self.timeout))),
             Ok(Some(Err(e))) => Err(malformed_body(&e)),
             Ok(Some(Ok(frame))) => Ok(Some(frame)),
             Ok(None) => Ok(None),
@@ -221,17 +207,8 @@ impl Proxy {
             .endpoints(id, &*self.resolver)
             .await
             .map_err(|unready| match unready {
-                Unready::NoEndpoints => internal(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    format!("No endpoints available for: {id}."),
-                ),
-                Unready::TimedOut(after) => internal(
-                    StatusCode::GATEWAY_TIMEOUT,
-                    format!(
-                        "No replica of {id} became ready within {}s.",
-                        after.as_secs_f64()
-                    ),
-                ),
+                Unready::NoEndpoints => internal(ProxyError::NoEndpoints(id.clone())),
+                Unready::TimedOut(after) => internal(ProxyError::NotReady(id.clone(), after)),
             })
     }
 }
@@ -251,23 +228,14 @@ fn framing_error(headers: &HeaderMap) -> Option<&'static str> {
 }
 
 fn malformed_body(e: &hyper::Error) -> Response<ProxyBody> {
-    internal(
-        StatusCode::BAD_REQUEST,
-        format!("Malformed request body: {e}."),
-    )
+    internal(ProxyError::Malformed(format!(
+        "Malformed request body: {e}."
+    )))
 }
 
 /// An answer of the proxy itself.
-fn internal(status: StatusCode, text: String) -> Response<ProxyBody> {
-    let mut response = Response::new(Either::Right(Body::from(text)));
-    *response.status_mut() = status;
-    let headers = response.headers_mut();
-    headers.insert(INTERNAL_HEADER, HeaderValue::from_static("proxy"));
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/plain; charset=utf-8"),
-    );
-    response
+fn internal(error: ProxyError) -> Response<ProxyBody> {
+    Error::Proxy(error).into_response().map(Either::Right)
 }
 
 fn is_upgrade(headers: &HeaderMap) -> bool {

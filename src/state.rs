@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use crate::auth::Credentials;
 use crate::backend::{Backend, FunctionBackend};
+use crate::handlers::namespace_resolver::NamespaceResolver;
 use crate::metrics::Metrics;
 use crate::proxy::Proxy;
 use crate::scaling::peers::Peers;
@@ -40,6 +41,11 @@ impl AppState {
             scaling,
             namespace_management: true,
         }
+    }
+
+    /// Where requests learn their namespace.
+    pub fn namespaces(&self) -> NamespaceResolver<'_> {
+        NamespaceResolver::new(&*self.backend)
     }
 
     /// The same state with namespace changes allowed or refused (403).

@@ -36,6 +36,25 @@ impl Error {
         Self::Invalid(e.to_string())
     }
 
+    /// A change in a namespace that does not exist.
+    pub fn no_such_namespace(namespace: &crate::model::Namespace) -> Self {
+        Self::Invalid(format!("namespace {namespace} does not exist"))
+    }
+
+    /// The refusal to remove a namespace that is not empty.
+    pub fn namespace_not_empty(
+        name: &crate::model::Namespace,
+        functions: usize,
+        secrets: usize,
+    ) -> Self {
+        let count = |n: usize, what: &str| format!("{n} {what}{}", if n == 1 { "" } else { "s" });
+        Self::Conflict(format!(
+            "namespace {name} still holds {} and {}; remove them first",
+            count(functions, "function"),
+            count(secrets, "secret")
+        ))
+    }
+
     pub fn aws(operation: &'static str, source: impl Into<BoxError>) -> Self {
         Self::Aws {
             operation,

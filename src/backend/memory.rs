@@ -56,8 +56,17 @@ impl MemoryBackend {
         lock(&self.logs).push(message);
     }
 
+    /// Refuses a change in a namespace that does not exist.
+    fn check_namespace(&self, namespace: &Namespace) -> Result<(), Error> {
+        if self.has_namespace(namespace) {
+            Ok(())
+        } else {
+            Err(Error::no_such_namespace(namespace))
+        }
+    }
+
     fn check_secrets(&self, spec: &FunctionSpec) -> Result<(), Error> {
-        self.require_namespace(&spec.namespace)?;
+        self.check_namespace(&spec.namespace)?;
         let secrets = lock(&self.secrets);
         let missing = spec
             .secrets
@@ -72,16 +81,11 @@ impl MemoryBackend {
 
 #[async_trait]
 impl FunctionBackend for MemoryBackend {
-    fn default_namespace(&self) -> &Namespace {
-        &self.default_namespace
-    }
-
-    fn namespaces(&self) -> Vec<Namespace> {
-        lock(&self.namespaces).keys().cloned().collect()
-    }
-
-    fn has_namespace(&self, namespace: &Namespace) -> bool {
-        lock(&self.namespaces).contains_key(namespace)
+    fn every_function(&self) -> Vec<(FunctionId, FunctionStatus)> {
+        lock(&self.functions)
+            .iter()
+            .map(|(id, s)| (id.clone(), s.clone()))
+            .collect()
     }
 
     fn desired_replicas(&self, id: &FunctionId) -> Option<u64> {
@@ -160,6 +164,18 @@ impl FunctionBackend for MemoryBackend {
 
 #[async_trait]
 impl NamespaceStore for MemoryBackend {
+    fn default_namespace(&self) -> &Namespace {
+        &self.default_namespace
+    }
+
+    fn namespaces(&self) -> Vec<Namespace> {
+        lock(&self.namespaces).keys().cloned().collect()
+    }
+
+    fn has_namespace(&self, namespace: &Namespace) -> bool {
+        lock(&self.namespaces).contains_key(namespace)
+    }
+
     fn namespace(&self, name: &Namespace) -> Option<NamespaceSpec> {
         lock(&self.namespaces).get(name).cloned()
     }
@@ -203,7 +219,7 @@ impl NamespaceStore for MemoryBackend {
             .filter(|(ns, _)| ns == name)
             .count();
         if functions + secrets > 0 {
-            return Err(super::namespace_not_empty(name, functions, secrets));
+            return Err(Error::namespace_not_empty(name, functions, secrets));
         }
         lock(&self.namespaces).remove(name);
         Ok(())
@@ -227,7 +243,7 @@ impl SecretStore for MemoryBackend {
         name: &SecretName,
         value: &[u8],
     ) -> Result<(), Error> {
-        self.require_namespace(namespace)?;
+        self.check_namespace(namespace)?;
         let mut secrets = lock(&self.secrets);
         let key = (namespace.clone(), name.clone());
         if secrets.contains_key(&key) {

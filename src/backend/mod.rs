@@ -17,37 +17,14 @@ use crate::model::{
 
 /// Where functions run. Every method takes validated names; implementations answer
 /// [`Error::NotFound`] for functions they do not have and [`Error::Invalid`] for changes in
-/// namespaces that do not exist.
+/// namespaces that do not exist ([`Error::no_such_namespace`]).
 #[async_trait]
 pub trait FunctionBackend: Send + Sync + 'static {
-    /// The namespace of requests that name none; it always exists.
-    fn default_namespace(&self) -> &Namespace;
-
-    /// Namespaces that exist, sorted; from memory.
-    fn namespaces(&self) -> Vec<Namespace>;
-
-    /// Whether a namespace exists; from memory, asked on every invocation.
-    fn has_namespace(&self, namespace: &Namespace) -> bool;
-
-    /// Whether a namespace exists, asking the orchestrator when it is not known here (another
-    /// provider replica may have just made it). For the `/system` API, not for invocations.
-    async fn find_namespace(&self, namespace: &Namespace) -> Result<bool, Error> {
-        Ok(self.has_namespace(namespace))
-    }
-
-    /// Changes in a namespace that does not exist are refused: [`Error::Invalid`].
-    fn require_namespace(&self, namespace: &Namespace) -> Result<(), Error> {
-        if self.has_namespace(namespace) {
-            Ok(())
-        } else {
-            Err(Error::Invalid(format!(
-                "namespace {namespace} does not exist"
-            )))
-        }
-    }
-
     /// Every function in a namespace, sorted by name.
     async fn list(&self, namespace: &Namespace) -> Result<Vec<FunctionStatus>, Error>;
+
+    /// Every function of every namespace, by id, from memory (for the scaler).
+    fn every_function(&self) -> Vec<(FunctionId, FunctionStatus)>;
 
     /// One function; `None` when it does not exist.
     async fn get(&self, id: &FunctionId) -> Result<Option<FunctionStatus>, Error>;
@@ -69,19 +46,25 @@ pub trait FunctionBackend: Send + Sync + 'static {
     async fn scale(&self, id: &FunctionId, replicas: u32) -> Result<(), Error>;
 }
 
-/// The refusal to remove a namespace that is not empty.
-pub fn namespace_not_empty(name: &Namespace, functions: usize, secrets: usize) -> Error {
-    let count = |n: usize, what: &str| format!("{n} {what}{}", if n == 1 { "" } else { "s" });
-    Error::Conflict(format!(
-        "namespace {name} still holds {} and {}; remove them first",
-        count(functions, "function"),
-        count(secrets, "secret")
-    ))
-}
-
-/// Where namespaces are kept, with their labels and annotations.
+/// Where namespaces are kept, with their labels and annotations. Which namespaces a request may
+/// use is decided by `handlers::namespace_resolver`, which asks this.
 #[async_trait]
 pub trait NamespaceStore: Send + Sync + 'static {
+    /// The namespace of requests that name none; it always exists.
+    fn default_namespace(&self) -> &Namespace;
+
+    /// Namespaces that exist, sorted; from memory.
+    fn namespaces(&self) -> Vec<Namespace>;
+
+    /// Whether a namespace exists; from memory, asked on every invocation.
+    fn has_namespace(&self, namespace: &Namespace) -> bool;
+
+    /// Whether a namespace exists, asking the orchestrator when it is not known here (another
+    /// provider replica may have just made it). For the `/system` API, not for invocations.
+    async fn find_namespace(&self, namespace: &Namespace) -> Result<bool, Error> {
+        Ok(self.has_namespace(namespace))
+    }
+
     /// A namespace as stored, from memory; `None` when it does not exist.
     fn namespace(&self, name: &Namespace) -> Option<NamespaceSpec>;
 
@@ -92,7 +75,7 @@ pub trait NamespaceStore: Send + Sync + 'static {
     async fn update_namespace(&self, spec: &NamespaceSpec) -> Result<(), Error>;
 
     /// [`Error::NotFound`] when it does not exist; [`Error::Conflict`] while it holds functions
-    /// or secrets; [`Error::Invalid`] for the default namespace.
+    /// or secrets ([`Error::namespace_not_empty`]); [`Error::Invalid`] for the default namespace.
     async fn delete_namespace(&self, name: &Namespace) -> Result<(), Error>;
 }
 

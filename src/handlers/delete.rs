@@ -4,7 +4,8 @@ use axum::body::Bytes;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 
-use super::{Access, NamespaceQuery, namespace, parse_json};
+use super::namespace_resolver::Access;
+use super::{NamespaceQuery, parse_json};
 use crate::error::Error;
 use crate::model::{DeleteFunctionRequest, FunctionId, FunctionName};
 use crate::state::AppState;
@@ -15,13 +16,14 @@ pub async fn delete(
     body: Bytes,
 ) -> Result<StatusCode, Error> {
     let request: DeleteFunctionRequest = parse_json(&body)?;
-    let namespace = namespace(
-        &*state.backend,
-        request.namespace.as_deref(),
-        query.namespace.as_deref(),
-        Access::Change,
-    )
-    .await?;
+    let namespace = state
+        .namespaces()
+        .namespace(
+            request.namespace.as_deref(),
+            query.namespace.as_deref(),
+            Access::Change,
+        )
+        .await?;
     let name = FunctionName::parse(&request.function_name)?;
     state
         .backend

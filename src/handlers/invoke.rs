@@ -1,14 +1,14 @@
 //! /function/{name}[/{path}]: invocations, passed to the proxy. The server sends them here
 //! without the router: this is the hot path, and it needs none of the router's extractors.
 
-use axum::http::header::{self, HeaderValue};
+use axum::http::header::HeaderValue;
 use axum::http::uri::PathAndQuery;
-use axum::http::{Method, Request, Response, StatusCode};
+use axum::http::{Method, Request, Response};
 use axum::response::IntoResponse;
 use http_body_util::Either;
 use hyper::body::Incoming;
 
-use super::parse_function_in_path;
+use crate::error::Error;
 use crate::model::shared::INVOKE_PREFIX;
 use crate::proxy::ProxyBody;
 use crate::state::AppState;
@@ -31,10 +31,7 @@ pub async fn invoke(
             | Method::DELETE
             | Method::OPTIONS
     ) {
-        return own((
-            StatusCode::METHOD_NOT_ALLOWED,
-            [(header::ALLOW, HeaderValue::from_static(ALLOW))],
-        ));
+        return own(Error::MethodNotAllowed(ALLOW));
     }
     let uri = request.uri();
     let rest = uri.path().strip_prefix(INVOKE_PREFIX).unwrap_or_default();
@@ -43,24 +40,18 @@ pub async fn invoke(
         None => (rest, "/"),
     };
     if target.is_empty() {
-        return own(StatusCode::NOT_FOUND);
+        return own(Error::NoSuchFunction);
     }
-    let id = match parse_function_in_path(target, None, None, state.backend.default_namespace()) {
+    let id = match state.namespaces().invocation(target) {
         Ok(id) => id,
-        Err(e) => return own((StatusCode::BAD_REQUEST, e.to_string())),
+        Err(e) => return own(e),
     };
-    if !state.backend.has_namespace(&id.namespace) {
-        return own((
-            StatusCode::NOT_FOUND,
-            format!("namespace {} does not exist", id.namespace),
-        ));
-    }
     let path_and_query = match uri.query() {
         Some(q) => PathAndQuery::try_from(format!("{path}?{q}")),
         None => PathAndQuery::try_from(path),
     };
     let Ok(path_and_query) = path_and_query else {
-        return own((StatusCode::BAD_REQUEST, "invalid path"));
+        return own(Error::BadRequest("invalid path".into()));
     };
     let (invocation, in_flight) = state.scaling.meters.begin(&id);
     let response = state
@@ -79,6 +70,6 @@ pub async fn invoke(
 }
 
 /// An answer of the provider's own, not the function's.
-fn own(response: impl IntoResponse) -> Response<ProxyBody> {
-    response.into_response().map(Either::Right)
+fn own(error: Error) -> Response<ProxyBody> {
+    error.into_response().map(Either::Right)
 }

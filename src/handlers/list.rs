@@ -3,7 +3,8 @@
 use axum::Json;
 use axum::extract::{Query, State};
 
-use super::{Access, NamespaceQuery, namespace};
+use super::NamespaceQuery;
+use super::namespace_resolver::Access;
 use crate::error::Error;
 use crate::model::FunctionStatus;
 use crate::state::AppState;
@@ -12,12 +13,9 @@ pub async fn list(
     State(state): State<AppState>,
     Query(query): Query<NamespaceQuery>,
 ) -> Result<Json<Vec<FunctionStatus>>, Error> {
-    let namespace = namespace(
-        &*state.backend,
-        None,
-        query.namespace.as_deref(),
-        Access::Read,
-    )
-    .await?;
+    let namespace = state
+        .namespaces()
+        .namespace(None, query.namespace.as_deref(), Access::Read)
+        .await?;
     Ok(Json(state.backend.list(&namespace).await?))
 }

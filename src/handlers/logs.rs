@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use futures::StreamExt;
 use serde::Deserialize;
 
-use super::{Access, parse_namespace, require_namespace};
+use super::namespace_resolver::{Access, parse_namespace};
 use crate::error::Error;
 use crate::failure::DisplayChain;
 use crate::model::{FunctionName, LogRequest, Namespace};
@@ -79,7 +79,10 @@ pub async fn logs(
     // A parameter given twice, say: unparsable, as the README says, so 422.
     let Query(query) = query.map_err(|e| Error::Unprocessable(e.body_text()))?;
     let request = parse(query, state.backend.default_namespace())?;
-    require_namespace(&*state.backend, &request.namespace, Access::Read).await?;
+    state
+        .namespaces()
+        .require(&request.namespace, Access::Read)
+        .await?;
     let function = request.name.to_string();
     let messages = state.backend.logs(request).await?;
     let lines = messages

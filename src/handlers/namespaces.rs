@@ -7,7 +7,8 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 
-use super::{Access, no_such_namespace, parse_json, require_namespace};
+use super::namespace_resolver::Access;
+use super::parse_json;
 use crate::error::Error;
 use crate::model::{FunctionNamespace, Namespace, NamespaceSpec};
 use crate::state::AppState;
@@ -28,12 +29,12 @@ pub async fn get(
     Path(name): Path<String>,
 ) -> Result<Json<FunctionNamespace>, Error> {
     let name = Namespace::parse(&name)?;
-    require_namespace(&*state.backend, &name, Access::Read).await?;
+    state.namespaces().require(&name, Access::Read).await?;
     state
         .backend
         .namespace(&name)
         .map(|spec| Json(spec.to_wire()))
-        .ok_or_else(|| no_such_namespace(&name, Access::Read))
+        .ok_or_else(|| crate::backend::Error::NotFound(format!("namespace {name}")).into())
 }
 
 fn managed(state: &AppState) -> Result<(), Error> {

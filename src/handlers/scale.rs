@@ -4,7 +4,8 @@ use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 
-use super::{Access, NamespaceQuery, function_in_path, parse_json};
+use super::namespace_resolver::Access;
+use super::{NamespaceQuery, parse_json};
 use crate::error::Error;
 use crate::model::ScaleServiceRequest;
 use crate::state::AppState;
@@ -22,14 +23,15 @@ pub async fn scale(
         ));
     }
     let request: ScaleServiceRequest = parse_json(&body)?;
-    let id = function_in_path(
-        &*state.backend,
-        &name,
-        request.namespace.as_deref(),
-        query.namespace.as_deref(),
-        Access::Change,
-    )
-    .await?;
+    let id = state
+        .namespaces()
+        .function(
+            &name,
+            request.namespace.as_deref(),
+            query.namespace.as_deref(),
+            Access::Change,
+        )
+        .await?;
     let max = state.scaling.settings().max_replicas;
     if request.replicas > max {
         return Err(Error::BadRequest(format!(

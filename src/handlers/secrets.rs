@@ -5,7 +5,8 @@ use axum::body::Bytes;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 
-use super::{Access, NamespaceQuery, namespace, parse_json};
+use super::namespace_resolver::Access;
+use super::{NamespaceQuery, parse_json};
 use crate::error::Error;
 use crate::model::{Namespace, Secret, SecretName, SecretSummary};
 use crate::state::AppState;
@@ -15,13 +16,14 @@ async fn target(
     secret: &Secret,
     query: &NamespaceQuery,
 ) -> Result<(Namespace, SecretName), Error> {
-    let namespace = namespace(
-        &*state.backend,
-        secret.namespace.as_deref(),
-        query.namespace.as_deref(),
-        Access::Change,
-    )
-    .await?;
+    let namespace = state
+        .namespaces()
+        .namespace(
+            secret.namespace.as_deref(),
+            query.namespace.as_deref(),
+            Access::Change,
+        )
+        .await?;
     Ok((namespace, SecretName::parse(&secret.name)?))
 }
 
@@ -29,13 +31,10 @@ pub async fn list(
     State(state): State<AppState>,
     Query(query): Query<NamespaceQuery>,
 ) -> Result<Json<Vec<SecretSummary>>, Error> {
-    let namespace = namespace(
-        &*state.backend,
-        None,
-        query.namespace.as_deref(),
-        Access::Read,
-    )
-    .await?;
+    let namespace = state
+        .namespaces()
+        .namespace(None, query.namespace.as_deref(), Access::Read)
+        .await?;
     let names = state.backend.list_secrets(&namespace).await?;
     Ok(Json(
         names

@@ -2,10 +2,11 @@
 
 use axum::Json;
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
-use super::{Access, NamespaceQuery, function_in_path};
+use super::NamespaceQuery;
+use super::namespace_resolver::Access;
+use crate::backend::Error as BackendError;
 use crate::error::Error;
 use crate::state::AppState;
 
@@ -14,27 +15,19 @@ pub async fn status(
     Path(name): Path<String>,
     Query(query): Query<NamespaceQuery>,
 ) -> Result<Response, Error> {
-    let id = match function_in_path(
-        &*state.backend,
-        &name,
-        None,
-        query.namespace.as_deref(),
-        Access::Read,
-    )
-    .await
-    {
+    let found = state
+        .namespaces()
+        .function(&name, None, query.namespace.as_deref(), Access::Read)
+        .await;
+    let id = match found {
         Ok(id) => id,
         // A namespace that does not exist has no such function: the same empty 404.
-        Err(Error::Backend(crate::backend::Error::NotFound(_))) => {
-            return Ok(StatusCode::NOT_FOUND.into_response());
-        }
+        Err(Error::Backend(BackendError::NotFound(_))) => return Err(Error::NoSuchFunction),
         Err(e) => return Err(e),
     };
     match state.backend.get(&id).await {
         Ok(Some(status)) => Ok(Json(status).into_response()),
-        Ok(None) | Err(crate::backend::Error::NotFound(_)) => {
-            Ok(StatusCode::NOT_FOUND.into_response())
-        }
+        Ok(None) | Err(BackendError::NotFound(_)) => Err(Error::NoSuchFunction),
         Err(e) => Err(e.into()),
     }
 }

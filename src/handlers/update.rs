@@ -13,7 +13,7 @@ pub async fn update(
     Query(query): Query<NamespaceQuery>,
     body: Bytes,
 ) -> Result<StatusCode, Error> {
-    let spec = function_spec(&*state.backend, &body, &query, state.scaling.settings()).await?;
+    let spec = function_spec(&state.namespaces(), &body, &query, state.scaling.settings()).await?;
     state.backend.update(&spec).await?;
     Ok(StatusCode::ACCEPTED)
 }

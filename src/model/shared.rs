@@ -11,6 +11,9 @@ use super::{DEFAULT_NAMESPACE, FunctionId, Namespace};
 /// Where invocations start: `/function/<name>[.<namespace>][/<path>]`.
 pub const INVOKE_PREFIX: &str = "/function/";
 
+/// Marks the answers the proxy makes itself, not the function.
+pub const INTERNAL_HEADER: &str = "x-openfaas-internal";
+
 /// Where provider replicas read each other's load.
 pub const PEERS_PATH: &str = "/system/scaling";
 

@@ -11,7 +11,7 @@ use super::policy::{self, Decision, History, Load, Policy};
 use super::window::{Tracked, total};
 use crate::failure::DisplayChain;
 use crate::metrics::{DecisionLabels, FunctionLabels};
-use crate::model::{FunctionId, FunctionName, FunctionStatus};
+use crate::model::FunctionId;
 
 impl Scaling {
     pub(super) async fn apply(
@@ -53,9 +53,7 @@ impl Scaling {
             functions: local.clone(),
         });
         let (others, leads) = self.peers.gather().await;
-        let Some(functions) = self.functions().await else {
-            return;
-        };
+        let functions = self.backend.every_function();
         let ids: HashSet<&FunctionId> = functions.iter().map(|(id, _)| id).collect();
         self.meters.retain(|id| ids.contains(id));
         let mut decisions = Vec::new();
@@ -130,23 +128,5 @@ impl Scaling {
                 }
             }
         }
-    }
-
-    /// Every function of every namespace, or `None` (logged) when they cannot be listed.
-    async fn functions(&self) -> Option<Vec<(FunctionId, FunctionStatus)>> {
-        let mut all = Vec::new();
-        for namespace in self.backend.namespaces() {
-            match self.backend.list(&namespace).await {
-                Ok(functions) => all.extend(functions.into_iter().filter_map(|status| {
-                    let name = FunctionName::parse(&status.name).ok()?;
-                    Some((FunctionId::new(namespace.clone(), name), status))
-                })),
-                Err(e) => {
-                    tracing::warn!(%namespace, error = %DisplayChain(&e), "scaler could not list functions");
-                    return None;
-                }
-            }
-        }
-        Some(all)
     }
 }

@@ -14,7 +14,7 @@ use faas_ecs::model::Namespace;
 use faas_ecs::proxy::Proxy;
 use serde_json::{Value, json};
 
-use faas_ecs::backend::ecs::task_definition;
+use faas_ecs::backend::ecs::revisions;
 
 use crate::emulator::{active_revisions, cloudmap_services, service};
 use crate::support::{Account, Answer, call, deploy, no_endpoints, router_for};
@@ -362,7 +362,7 @@ async fn families(account: &Account) -> Vec<String> {
     let mut families: Vec<String> = active_revisions(account)
         .await
         .iter()
-        .filter_map(|arn| task_definition::family_of(arn).map(String::from))
+        .filter_map(|arn| revisions::family_of(arn).map(String::from))
         .collect();
     families.sort();
     families.dedup();

@@ -193,8 +193,8 @@ def test_namespaces_made_by_terraform_are_recorded_as_the_provider_reads_them():
     assert record["namespace_id"] == "${aws_service_discovery_private_dns_namespace.functions.id}"
     tags = (TERRAFORM / "cluster.tf").read_text().split('"namespace" {', 1)[1]
     for key, value in [
-        (rust_const("src/backend/ecs/mod.rs", "MANAGED_BY_TAG"), rust_const("src/backend/ecs/mod.rs", "MANAGED_BY_VALUE")),
-        (rust_const("src/backend/ecs/mod.rs", "NAMESPACE_TAG"), None),
+        (rust_const("src/backend/ecs/tags.rs", "MANAGED_BY_TAG"), rust_const("src/backend/ecs/tags.rs", "MANAGED_BY_VALUE")),
+        (rust_const("src/backend/ecs/tags.rs", "NAMESPACE_TAG"), None),
         (rust_const("src/backend/ecs/namespaces.rs", "KIND_TAG"), rust_const("src/backend/ecs/namespaces.rs", "KIND_NAMESPACE")),
     ]:
         assert f'"{key}"' in tags, key

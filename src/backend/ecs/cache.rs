@@ -1,17 +1,44 @@
-//! Function statuses in memory, so that status reads (one per invocation with scale-from-zero)
-//! make no AWS call. Changes made here are written through at once; a background refresh
-//! brings in what others changed.
+//! What the backend keeps in memory, so that reads make no AWS call: function statuses (one read
+//! per invocation with scale-from-zero), the deployments of revisions, and the namespaces.
+//! Changes made here are written through at once; a background refresh brings in what others
+//! changed. Names AWS was just asked about and did not have are remembered for a second.
 
 use std::collections::{BTreeMap, HashMap};
 use std::hash::Hash;
 use std::sync::{Arc, RwLock};
 use std::time::Instant;
 
-use crate::model::{FunctionDeployment, FunctionId, FunctionStatus, Namespace};
+use super::cloudmap::CloudMapService;
+use crate::model::{FunctionDeployment, FunctionId, FunctionStatus, Namespace, NamespaceSpec};
 
-/// How long a name found missing in ECS is answered as missing without asking again: the gateway
+/// How long a name AWS did not have is answered as missing without asking again: the gateway
 /// asks for a function's status on every invocation, unknown functions included.
 const MISSING_FOR: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Names AWS was just asked about and did not have, and when.
+pub struct Misses<K>(HashMap<K, Instant>);
+
+impl<K> Default for Misses<K> {
+    fn default() -> Self {
+        Self(HashMap::new())
+    }
+}
+
+impl<K: Eq + Hash> Misses<K> {
+    /// Whether AWS was asked about `key` less than [`MISSING_FOR`] ago and did not have it.
+    pub fn recent(&self, key: &K) -> bool {
+        self.0.get(key).is_some_and(|at| at.elapsed() < MISSING_FOR)
+    }
+
+    pub fn mark(&mut self, key: K) {
+        self.0.retain(|_, at| at.elapsed() < MISSING_FOR);
+        self.0.insert(key, Instant::now());
+    }
+
+    pub fn forget(&mut self, key: &K) {
+        self.0.remove(key);
+    }
+}
 
 /// Entries read from AWS, plus when this provider last changed each key: a refresh that started
 /// earlier must not undo a change.
@@ -73,8 +100,8 @@ impl<K: Ord + Hash + Clone, V: Clone> Table<K, V> {
 #[derive(Default)]
 struct Inner {
     functions: Table<FunctionId, FunctionStatus>,
-    /// Functions ECS did not have, and when that was seen.
-    missing: HashMap<FunctionId, Instant>,
+    /// Functions ECS did not have.
+    missing: Misses<FunctionId>,
 }
 
 /// Statuses by function, plus deployments by task definition ARN (revisions never change).
@@ -95,33 +122,38 @@ impl Cache {
     }
 
     /// Every function of a namespace, sorted by name.
-    pub fn list(&self, namespace: &Namespace) -> Vec<FunctionStatus> {
+    /// Every function of every namespace.
+    pub fn all(&self) -> Vec<(FunctionId, FunctionStatus)> {
+        self.read()
+            .functions
+            .entries()
+            .iter()
+            .map(|(id, s)| (id.clone(), s.clone()))
+            .collect()
+    }
+
+    pub fn list(&self, namespace: &Namespace) -> Vec<(FunctionId, FunctionStatus)> {
         self.read()
             .functions
             .entries()
             .iter()
             .filter(|(id, _)| id.namespace == *namespace)
-            .map(|(_, s)| s.clone())
+            .map(|(id, s)| (id.clone(), s.clone()))
             .collect()
     }
 
     /// Whether ECS was just asked about this function and did not have it.
     pub fn recently_missing(&self, id: &FunctionId) -> bool {
-        self.read()
-            .missing
-            .get(id)
-            .is_some_and(|at| at.elapsed() < MISSING_FOR)
+        self.read().missing.recent(id)
     }
 
     pub fn mark_missing(&self, id: &FunctionId) {
-        let mut inner = self.write();
-        inner.missing.retain(|_, at| at.elapsed() < MISSING_FOR);
-        inner.missing.insert(id.clone(), Instant::now());
+        self.write().missing.mark(id.clone());
     }
 
     pub fn put(&self, id: FunctionId, status: FunctionStatus) {
         let mut inner = self.write();
-        inner.missing.remove(&id);
+        inner.missing.forget(&id);
         inner.functions.put(id, status);
     }
 
@@ -167,6 +199,65 @@ impl Cache {
     }
 }
 
+/// A namespace as stored, with the Cloud Map service that records it (none for the default
+/// namespace until labels are set on it).
+pub type NamespaceEntry = (NamespaceSpec, Option<CloudMapService>);
+
+/// The namespaces, by name, and those AWS was just asked about and did not have.
+#[derive(Default)]
+pub struct Namespaces {
+    table: RwLock<Table<Namespace, NamespaceEntry>>,
+    missing: std::sync::Mutex<Misses<Namespace>>,
+}
+
+impl Namespaces {
+    // Called on every invocation: no allocation.
+    pub fn contains(&self, name: &Namespace) -> bool {
+        self.read().contains(name)
+    }
+
+    pub fn names(&self) -> Vec<Namespace> {
+        self.read().entries().keys().cloned().collect()
+    }
+
+    pub fn get(&self, name: &Namespace) -> Option<NamespaceEntry> {
+        self.read().get(name).cloned()
+    }
+
+    pub fn put(&self, name: Namespace, entry: NamespaceEntry) {
+        self.write().put(name, entry);
+    }
+
+    pub fn remove(&self, name: &Namespace) {
+        self.write().remove(name);
+    }
+
+    /// Replaces the table with what AWS listed since `started`, keeping later changes.
+    pub fn replace(&self, snapshot: Vec<(Namespace, NamespaceEntry)>, started: Instant) {
+        self.write().replace(snapshot, started);
+    }
+
+    pub fn recently_missing(&self, name: &Namespace) -> bool {
+        self.missing().recent(name)
+    }
+
+    pub fn mark_missing(&self, name: &Namespace) {
+        self.missing().mark(name.clone());
+    }
+
+    fn missing(&self) -> std::sync::MutexGuard<'_, Misses<Namespace>> {
+        self.missing.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, Table<Namespace, NamespaceEntry>> {
+        self.table.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, Table<Namespace, NamespaceEntry>> {
+        self.table.write().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -199,7 +290,7 @@ mod tests {
         cache
             .list(&Namespace::default_namespace())
             .into_iter()
-            .map(|s| (s.name, s.replicas))
+            .map(|(_, s)| (s.name, s.replicas))
             .collect()
     }
 
@@ -257,7 +348,7 @@ mod tests {
             },
         );
         assert_eq!(names(&cache), vec![("echo".into(), 1)]);
-        assert_eq!(cache.list(&team_a)[0].replicas, 5);
+        assert_eq!(cache.list(&team_a)[0].1.replicas, 5);
         cache.remove(&other);
         assert!(cache.list(&team_a).is_empty());
         assert_eq!(names(&cache), vec![("echo".into(), 1)]);

@@ -9,7 +9,8 @@ use aws_sdk_servicediscovery::types::{
     ServiceFilter, ServiceFilterName, Tag,
 };
 
-use super::{MANAGED_BY_TAG, MANAGED_BY_VALUE, aws_error, owner_tags};
+use super::error::aws_error;
+use super::tags::{MANAGED_BY_TAG, MANAGED_BY_VALUE, owner_tags};
 use crate::backend::Error;
 use crate::model::FunctionId;
 use crate::model::shared as names;

@@ -10,8 +10,11 @@ use aws_sdk_ecs::primitives::{DateTime, DateTimeFormat};
 use futures::stream::BoxStream;
 use tokio::sync::mpsc;
 
-use super::aws_error;
-use crate::backend::Error;
+use super::error::aws_error;
+use async_trait::async_trait;
+
+use super::EcsBackend;
+use crate::backend::{Error, LogSource};
 use crate::model::{LogMessage, LogRequest};
 
 /// Reads a function's log lines; with `follow`, polls for new ones every `poll` until the
@@ -153,6 +156,22 @@ fn message(request: &LogRequest, event: &FilteredLogEvent) -> LogMessage {
         instance: stream.rsplit('/').next().unwrap_or_default().to_string(),
         timestamp,
         text: event.message().unwrap_or_default().to_string(),
+    }
+}
+
+#[async_trait]
+impl LogSource for EcsBackend {
+    async fn logs(
+        &self,
+        request: LogRequest,
+    ) -> Result<futures::stream::BoxStream<'static, Result<LogMessage, Error>>, Error> {
+        stream(
+            self.aws.logs.clone(),
+            self.settings.task.log_group.clone(),
+            request,
+            self.settings.log_poll_interval,
+        )
+        .await
     }
 }
 

@@ -3,16 +3,21 @@
 //! ours, its description holding the labels and annotations as JSON.
 
 use std::collections::BTreeMap;
+use std::time::Instant;
+
+use async_trait::async_trait;
 
 use aws_sdk_servicediscovery::operation::create_service::CreateServiceError;
 use aws_sdk_servicediscovery::types::{ServiceChange, ServiceTypeOption, Tag};
 use serde::{Deserialize, Serialize};
 
 use super::cloudmap::{self, CloudMapService, Listed};
-use super::{MANAGED_BY_TAG, MANAGED_BY_VALUE, NAMESPACE_TAG, aws_error};
-use crate::backend::Error;
-use crate::model::NamespaceSpec;
+use super::error::aws_error;
+use super::tags::{MANAGED_BY_TAG, MANAGED_BY_VALUE, NAMESPACE_TAG};
+use super::{EcsBackend, service};
+use crate::backend::{Error, NamespaceStore};
 use crate::model::shared as names;
+use crate::model::{Namespace, NamespaceSpec};
 
 /// Tag that tells a namespace's Cloud Map service from a function's.
 pub const KIND_TAG: &str = "openfaas:kind";
@@ -99,7 +104,7 @@ pub async fn create(
         .r#type(ServiceTypeOption::Http)
         .description(description)
         // The same for each of the SDK's attempts: a retry after a lost answer is not a conflict.
-        .creator_request_id(super::unique_token())
+        .creator_request_id(super::tags::unique_token())
         .set_tags(Some(tags))
         .send()
         .await
@@ -142,6 +147,162 @@ pub async fn delete(
     service: &CloudMapService,
 ) -> Result<(), Error> {
     cloudmap::delete(sd, &service.id).await.map(|_| ())
+}
+
+impl EcsBackend {
+    /// Reads the namespaces recorded in AWS into the table, with the default one whether
+    /// recorded or not.
+    pub(super) async fn reload_namespaces(&self) -> Result<(), Error> {
+        let started = Instant::now();
+        let default = &self.settings.default_namespace;
+        let mut found: Vec<_> = list(
+            &self.aws.servicediscovery,
+            &self.settings.cloudmap_namespace_id,
+        )
+        .await?
+        .into_iter()
+        .map(|(spec, service)| (spec.name.clone(), (spec, Some(service))))
+        .collect();
+        if !found.iter().any(|(name, _)| name == default) {
+            found.push((
+                default.clone(),
+                (NamespaceSpec::bare(default.clone()), None),
+            ));
+        }
+        self.namespaces.replace(found, started);
+        Ok(())
+    }
+
+    /// A namespace's record as last read: `None` when the namespace does not exist, `Some(None)`
+    /// for the default namespace without a record.
+    fn namespace_record(&self, name: &Namespace) -> Option<Option<CloudMapService>> {
+        self.namespaces.get(name).map(|(_, service)| service)
+    }
+}
+
+#[async_trait]
+impl NamespaceStore for EcsBackend {
+    fn default_namespace(&self) -> &Namespace {
+        &self.settings.default_namespace
+    }
+
+    fn namespaces(&self) -> Vec<Namespace> {
+        self.namespaces.names()
+    }
+
+    fn has_namespace(&self, namespace: &Namespace) -> bool {
+        self.namespaces.contains(namespace)
+    }
+
+    async fn find_namespace(&self, namespace: &Namespace) -> Result<bool, Error> {
+        if self.has_namespace(namespace) {
+            return Ok(true);
+        }
+        if self.namespaces.recently_missing(namespace) {
+            return Ok(false);
+        }
+        self.reload_namespaces().await?;
+        let found = self.has_namespace(namespace);
+        if !found {
+            self.namespaces.mark_missing(namespace);
+        }
+        Ok(found)
+    }
+
+    fn namespace(&self, name: &Namespace) -> Option<NamespaceSpec> {
+        self.namespaces.get(name).map(|(spec, _)| spec)
+    }
+
+    async fn create_namespace(&self, spec: &NamespaceSpec) -> Result<(), Error> {
+        let _change = self.namespace_change(&spec.name).await;
+        // Another provider replica may have made it since the last refresh.
+        self.reload_namespaces().await?;
+        if self.has_namespace(&spec.name) {
+            return Err(Error::Conflict(format!(
+                "namespace {} already exists",
+                spec.name
+            )));
+        }
+        let service = create(
+            &self.aws.servicediscovery,
+            &self.settings.cloudmap_namespace_id,
+            spec,
+        )
+        .await?;
+        self.namespaces
+            .put(spec.name.clone(), (spec.clone(), Some(service)));
+        tracing::info!(namespace = %spec.name, "namespace created");
+        Ok(())
+    }
+
+    async fn update_namespace(&self, spec: &NamespaceSpec) -> Result<(), Error> {
+        let _change = self.namespace_change(&spec.name).await;
+        self.reload_namespaces().await?;
+        let service = match self.namespace_record(&spec.name) {
+            None => return Err(Error::NotFound(format!("namespace {}", spec.name))),
+            Some(Some(service)) => {
+                update(&self.aws.servicediscovery, &service, spec).await?;
+                service
+            }
+            // The default namespace gets a record when labels are first set on it.
+            Some(None) => {
+                create(
+                    &self.aws.servicediscovery,
+                    &self.settings.cloudmap_namespace_id,
+                    spec,
+                )
+                .await?
+            }
+        };
+        self.namespaces
+            .put(spec.name.clone(), (spec.clone(), Some(service)));
+        tracing::info!(namespace = %spec.name, "namespace updated");
+        Ok(())
+    }
+
+    async fn delete_namespace(&self, name: &Namespace) -> Result<(), Error> {
+        if *name == self.settings.default_namespace {
+            return Err(Error::Invalid(format!(
+                "namespace {name} is the default namespace (FAAS_ECS_DEFAULT_NAMESPACE) and cannot be removed"
+            )));
+        }
+        let _change = self.namespace_change(name).await;
+        // No deploy or secret is made in this namespace until it is gone.
+        let _gate = self.namespace_gate.write().await;
+        self.reload_namespaces().await?;
+        let Some(service) = self.namespace_record(name).flatten() else {
+            return Err(Error::NotFound(format!("namespace {name}")));
+        };
+        // What ECS lists, and what this provider knows of (a deploy it just made).
+        let mut functions: Vec<String> =
+            service::list_ours(&self.aws.ecs, &self.settings.service.cluster)
+                .await?
+                .iter()
+                .filter(|s| service::is_ours(s, name))
+                .filter_map(service::function_of)
+                .collect();
+        functions.extend(
+            self.cache
+                .list(name)
+                .into_iter()
+                .map(|(id, _)| id.name.to_string()),
+        );
+        functions.sort();
+        functions.dedup();
+        let secrets = self.secrets_manager().list(name).await?;
+        if !functions.is_empty() || !secrets.is_empty() {
+            tracing::debug!(namespace = %name, ?functions, secrets = secrets.len(), "namespace not removed: not empty");
+            return Err(Error::namespace_not_empty(
+                name,
+                functions.len(),
+                secrets.len(),
+            ));
+        }
+        delete(&self.aws.servicediscovery, &service).await?;
+        self.namespaces.remove(name);
+        tracing::info!(namespace = %name, "namespace deleted");
+        Ok(())
+    }
 }
 
 #[cfg(test)]

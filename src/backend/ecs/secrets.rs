@@ -7,8 +7,12 @@ use aws_sdk_secretsmanager::operation::describe_secret::DescribeSecretError;
 use aws_sdk_secretsmanager::types::{Filter, FilterNameStringType, Tag};
 use base64::Engine;
 
-use super::{MANAGED_BY_TAG, MANAGED_BY_VALUE, NAMESPACE_TAG, aws_error};
-use crate::backend::Error;
+use super::error::aws_error;
+use super::tags::{MANAGED_BY_TAG, MANAGED_BY_VALUE, NAMESPACE_TAG};
+use async_trait::async_trait;
+
+use super::EcsBackend;
+use crate::backend::{Error, SecretStore};
 use crate::model::{Namespace, SecretName};
 
 /// Tag naming the OpenFaaS secret a Secrets Manager secret holds.
@@ -191,6 +195,53 @@ impl SecretsManager<'_> {
             .send()
             .await
             .map_err(|e| aws_error("DeleteSecret", e))?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl SecretStore for EcsBackend {
+    async fn list_secrets(&self, namespace: &Namespace) -> Result<Vec<SecretName>, Error> {
+        Ok(self
+            .secrets_manager()
+            .list(namespace)
+            .await?
+            .into_iter()
+            .map(|(n, _)| n)
+            .collect())
+    }
+
+    async fn create_secret(
+        &self,
+        namespace: &Namespace,
+        name: &SecretName,
+        value: &[u8],
+    ) -> Result<(), Error> {
+        let _namespace_kept = self.namespace_gate.read().await;
+        self.check_namespace(namespace)?;
+        self.secrets_manager()
+            .create(namespace, name, value)
+            .await?;
+        tracing::info!(secret.name = %name, "secret created");
+        Ok(())
+    }
+
+    async fn update_secret(
+        &self,
+        namespace: &Namespace,
+        name: &SecretName,
+        value: &[u8],
+    ) -> Result<(), Error> {
+        self.secrets_manager()
+            .update(namespace, name, value)
+            .await?;
+        tracing::info!(secret.name = %name, "secret updated; functions read it when they are next deployed or updated");
+        Ok(())
+    }
+
+    async fn delete_secret(&self, namespace: &Namespace, name: &SecretName) -> Result<(), Error> {
+        self.secrets_manager().delete(namespace, name).await?;
+        tracing::info!(secret.name = %name, "secret deleted");
         Ok(())
     }
 }

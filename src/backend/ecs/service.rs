@@ -7,7 +7,8 @@ use aws_sdk_ecs::types::{
 };
 use futures::{StreamExt, TryStreamExt};
 
-use super::{MANAGED_BY_TAG, MANAGED_BY_VALUE, NAMESPACE_TAG, aws_error, owner_tags};
+use super::error::aws_error;
+use super::tags::{FUNCTION_TAG, MANAGED_BY_TAG, MANAGED_BY_VALUE, NAMESPACE_TAG, owner_tags};
 use crate::backend::Error;
 use crate::model::shared::{self as names, WATCHDOG_PORT};
 use crate::model::{FunctionId, FunctionName, Namespace};
@@ -63,6 +64,11 @@ pub fn namespace_of(service: &Service) -> Option<Namespace> {
 }
 
 /// Whether a described service is an active one of ours in `namespace`.
+/// The function a service of ours runs, as its tag names it.
+pub fn function_of(service: &Service) -> Option<String> {
+    tag(service, FUNCTION_TAG).map(String::from)
+}
+
 pub fn is_ours(service: &Service, namespace: &Namespace) -> bool {
     namespace_of(service).as_ref() == Some(namespace)
 }
@@ -179,7 +185,7 @@ pub async fn create(
         .create_service()
         // The same for each of the SDK's attempts: a retry after a lost answer gets the service
         // it made instead of an error.
-        .client_token(super::unique_token())
+        .client_token(super::tags::unique_token())
         .cluster(&settings.cluster)
         .service_name(names::ecs_service(id))
         .task_definition(task_definition)
