@@ -3,7 +3,6 @@
 
 use std::sync::Arc;
 
-use aws_config::retry::RetryConfig;
 use tokio::task::JoinHandle;
 
 use crate::auth::Credentials;
@@ -21,14 +20,6 @@ use crate::state::AppState;
 
 pub use crate::failure::BoxError;
 
-/// The AWS SDK's settings for this configuration (retries, timeouts); region, credentials and
-/// endpoint come from the environment as usual.
-pub fn aws_loader(config: &Config) -> aws_config::ConfigLoader {
-    crate::aws::loader()
-        .retry_config(RetryConfig::standard().with_max_attempts(config.aws_max_attempts))
-        .timeout_config(config.aws_timeouts())
-}
-
 /// A running provider, short of its listeners: the background tasks (cache refresh, scaler)
 /// stop when it is dropped.
 pub struct App {
@@ -43,8 +34,8 @@ pub struct App {
 impl App {
     /// Reads the functions from ECS and starts the background tasks.
     pub async fn build(config: Config, sdk: &aws_config::SdkConfig) -> Result<Self, BoxError> {
-        let auth = if config.basic_auth {
-            Some(Credentials::load(&config.secret_mount_path)?)
+        let auth = if config.server.basic_auth {
+            Some(Credentials::load(&config.server.secret_mount_path)?)
         } else {
             None
         };
@@ -54,29 +45,32 @@ impl App {
             .to_string();
         let settings = config.ecs_settings(&region);
         tracing::info!(
-            port = config.port,
-            cluster = %config.cluster,
+            port = config.server.port,
+            cluster = %config.functions.cluster,
             region = %region,
             endpoint = sdk.endpoint_url().unwrap_or("default"),
-            basic_auth = config.basic_auth,
+            basic_auth = config.server.basic_auth,
             ?settings,
-            scaling = ?config.scaling(),
-            peers = ?config.peers.0,
+            scaling = ?config.scaling.settings(),
+            peers = ?config.scaling.peers.0,
             "starting faas-ecs"
         );
         let aws = AwsClients::new(sdk);
         let domain = EcsBackend::dns_domain_of(&aws, &settings).await?;
         let (resolver, mut tasks) = resolver(&config, sdk, &domain)?;
         let backend = EcsBackend::start(aws, settings, resolver.clone()).await?;
-        tasks.push(backend.spawn_refresh(config.refresh_interval));
-        let peers = Peers::new(config.peer_urls()?, auth.as_ref().and_then(|c| c.header()));
+        tasks.push(backend.spawn_refresh(config.functions.refresh_interval));
+        let peers = Peers::new(
+            config.scaling.peers.0.clone(),
+            auth.as_ref().and_then(|c| c.header()),
+        );
         let state = AppState::new(
             backend,
-            Proxy::new(resolver.clone(), config.write_timeout),
+            Proxy::new(resolver.clone(), config.server.write_timeout),
             auth,
         )
-        .with_scaling(config.scaling(), peers)
-        .with_namespace_management(config.namespace_management);
+        .with_scaling(config.scaling.settings(), peers)
+        .with_namespace_management(config.functions.namespace_management);
         tasks.push(state.scaling.spawn());
         Ok(Self {
             state,
@@ -89,23 +83,19 @@ impl App {
 
     /// The state for one more serving thread: the same provider, with a connection pool of its own.
     pub fn state_for_thread(&self) -> AppState {
-        self.state
-            .with_proxy(Proxy::new(self.resolver.clone(), self.config.write_timeout))
+        self.state.with_proxy(Proxy::new(
+            self.resolver.clone(),
+            self.config.server.write_timeout,
+        ))
     }
 
     /// How the server serves; `connections` is shared by every serving thread.
     pub fn server_options(&self, connections: ConnectionLimit) -> Options {
-        Options {
-            read_timeout: self.config.read_timeout,
-            grace: self.config.write_timeout,
-            busy_poll: self.config.busy_poll,
-            max_request_head: self.config.max_request_head as usize,
-            connections,
-        }
+        self.config.server.options(connections)
     }
 
     pub fn connection_limit(&self) -> ConnectionLimit {
-        ConnectionLimit::new(self.config.max_connections as usize)
+        self.config.server.connection_limit()
     }
 
     pub fn resolver(&self) -> &Arc<dyn Resolver> {
@@ -131,6 +121,7 @@ fn resolver(
     domain: &str,
 ) -> Result<WithTasks, BoxError> {
     let port = WATCHDOG_PORT;
+    let config = &config.resolver;
     Ok(match config.resolver {
         ResolverKind::Cloudmap => {
             let resolver = Arc::new(CloudMapResolver::new(discovery_client(sdk), domain, port));

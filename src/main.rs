@@ -6,7 +6,7 @@ use clap::Parser;
 use tracing_subscriber::filter::Targets;
 use tracing_subscriber::prelude::*;
 
-use faas_ecs::app::{self, App, BoxError};
+use faas_ecs::app::{App, BoxError};
 use faas_ecs::config::Config;
 use faas_ecs::failure::DisplayChain;
 use faas_ecs::server;
@@ -50,14 +50,15 @@ fn main() -> ExitCode {
 }
 
 async fn run(config: Config) -> Result<(), BoxError> {
-    let sdk = app::aws_loader(&config).load().await;
+    let sdk = config.aws.loader().load().await;
     // Fails if the port is taken (SO_REUSEPORT alone would share it), and fixes port 0.
-    let address = std::net::TcpListener::bind((config.bind_address, config.port))?.local_addr()?;
-    let threads = match config.worker_threads {
+    let address = std::net::TcpListener::bind((config.server.bind_address, config.server.port))?
+        .local_addr()?;
+    let threads = match config.server.worker_threads {
         0 => std::thread::available_parallelism().map_or(1, usize::from),
         n => n,
     };
-    faas_ecs::io::set_read_size(config.read_size as usize);
+    faas_ecs::io::set_read_size(config.server.read_size as usize);
     let app = App::build(config, &sdk).await?;
     let connections = app.connection_limit();
     let (stop, stopped) = tokio::sync::watch::channel(false);

@@ -30,7 +30,7 @@ impl AppState {
         let scaling = Arc::new(Scaling::new(
             backend.clone() as Arc<dyn FunctionBackend>,
             &metrics,
-            ScalingSettings::off(),
+            crate::config::scaling::off(),
             Peers::none(),
         ));
         Self {

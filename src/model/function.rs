@@ -4,11 +4,6 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-/// Label every function status carries with the function's name.
-pub const FUNCTION_LABEL: &str = "faas_function";
-/// Label that sets the desired count of a new function.
-pub const SCALE_MIN_LABEL: &str = "com.openfaas.scale.min";
-
 /// `{"memory": "128Mi", "cpu": "100m"}`: Kubernetes quantity strings, kept verbatim.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ResourceList {
@@ -109,7 +104,10 @@ impl FunctionStatus {
         available_replicas: u64,
     ) -> Self {
         let mut labels = deployment.labels.clone().unwrap_or_default();
-        labels.insert(FUNCTION_LABEL.to_string(), deployment.service.clone());
+        labels.insert(
+            super::labels::FUNCTION.to_string(),
+            deployment.service.clone(),
+        );
         Self {
             name: deployment.service.clone(),
             image: deployment.image.clone(),

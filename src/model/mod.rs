@@ -1,6 +1,7 @@
 //! The provider's wire types and validated names.
 
 mod function;
+pub mod labels;
 mod logs;
 mod name;
 mod namespace;
@@ -9,8 +10,7 @@ mod secret;
 pub mod shared;
 
 pub use function::{
-    DeleteFunctionRequest, FUNCTION_LABEL, FunctionDeployment, FunctionStatus, ResourceList,
-    SCALE_MIN_LABEL, ScaleServiceRequest,
+    DeleteFunctionRequest, FunctionDeployment, FunctionStatus, ResourceList, ScaleServiceRequest,
 };
 pub use logs::{LogMessage, LogRequest, parse_rfc3339};
 pub use name::{DEFAULT_NAMESPACE, FunctionId, FunctionName, InvalidName, Namespace};
@@ -51,13 +51,6 @@ impl FunctionSpec {
         }
         let limits = Resources::parse(deployment.limits.as_ref(), "limits")?;
         let requests = Resources::parse(deployment.requests.as_ref(), "requests")?;
-        if let Some(min) = deployment.label(SCALE_MIN_LABEL) {
-            min.parse::<u32>().map_err(|_| {
-                Invalid(format!(
-                    "label {SCALE_MIN_LABEL} must be a whole number, got {min:?}"
-                ))
-            })?;
-        }
         let secrets = deployment
             .secrets
             .iter()
@@ -79,10 +72,13 @@ impl FunctionSpec {
         FunctionId::new(self.namespace.clone(), self.name.clone())
     }
 
-    /// The desired count a new function starts with: `com.openfaas.scale.min`, else 1.
+    /// The desired count a new function starts with: `com.openfaas.scale.min` (checked by the
+    /// scaling policy), else 1.
     pub fn initial_replicas(&self) -> u32 {
         self.deployment
-            .label(SCALE_MIN_LABEL)
+            .labels
+            .as_ref()
+            .and_then(|l| labels::value(l, labels::SCALE_MIN))
             .and_then(|v| v.parse().ok())
             .unwrap_or(1)
     }

@@ -44,26 +44,6 @@ pub struct ScalingSettings {
     pub max_replicas: u64,
 }
 
-/// `FAAS_ECS_MAX_REPLICAS` unless set.
-pub const DEFAULT_MAX_REPLICAS: u64 = 500;
-
-impl ScalingSettings {
-    pub fn off() -> Self {
-        Self {
-            autoscaling: false,
-            from_zero_timeout: Duration::ZERO,
-            interval: Duration::from_secs(2),
-            window: Duration::from_secs(10),
-            stabilisation: Duration::from_secs(30),
-            defaults: Defaults {
-                target: 5.0,
-                zero_duration: Duration::from_secs(900),
-            },
-            max_replicas: DEFAULT_MAX_REPLICAS,
-        }
-    }
-}
-
 pub struct Scaling {
     settings: ScalingSettings,
     backend: Arc<dyn FunctionBackend>,

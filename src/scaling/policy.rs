@@ -5,14 +5,12 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::time::{Duration, Instant};
 
-pub const MIN_LABEL: &str = "com.openfaas.scale.min";
-pub const MAX_LABEL: &str = "com.openfaas.scale.max";
-pub const TARGET_LABEL: &str = "com.openfaas.scale.target";
-pub const TYPE_LABEL: &str = "com.openfaas.scale.type";
-pub const PROPORTION_LABEL: &str = "com.openfaas.scale.target-proportion";
-pub const FACTOR_LABEL: &str = "com.openfaas.scale.factor";
-pub const ZERO_LABEL: &str = "com.openfaas.scale.zero";
-pub const ZERO_DURATION_LABEL: &str = "com.openfaas.scale.zero-duration";
+use crate::model::labels::value as label;
+pub use crate::model::labels::{
+    SCALE_FACTOR as FACTOR_LABEL, SCALE_MAX as MAX_LABEL, SCALE_MIN as MIN_LABEL,
+    SCALE_PROPORTION as PROPORTION_LABEL, SCALE_TARGET as TARGET_LABEL, SCALE_TYPE as TYPE_LABEL,
+    SCALE_ZERO as ZERO_LABEL, SCALE_ZERO_DURATION as ZERO_DURATION_LABEL,
+};
 
 pub const DEFAULT_MIN: u64 = 1;
 pub const DEFAULT_MAX: u64 = 20;
@@ -57,10 +55,6 @@ pub struct InvalidLabel {
     pub label: &'static str,
     pub value: String,
     pub reason: &'static str,
-}
-
-fn label<'a>(labels: &'a BTreeMap<String, String>, key: &str) -> Option<&'a str> {
-    labels.get(key).map(|v| v.trim())
 }
 
 fn parse<T: std::str::FromStr>(

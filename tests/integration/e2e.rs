@@ -80,7 +80,9 @@ impl Stack {
         args.push("--scale-from-zero-timeout=0".into());
         let config = Config::try_parse_from(args).unwrap();
         config.validate().unwrap();
-        let sdk = faas_ecs::app::aws_loader(&config)
+        let sdk = config
+            .aws
+            .loader()
             .region("us-east-1")
             .endpoint_url(moto_url())
             .load()

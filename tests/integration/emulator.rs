@@ -426,7 +426,7 @@ async fn a_deploy_that_fails_half_way_leaves_nothing() {
     let mut config = account.config();
     // ECS refuses to create a service in a subnet that does not exist, after the task
     // definition and the Cloud Map service were made.
-    config.subnets.0 = vec!["subnet-0000000000000000f".into()];
+    config.functions.subnets.0 = vec!["subnet-0000000000000000f".into()];
     let backend = account.backend_with(&config).await;
     let p = router_for(backend);
     let a = deploy(&p, echo()).await;
@@ -461,7 +461,7 @@ async fn secrets_live_in_secrets_manager_and_never_in_a_task_definition() {
     needs_emulator!();
     let account = Account::new().await;
     let mut config = account.config();
-    config.secrets_image = Some("faas-ecs:test".into());
+    config.functions.secrets_image = Some("faas-ecs:test".into());
     let p = router_for(account.backend_with(&config).await);
     let value = "s3cret-value-not-for-task-definitions";
     let a = call(

@@ -94,7 +94,7 @@ def test_the_provider_and_the_gateway_agree_on_ports_and_names():
     assert "referenced_security_group_id = aws_security_group.gateway.id" in rule
     assert "from_port                    = 8081" in rule
     # The names faas-ecs reads its settings from exist in the code.
-    config = (ROOT / "src" / "config.rs").read_text()
+    config = "".join(p.read_text() for p in sorted((ROOT / "src" / "config").glob("*.rs")))
     for line in gateway.splitlines():
         name = line.strip().split(" ")[0]
         if name.startswith("FAAS_ECS_"):

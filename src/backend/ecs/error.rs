@@ -75,7 +75,7 @@ mod tests {
             .region("us-east-1")
             .endpoint_url(format!("http://{addr}"))
             .credentials_provider(aws_sdk_ecs::config::Credentials::for_tests())
-            .timeout_config(config.aws_timeouts())
+            .timeout_config(config.aws.timeouts())
             .load()
             .await;
         let ecs = aws_sdk_ecs::Client::new(&sdk);

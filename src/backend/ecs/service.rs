@@ -2,8 +2,8 @@
 
 use aws_sdk_ecs::types::{
     AssignPublicIp, AwsVpcConfiguration, CapacityProviderStrategyItem, DeploymentCircuitBreaker,
-    DeploymentConfiguration, LaunchType, NetworkConfiguration, PropagateTags, Service,
-    ServiceField, ServiceRegistry, Tag,
+    DeploymentConfiguration, NetworkConfiguration, PropagateTags, Service, ServiceField,
+    ServiceRegistry, Tag,
 };
 use futures::{StreamExt, TryStreamExt};
 
@@ -13,13 +13,30 @@ use crate::backend::Error;
 use crate::model::shared::{self as names, WATCHDOG_PORT};
 use crate::model::{FunctionId, FunctionName, Namespace};
 
+/// The ECS launch type of function tasks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LaunchType {
+    Fargate,
+    Ec2,
+    External,
+}
+
 /// How ECS places function tasks.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Placement {
-    /// `FARGATE`, `EC2` or `EXTERNAL`.
-    LaunchType(&'static str),
+    LaunchType(LaunchType),
     /// `(capacity provider, weight)` pairs.
     CapacityProviders(Vec<(String, i32)>),
+}
+
+impl Placement {
+    /// Whether tasks run on Fargate (which asks for task-level sizes it accepts).
+    pub fn is_fargate(&self) -> bool {
+        match self {
+            Self::LaunchType(t) => *t == LaunchType::Fargate,
+            Self::CapacityProviders(p) => p.iter().any(|(name, _)| name.starts_with("FARGATE")),
+        }
+    }
 }
 
 /// Where function services run; from the configuration.
@@ -212,7 +229,11 @@ pub async fn create(
         .propagate_tags(PropagateTags::Service)
         .enable_ecs_managed_tags(true);
     request = match &settings.placement {
-        Placement::LaunchType(t) => request.launch_type(LaunchType::from(*t)),
+        Placement::LaunchType(t) => request.launch_type(match t {
+            LaunchType::Fargate => aws_sdk_ecs::types::LaunchType::Fargate,
+            LaunchType::Ec2 => aws_sdk_ecs::types::LaunchType::Ec2,
+            LaunchType::External => aws_sdk_ecs::types::LaunchType::External,
+        }),
         Placement::CapacityProviders(strategy) => {
             let items = strategy
                 .iter()
