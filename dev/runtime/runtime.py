@@ -278,7 +278,8 @@ class Runtime:
 
     def write_state(self):
         if self.state_file:
-            write_state(self.state_file, [t for tasks in self.tasks.values() for t in tasks])
+            write_state(self.state_file, [t for tasks in self.tasks.values() for t in tasks],
+                        list(self.draining))
 
     # Cloud Map side: DNS answers from the registered instances
 

@@ -88,10 +88,12 @@ class Task:
             self.process.wait()
 
 
-def write_state(path, tasks):
-    """Writes the running tasks to `path` as JSON (the end-to-end tests read it), atomically."""
-    state = [{"id": t.id, "service": t.service, "ip": t.ip, "pid": t.process.pid, "registered": t.registered}
-             for t in tasks]
+def write_state(path, tasks, draining=()):
+    """Writes the running tasks to `path` as JSON (the end-to-end tests read it), atomically:
+    those in service, then those deregistered and about to stop (`"draining": true`)."""
+    state = [{"id": t.id, "service": t.service, "ip": t.ip, "pid": t.process.pid, "registered": t.registered,
+              "draining": stopping}
+             for group, stopping in ((tasks, False), (draining, True)) for t in group]
     tmp = path + ".tmp"
     with open(tmp, "w") as f:
         json.dump(state, f)

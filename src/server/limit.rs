@@ -1,6 +1,7 @@
 //! How many connections are served at once, over every serving thread.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
@@ -16,6 +17,8 @@ pub struct ConnectionLimit {
     permits: Arc<Semaphore>,
     hurried: Arc<Semaphore>,
     max: usize,
+    /// Connections being served now.
+    open: Arc<AtomicUsize>,
     /// When the limit was last reported: at most one warning a minute.
     reported: Arc<std::sync::Mutex<Option<Instant>>>,
 }
@@ -26,8 +29,14 @@ impl ConnectionLimit {
             permits: Arc::new(Semaphore::new(max)),
             hurried: Arc::new(Semaphore::new((max / 4).clamp(1, 1024))),
             max,
+            open: Arc::default(),
             reported: Arc::default(),
         }
+    }
+
+    /// Connections being served now, hurried ones included.
+    pub fn open(&self) -> usize {
+        self.open.load(Ordering::Relaxed)
     }
 
     /// A place for one more connection, held until it closes.
@@ -36,6 +45,7 @@ impl ConnectionLimit {
             return Place {
                 _permit: permit,
                 hurried: false,
+                open: None,
             };
         }
         if self.report_now() {
@@ -46,8 +56,8 @@ impl ConnectionLimit {
         }
         let closed = "the semaphores are never closed";
         tokio::select! {
-            permit = self.permits.clone().acquire_owned() => Place { _permit: permit.expect(closed), hurried: false },
-            permit = self.hurried.clone().acquire_owned() => Place { _permit: permit.expect(closed), hurried: true },
+            permit = self.permits.clone().acquire_owned() => Place { _permit: permit.expect(closed), hurried: false, open: None },
+            permit = self.hurried.clone().acquire_owned() => Place { _permit: permit.expect(closed), hurried: true, open: None },
         }
     }
 }
@@ -71,10 +81,26 @@ pub(super) struct Place {
     _permit: OwnedSemaphorePermit,
     /// Past the limit: one request, read in [`HURRIED_READ_TIMEOUT`].
     hurried: bool,
+    /// The count of open connections, once the place holds one.
+    open: Option<Arc<AtomicUsize>>,
 }
 
 impl Place {
     pub(super) fn hurried(&self) -> bool {
         self.hurried
+    }
+
+    /// Counts the place's connection as open until the place is given back.
+    pub(super) fn opened(&mut self, limit: &ConnectionLimit) {
+        limit.open.fetch_add(1, Ordering::Relaxed);
+        self.open = Some(limit.open.clone());
+    }
+}
+
+impl Drop for Place {
+    fn drop(&mut self) {
+        if let Some(open) = &self.open {
+            open.fetch_sub(1, Ordering::Relaxed);
+        }
     }
 }

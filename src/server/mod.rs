@@ -90,7 +90,7 @@ pub async fn serve(
     ));
     tokio::pin!(shutdown);
     loop {
-        let place = tokio::select! {
+        let mut place = tokio::select! {
             place = options.connections.acquire() => place,
             () = &mut shutdown => break,
         };
@@ -107,6 +107,7 @@ pub async fn serve(
             () = &mut shutdown => break,
         };
         let _ = stream.set_nodelay(true);
+        place.opened(&options.connections);
         let connection = Arc::new(Connection {
             state: state.clone(),
             router: if place.hurried() {

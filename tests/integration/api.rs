@@ -1,30 +1,25 @@
 //! The HTTP API as clients see it, on the in-memory backend.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::Router;
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
 use base64::Engine;
-use faas_ecs::AppState;
 use faas_ecs::auth::Credentials;
 use faas_ecs::backend::memory::MemoryBackend;
-use faas_ecs::proxy::Proxy;
 use serde_json::json;
 
-use crate::support::{
-    call, call_raw, deploy, echo, no_endpoints, remove, router_for, scale, status, update,
-};
+use crate::support::{TestApp, call, call_raw, deploy, echo, remove, scale, status, update};
 
 fn provider() -> Router {
-    router_for(Arc::new(MemoryBackend::new()))
+    TestApp::init().router()
 }
 
 fn provider_with_auth() -> Router {
-    let proxy = Proxy::new(no_endpoints(), Duration::from_secs(10));
-    let auth = Some(Credentials::new("admin", "pw"));
-    faas_ecs::router(AppState::new(Arc::new(MemoryBackend::new()), proxy, auth))
+    TestApp::init()
+        .with_auth(Credentials::new("admin", "pw"))
+        .router()
 }
 
 #[tokio::test]
@@ -469,7 +464,7 @@ async fn logs_are_ndjson_and_bad_parameters_are_422() {
             text: text.to_string(),
         });
     }
-    let p = router_for(backend);
+    let p = TestApp::on(backend).router();
     let a = call(&p, Method::GET, "/system/logs?name=echo&tail=1", None).await;
     assert_eq!(a.status, StatusCode::OK);
     assert_eq!(a.headers[header::CONTENT_TYPE], "application/x-ndjson");

@@ -6,240 +6,15 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use axum::body::{Body, Bytes};
-use axum::http::{Method, Request, StatusCode};
-use clap::Parser;
-use faas_ecs::app::App;
-use faas_ecs::config::Config;
+use axum::http::{Method, StatusCode};
 use faas_ecs::resolver::Resolver;
 use faas_ecs::resolver::discovery::{CloudMapResolver, discovery_client};
 use faas_ecs::resolver::dns::{DnsResolver, RecordKind};
 use futures::StreamExt;
-use http_body_util::BodyExt;
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
 use serde_json::{Value, json};
-use std::sync::Arc;
 
-use crate::support::{function_id, moto_url};
-
-/// A provider on a real socket, configured as scripts/dev configures it.
-pub(crate) struct Stack {
-    pub(crate) url: String,
-    resolver: Option<Arc<dyn Resolver>>,
-    pub(crate) client: Client<HttpConnector, Body>,
-    /// The faas-ecs process and its captured log, when the stack runs the binary.
-    process: Option<(std::process::Child, std::path::PathBuf)>,
-    /// The provider in this process, when the stack runs it here: its background tasks live
-    /// as long as it does.
-    _app: Option<App>,
-}
-
-impl Drop for Stack {
-    fn drop(&mut self) {
-        if let Some((child, _)) = &mut self.process {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
-
-/// The provider settings scripts/test wrote, as `(variable, value)`.
-fn provider_env() -> Vec<(String, String)> {
-    let settings = std::fs::read_to_string(env("E2E_PROVIDER_ENV")).unwrap();
-    let mut vars: Vec<(String, String)> = settings
-        .lines()
-        .filter_map(|l| l.split_once('='))
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
-    vars.push(("FAAS_ECS_DNS_SERVER".into(), env("E2E_DNS")));
-    vars
-}
-
-fn env(name: &str) -> String {
-    std::env::var(name)
-        .unwrap_or_else(|_| panic!("{name} is not set: run the tests with scripts/test"))
-}
-
-impl Stack {
-    async fn start() -> Self {
-        let settings = std::fs::read_to_string(env("E2E_PROVIDER_ENV")).unwrap();
-        let mut args = vec!["faas-ecs".to_string()];
-        for line in settings.lines().filter(|l| l.contains('=')) {
-            let (key, value) = line.split_once('=').unwrap();
-            let flag = key
-                .trim_start_matches("FAAS_ECS_")
-                .to_lowercase()
-                .replace('_', "-");
-            args.push(format!("--{flag}={value}"));
-        }
-        args.push(format!("--dns-server={}", env("E2E_DNS")));
-        // Autoscaling off: other tests' providers share its cluster (see start_binary). No wait
-        // for a task at zero either: tests/integration/scaling.rs covers waking from zero.
-        args.push("--autoscaling=false".into());
-        args.push("--scale-from-zero-timeout=0".into());
-        let config = Config::try_parse_from(args).unwrap();
-        config.validate().unwrap();
-        let sdk = config
-            .aws
-            .loader()
-            .region("us-east-1")
-            .endpoint_url(moto_url())
-            .load()
-            .await;
-        let app = App::build(config, &sdk).await.unwrap();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
-        tokio::spawn(faas_ecs::server::serve(
-            listener,
-            app.state.clone(),
-            app.server_options(app.connection_limit()),
-            std::future::pending(),
-        ));
-        Self {
-            url,
-            resolver: Some(app.resolver().clone()),
-            client: Client::builder(TokioExecutor::new()).build_http(),
-            process: None,
-            _app: Some(app),
-        }
-    }
-
-    /// The faas-ecs binary itself, its log (RUST_LOG=debug) captured to a file.
-    /// Autoscaling off: other tests' providers share its cluster, and would scale its
-    /// functions by a load they do not see.
-    async fn start_binary() -> Self {
-        Self::start_binary_with(free_port(), &[("FAAS_ECS_AUTOSCALING", "false")]).await
-    }
-
-    /// The faas-ecs binary on `port`, with `settings` added to its environment.
-    pub(crate) async fn start_binary_with(port: u16, settings: &[(&str, &str)]) -> Self {
-        let log =
-            std::env::temp_dir().join(format!("faas-ecs-e2e-{}-{port}.log", std::process::id()));
-        let child = std::process::Command::new(env!("CARGO_BIN_EXE_faas-ecs"))
-            .envs(provider_env())
-            .envs(settings.iter().copied())
-            .env("AWS_ENDPOINT_URL", moto_url())
-            .env("port", port.to_string())
-            .env("bind_address", "127.0.0.1")
-            .env("RUST_LOG", "debug")
-            .stdout(std::fs::File::create(&log).unwrap())
-            .stderr(std::fs::File::options().append(true).open(&log).unwrap())
-            .spawn()
-            .unwrap();
-        let stack = Self {
-            url: format!("http://127.0.0.1:{port}"),
-            resolver: None,
-            client: Client::builder(TokioExecutor::new()).build_http(),
-            process: Some((child, log)),
-            _app: None,
-        };
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            let request = Request::get(format!("{}/healthz", stack.url))
-                .body(Body::empty())
-                .unwrap();
-            if let Ok(r) = stack.client.request(request).await
-                && r.status() == StatusCode::OK
-            {
-                return stack;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "faas-ecs did not start: {}",
-                stack.captured_log()
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    }
-
-    pub(crate) fn captured_log(&self) -> String {
-        let Some((_, log)) = &self.process else {
-            return String::new();
-        };
-        std::fs::read_to_string(log).unwrap_or_default()
-    }
-
-    pub(crate) async fn send(
-        &self,
-        method: Method,
-        path: &str,
-        body: impl Into<Body>,
-    ) -> (StatusCode, axum::http::HeaderMap, Bytes) {
-        let request = Request::builder()
-            .method(method)
-            .uri(format!("{}{path}", self.url))
-            .body(body.into())
-            .unwrap();
-        let response = self.client.request(request).await.unwrap();
-        let (parts, body) = response.into_parts();
-        (
-            parts.status,
-            parts.headers,
-            body.collect().await.unwrap().to_bytes(),
-        )
-    }
-
-    pub(crate) async fn deploy(&self, body: Value) {
-        let (status, _, text) = self
-            .send(Method::POST, "/system/functions", body.to_string())
-            .await;
-        assert_eq!(status, StatusCode::ACCEPTED, "{text:?}");
-    }
-
-    pub(crate) async fn scale(&self, name: &str, replicas: u32) {
-        let body = json!({"serviceName": name, "replicas": replicas}).to_string();
-        let (status, _, _) = self
-            .send(
-                Method::POST,
-                &format!("/system/scale-function/{name}"),
-                body,
-            )
-            .await;
-        assert_eq!(status, StatusCode::ACCEPTED);
-    }
-
-    /// Waits until the function has exactly `replicas` ready replicas, as the gateway would poll.
-    pub(crate) async fn wait_ready(&self, name: &str, replicas: u64) {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            let (status, _, body) = self
-                .send(
-                    Method::GET,
-                    &format!("/system/function/{name}"),
-                    Body::empty(),
-                )
-                .await;
-            if status == StatusCode::OK {
-                let s: Value = serde_json::from_slice(&body).unwrap();
-                if s["availableReplicas"] == replicas && s["replicas"] == replicas {
-                    return;
-                }
-            }
-            assert!(
-                Instant::now() < deadline,
-                "{name} never had {replicas} ready replicas"
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    }
-
-    pub(crate) async fn invoke(
-        &self,
-        method: Method,
-        path: &str,
-        body: impl Into<Body>,
-    ) -> (StatusCode, String) {
-        let (status, _, body) = self.send(method, path, body).await;
-        (status, String::from_utf8_lossy(&body).into_owned())
-    }
-}
-
-/// A loopback port nothing listens on now.
-pub(crate) fn free_port() -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.local_addr().unwrap().port()
-}
+use crate::support::stack::env;
+use crate::support::{Answer, Stack, function_id, moto_url, send};
 
 fn line<'a>(output: &'a str, key: &str) -> Option<&'a str> {
     output
@@ -369,7 +144,11 @@ async fn scaled_to_zero_answers_503_from_the_proxy() {
     // As with ECS, the task answers until it is deregistered and stopped.
     let deadline = Instant::now() + Duration::from_secs(30);
     let (headers, body) = loop {
-        let (status, headers, body) = stack
+        let Answer {
+            status,
+            headers,
+            body,
+        } = stack
             .send(Method::GET, &format!("/function/{name}"), Body::empty())
             .await;
         if status == StatusCode::SERVICE_UNAVAILABLE {
@@ -425,7 +204,9 @@ async fn the_conformance_suites_redirector_and_a_users_own_image_run_in_http_mod
         .await;
     stack.wait_ready(redirector, 1).await;
     stack.wait_ready(own, 1).await;
-    let (status, headers, _) = stack
+    let Answer {
+        status, headers, ..
+    } = stack
         .send(
             Method::POST,
             &format!("/function/{redirector}"),
@@ -434,7 +215,9 @@ async fn the_conformance_suites_redirector_and_a_users_own_image_run_in_http_mod
         .await;
     assert_eq!(status, StatusCode::FOUND);
     assert_eq!(headers["location"], "http://example.com");
-    let (status, headers, _) = stack
+    let Answer {
+        status, headers, ..
+    } = stack
         .send(
             Method::GET,
             &format!("/function/{own}/redirect"),
@@ -455,7 +238,9 @@ async fn redirects_streams_and_large_bodies_pass_through_a_real_function() {
         .await;
     stack.wait_ready(name, 1).await;
 
-    let (status, headers, _) = stack
+    let Answer {
+        status, headers, ..
+    } = stack
         .send(
             Method::GET,
             &format!("/function/{name}/redirect"),
@@ -466,10 +251,13 @@ async fn redirects_streams_and_large_bodies_pass_through_a_real_function() {
     assert_eq!(headers["location"], "/elsewhere");
 
     // Each line is received before the function writes the last one.
-    let request = Request::get(format!("{}/function/{name}/ndjson", stack.url))
-        .body(Body::empty())
-        .unwrap();
-    let response = stack.client.request(request).await.unwrap();
+    let response = send(
+        Method::GET,
+        format!("{}/function/{name}/ndjson", stack.url),
+        &[],
+        Body::empty(),
+    )
+    .await;
     assert_eq!(response.headers()["content-type"], "application/x-ndjson");
     let mut stream = response.into_body().into_data_stream();
     let mut buffer = Vec::new();
@@ -494,7 +282,7 @@ async fn redirects_streams_and_large_bodies_pass_through_a_real_function() {
     );
 
     let big = vec![7u8; 10 * 1024 * 1024];
-    let (status, _, body) = stack
+    let Answer { status, body, .. } = stack
         .send(Method::POST, &format!("/function/{name}/echo"), big.clone())
         .await;
     assert_eq!(status, StatusCode::OK);
@@ -506,7 +294,7 @@ async fn redirects_streams_and_large_bodies_pass_through_a_real_function() {
 async fn first_success(stack: &Stack, path: &str) -> Bytes {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        let (status, _, body) = stack.send(Method::GET, path, Body::empty()).await;
+        let Answer { status, body, .. } = stack.send(Method::GET, path, Body::empty()).await;
         match status {
             StatusCode::OK => return body,
             StatusCode::SERVICE_UNAVAILABLE => {}
@@ -518,7 +306,7 @@ async fn first_success(stack: &Stack, path: &str) -> Bytes {
 }
 
 async fn secret_names(stack: &Stack) -> Vec<String> {
-    let (status, _, body) = stack
+    let Answer { status, body, .. } = stack
         .send(Method::GET, "/system/secrets", Body::empty())
         .await;
     assert_eq!(status, StatusCode::OK);
@@ -540,17 +328,21 @@ async fn functions_read_secrets_as_files_with_the_exact_bytes() {
 
     let create = |body: Value| stack.send(Method::POST, "/system/secrets", body.to_string());
     assert_eq!(
-        create(json!({"name": "e2e-text", "value": text})).await.0,
+        create(json!({"name": "e2e-text", "value": text}))
+            .await
+            .status,
         StatusCode::CREATED
     );
     assert_eq!(
-        create(json!({"name": "e2e-raw", "rawValue": b64})).await.0,
+        create(json!({"name": "e2e-raw", "rawValue": b64}))
+            .await
+            .status,
         StatusCode::CREATED
     );
     assert_eq!(
         create(json!({"name": "e2e-text", "value": "again"}))
             .await
-            .0,
+            .status,
         StatusCode::CONFLICT
     );
     let names = secret_names(&stack).await;
@@ -560,7 +352,7 @@ async fn functions_read_secrets_as_files_with_the_exact_bytes() {
     );
 
     let missing = json!({"service": "e2e-nosecret", "image": "ghcr.io/openfaas/alpine:latest", "envProcess": "cat", "secrets": ["nope"]});
-    let (status, _, _) = stack
+    let Answer { status, .. } = stack
         .send(Method::POST, "/system/functions", missing.to_string())
         .await;
     assert_eq!(
@@ -582,7 +374,7 @@ async fn functions_read_secrets_as_files_with_the_exact_bytes() {
     assert_eq!(first_success(&stack, "/function/e2e-read-raw").await, raw);
 
     // A new value reaches the function with its next update, and no answer after it is stale.
-    let (status, _, _) = stack
+    let Answer { status, .. } = stack
         .send(
             Method::PUT,
             "/system/secrets",
@@ -590,7 +382,7 @@ async fn functions_read_secrets_as_files_with_the_exact_bytes() {
         )
         .await;
     assert_eq!(status, StatusCode::OK);
-    let (status, _, _) = stack
+    let Answer { status, .. } = stack
         .send(
             Method::PUT,
             "/system/functions",
@@ -604,7 +396,7 @@ async fn functions_read_secrets_as_files_with_the_exact_bytes() {
     );
 
     for name in ["e2e-read-text", "e2e-read-raw"] {
-        let (status, _, _) = stack
+        let Answer { status, .. } = stack
             .send(
                 Method::DELETE,
                 "/system/functions",
@@ -614,7 +406,7 @@ async fn functions_read_secrets_as_files_with_the_exact_bytes() {
         assert_eq!(status, StatusCode::ACCEPTED);
     }
     for name in ["e2e-text", "e2e-raw"] {
-        let (status, _, _) = stack
+        let Answer { status, .. } = stack
             .send(
                 Method::DELETE,
                 "/system/secrets",
@@ -625,7 +417,7 @@ async fn functions_read_secrets_as_files_with_the_exact_bytes() {
     }
     let names = secret_names(&stack).await;
     assert!(!names.iter().any(|n| n.starts_with("e2e-")), "{names:?}");
-    let (status, _, _) = stack
+    let Answer { status, .. } = stack
         .send(
             Method::PUT,
             "/system/secrets",
@@ -651,7 +443,11 @@ async fn functions_read_secrets_as_files_with_the_exact_bytes() {
 
 /// The NDJSON lines of a log request, read until the stream ends.
 async fn log_lines(stack: &Stack, query: &str) -> Vec<Value> {
-    let (status, headers, body) = stack
+    let Answer {
+        status,
+        headers,
+        body,
+    } = stack
         .send(Method::GET, &format!("/system/logs?{query}"), Body::empty())
         .await;
     assert_eq!(status, StatusCode::OK, "{body:?}");
@@ -721,7 +517,7 @@ async fn function_output_is_streamed_from_cloudwatch_logs() {
             .len(),
         1
     );
-    let (status, _, _) = stack
+    let Answer { status, .. } = stack
         .send(
             Method::GET,
             &format!("/system/logs?name={name}&tail=x"),
@@ -731,13 +527,13 @@ async fn function_output_is_streamed_from_cloudwatch_logs() {
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
 
     // With follow, a line written after the stream opened arrives on it.
-    let request = Request::get(format!(
-        "{}/system/logs?name={name}&follow=true&tail=1",
-        stack.url
-    ))
-    .body(Body::empty())
-    .unwrap();
-    let response = stack.client.request(request).await.unwrap();
+    let response = send(
+        Method::GET,
+        format!("{}/system/logs?name={name}&follow=true&tail=1", stack.url),
+        &[],
+        Body::empty(),
+    )
+    .await;
     assert_eq!(response.status(), StatusCode::OK);
     let mut stream = response.into_body().into_data_stream();
     let (status, _) = stack
@@ -775,7 +571,11 @@ async fn one_name_in_two_namespaces_is_two_functions_each_reading_its_own_secret
     // E2E tests share one account: namespaces of this test's own.
     let (a, b, c) = ("e2e-team-a", "e2e-team-b", "e2e-team-c");
     for ns in [a, b, c] {
-        let (status, _, text) = stack
+        let Answer {
+            status,
+            headers: _,
+            body: text,
+        } = stack
             .send(
                 Method::POST,
                 "/system/namespace/",
@@ -787,7 +587,7 @@ async fn one_name_in_two_namespaces_is_two_functions_each_reading_its_own_secret
     for ns in [a, b] {
         let secret =
             json!({"name": "e2e-key", "value": format!("secret of {ns}"), "namespace": ns});
-        let (status, _, _) = stack
+        let Answer { status, .. } = stack
             .send(Method::POST, "/system/secrets", secret.to_string())
             .await;
         assert_eq!(status, StatusCode::CREATED);
@@ -840,13 +640,17 @@ async fn one_name_in_two_namespaces_is_two_functions_each_reading_its_own_secret
     // A third namespace cannot mount another's secret: it does not exist there.
     let borrow = json!({"service": "e2e-ns-echo", "namespace": c, "image": "ghcr.io/openfaas/alpine:latest",
                         "envProcess": "cat /var/openfaas/secrets/e2e-key", "secrets": ["e2e-key"]});
-    let (status, _, text) = stack
+    let Answer {
+        status,
+        headers: _,
+        body: text,
+    } = stack
         .send(Method::POST, "/system/functions", borrow.to_string())
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{text:?}");
 
     for ns in [a, b] {
-        let (status, _, _) = stack
+        let Answer { status, .. } = stack
             .send(
                 Method::DELETE,
                 &format!("/system/namespace/{ns}"),
@@ -854,7 +658,7 @@ async fn one_name_in_two_namespaces_is_two_functions_each_reading_its_own_secret
             )
             .await;
         assert_eq!(status, StatusCode::CONFLICT, "{ns} still holds a function");
-        let (status, _, _) = stack
+        let Answer { status, .. } = stack
             .send(
                 Method::DELETE,
                 "/system/functions",
@@ -862,7 +666,7 @@ async fn one_name_in_two_namespaces_is_two_functions_each_reading_its_own_secret
             )
             .await;
         assert_eq!(status, StatusCode::ACCEPTED);
-        let (status, _, _) = stack
+        let Answer { status, .. } = stack
             .send(
                 Method::DELETE,
                 "/system/secrets",
@@ -872,7 +676,7 @@ async fn one_name_in_two_namespaces_is_two_functions_each_reading_its_own_secret
         assert_eq!(status, StatusCode::OK);
     }
     for ns in [a, b, c] {
-        let (status, _, _) = stack
+        let Answer { status, .. } = stack
             .send(
                 Method::DELETE,
                 &format!("/system/namespace/{ns}"),

@@ -11,8 +11,7 @@ use serde_json::json;
 use faas_ecs::backend::ecs::EcsBackend;
 
 use crate::support::{
-    Account, call, deploy, echo, function_id, no_endpoints, remove, router_for, scale, status,
-    update,
+    Account, TestApp, call, deploy, echo, function_id, no_endpoints, remove, scale, status, update,
 };
 
 pub(crate) async fn service(account: &Account, name: &str) -> Option<aws_sdk_ecs::types::Service> {
@@ -402,7 +401,7 @@ async fn a_refresh_brings_in_changes_made_elsewhere() {
     let config = account.config();
     let first = account.backend_with(&config).await;
     let second = account.backend_with(&config).await;
-    let p = router_for(first);
+    let p = TestApp::on(first).router();
     deploy(&p, echo()).await;
     scale(&p, "echo", 4).await;
     second.refresh().await.unwrap();
@@ -428,7 +427,7 @@ async fn a_deploy_that_fails_half_way_leaves_nothing() {
     // definition and the Cloud Map service were made.
     config.functions.subnets.0 = vec!["subnet-0000000000000000f".into()];
     let backend = account.backend_with(&config).await;
-    let p = router_for(backend);
+    let p = TestApp::on(backend).router();
     let a = deploy(&p, echo()).await;
     assert!(
         a.status.is_server_error() || a.status.is_client_error(),
@@ -462,7 +461,7 @@ async fn secrets_live_in_secrets_manager_and_never_in_a_task_definition() {
     let account = Account::new().await;
     let mut config = account.config();
     config.functions.secrets_image = Some("faas-ecs:test".into());
-    let p = router_for(account.backend_with(&config).await);
+    let p = TestApp::on(account.backend_with(&config).await).router();
     let value = "s3cret-value-not-for-task-definitions";
     let a = call(
         &p,
@@ -570,7 +569,7 @@ async fn logs_that_cloudwatch_cannot_serve_are_a_5xx_not_an_empty_200() {
     let backend = EcsBackend::start(aws, settings, no_endpoints())
         .await
         .unwrap();
-    let p = router_for(backend);
+    let p = TestApp::on(backend).router();
     for query in ["name=echo", "name=echo&follow=true"] {
         let a = call(&p, Method::GET, &format!("/system/logs?{query}"), None).await;
         assert_eq!(a.status, StatusCode::INTERNAL_SERVER_ERROR, "{query}");
@@ -642,7 +641,7 @@ async fn cloud_map_services_left_behind_are_collected() {
     needs_emulator!();
     let account = Account::new().await;
     let backend = account.backend_with(&account.config()).await;
-    let p = router_for(backend.clone());
+    let p = TestApp::on(backend.clone()).router();
     deploy(&p, echo()).await;
     let sd = &account.aws.servicediscovery;
     let tag = |k: &str, v: &str| {
@@ -710,7 +709,7 @@ async fn task_definitions_left_by_a_crash_are_collected() {
     needs_emulator!();
     let account = Account::new().await;
     let backend = account.backend_with(&account.config()).await;
-    let p = router_for(backend.clone());
+    let p = TestApp::on(backend.clone()).router();
     for name in ["kept", "orphan"] {
         let a = deploy(&p, json!({"service": name, "image": "i"})).await;
         assert_eq!(a.status, StatusCode::ACCEPTED);

@@ -7,20 +7,18 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::http::{Method, StatusCode};
-use faas_ecs::AppState;
 use faas_ecs::backend::memory::MemoryBackend;
 use faas_ecs::backend::{FunctionBackend, NamespaceStore};
 use faas_ecs::model::Namespace;
-use faas_ecs::proxy::Proxy;
 use serde_json::{Value, json};
 
 use faas_ecs::backend::ecs::revisions;
 
 use crate::emulator::{active_revisions, cloudmap_services, service};
-use crate::support::{Account, Answer, call, deploy, no_endpoints, router_for};
+use crate::support::{Account, Answer, TestApp, call, deploy, eventually};
 
 fn provider() -> Router {
-    router_for(Arc::new(MemoryBackend::new()))
+    TestApp::init().router()
 }
 
 async fn create(p: &Router, body: Value) -> Answer {
@@ -309,13 +307,9 @@ async fn with_management_off_namespaces_are_used_but_not_changed() {
     let backend = Arc::new(MemoryBackend::new());
     let ready = faas_ecs::model::NamespaceSpec::bare(Namespace::parse("team-a").unwrap());
     backend.create_namespace(&ready).await.unwrap();
-    let state = AppState::new(
-        backend,
-        Proxy::new(no_endpoints(), Duration::from_secs(10)),
-        None,
-    )
-    .with_namespace_management(false);
-    let p = faas_ecs::router(state);
+    let p = TestApp::on(backend)
+        .with_namespace_management(false)
+        .router();
     for a in [
         create(&p, json!({"name": "team-b"})).await,
         put(
@@ -437,7 +431,7 @@ async fn namespaces_survive_a_restart_reach_a_second_replica_and_outlive_the_col
     let config = account.config();
     let first = account.backend_with(&config).await;
     let second = account.backend_with(&config).await;
-    let p = router_for(first.clone());
+    let p = TestApp::on(first.clone()).router();
     let team_a = json!({"name": "team-a", "labels": {"openfaas": "1"}});
     assert_eq!(create(&p, team_a.clone()).await.status, StatusCode::CREATED);
     assert_eq!(
@@ -454,7 +448,7 @@ async fn namespaces_survive_a_restart_reach_a_second_replica_and_outlive_the_col
     // so a create on one replica and a deploy on the other a moment later both work.
     let ns = Namespace::parse("team-a").unwrap();
     assert!(!second.has_namespace(&ns));
-    let second_api = router_for(second.clone());
+    let second_api = TestApp::on(second.clone()).router();
     assert_eq!(get(&second_api, "team-a").await.json(), changed);
     assert!(second.has_namespace(&ns));
     // A removal asks ECS, not the cache (which does not have the function before the refresh).
@@ -475,7 +469,7 @@ async fn namespaces_survive_a_restart_reach_a_second_replica_and_outlive_the_col
     // A provider started afresh loses nothing.
     drop(p);
     drop(first);
-    let restarted = router_for(account.backend_with(&config).await);
+    let restarted = TestApp::on(account.backend_with(&config).await).router();
     assert_eq!(names(&restarted).await, json!(["openfaas-fn", "team-a"]));
     assert_eq!(get(&restarted, "team-a").await.json(), changed);
     let a = call(
@@ -499,8 +493,13 @@ async fn namespaces_survive_a_restart_reach_a_second_replica_and_outlive_the_col
     if asked.elapsed() < Duration::from_millis(900) {
         assert!(!second.find_namespace(&team_b).await.unwrap());
     }
-    tokio::time::sleep(Duration::from_secs(1)).await;
-    assert!(second.find_namespace(&team_b).await.unwrap());
+    // Then AWS is asked again.
+    eventually(
+        "team-b found once the memory of its absence ends",
+        Duration::from_secs(10),
+        async || second.find_namespace(&team_b).await.unwrap(),
+    )
+    .await;
 
     // The collector removes Cloud Map services no function uses, but not a namespace's record.
     second.collect_garbage(Duration::ZERO).await.unwrap();

@@ -1,7 +1,6 @@
 //! The invocation proxy over real sockets: a provider on the in-memory backend with a fixed
 //! resolver, in front of upstreams written here.
 
-use std::collections::HashMap;
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -11,22 +10,15 @@ use std::time::Duration;
 use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::Request;
-use axum::http::{HeaderMap, Method, StatusCode};
+use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
-use faas_ecs::AppState;
-use faas_ecs::backend::memory::MemoryBackend;
-use faas_ecs::proxy::Proxy;
-use faas_ecs::resolver::fixed::FixedResolver;
 use futures::StreamExt;
 use http_body_util::{BodyExt, StreamBody};
 use hyper::body::Frame;
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
 use serde_json::{Value, json};
 
-use crate::support::raw_status;
+use crate::support::{Answer, TestApp, eventually, fetch, raw_status, read, send};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
@@ -39,28 +31,13 @@ async fn spawn(router: Router) -> SocketAddr {
 
 /// A provider whose functions are at the given addresses; answers wait at most `timeout`.
 async fn provider(table: &[(&str, Vec<SocketAddr>)], timeout: Duration) -> SocketAddr {
-    let table: HashMap<String, Vec<SocketAddr>> = table
-        .iter()
-        .map(|(n, a)| (n.to_string(), a.clone()))
-        .collect();
-    let proxy = Proxy::new(Arc::new(FixedResolver::new(table)), timeout);
-    let state = AppState::new(Arc::new(MemoryBackend::new()), proxy, None);
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(faas_ecs::server::serve(
-        listener,
-        state,
-        faas_ecs::server::Options {
-            read_timeout: Duration::from_secs(10),
-            grace: Duration::from_secs(1),
-            // As deployed: serving threads poll a while before sleeping.
-            busy_poll: Duration::from_micros(200),
-            max_request_head: 16384,
-            connections: faas_ecs::server::ConnectionLimit::new(1024),
-        },
-        std::future::pending(),
-    ));
-    addr
+    TestApp::init()
+        .with_functions(table)
+        .with_write_timeout(timeout)
+        // As deployed: serving threads poll a while before sleeping.
+        .with_busy_poll(Duration::from_micros(200))
+        .serve()
+        .await
 }
 
 /// An address nothing listens on.
@@ -69,44 +46,16 @@ async fn closed_port() -> SocketAddr {
     listener.local_addr().unwrap()
 }
 
-fn client() -> Client<HttpConnector, Body> {
-    Client::builder(TokioExecutor::new()).build_http()
-}
-
-async fn send(method: Method, url: String, headers: &[(&str, &str)], body: Body) -> Response<Body> {
-    let mut request = axum::http::Request::builder().method(method).uri(url);
-    for (k, v) in headers {
-        request = request.header(*k, *v);
-    }
-    client()
-        .request(request.body(body).unwrap())
-        .await
-        .unwrap()
-        .map(Body::new)
-}
-
-async fn read(response: Response<Body>) -> (StatusCode, HeaderMap, Bytes) {
-    let (parts, body) = response.into_parts();
-    (
-        parts.status,
-        parts.headers,
-        body.collect().await.unwrap().to_bytes(),
-    )
-}
-
 /// The provider's Prometheus text.
 async fn metrics_text(p: SocketAddr) -> String {
-    let (_, _, metrics) = read(
-        send(
-            Method::GET,
-            format!("http://{p}/metrics"),
-            &[],
-            Body::empty(),
-        )
-        .await,
+    fetch(
+        Method::GET,
+        format!("http://{p}/metrics"),
+        &[],
+        Body::empty(),
     )
-    .await;
-    String::from_utf8_lossy(&metrics).into_owned()
+    .await
+    .text()
 }
 
 /// Answers with what it received, as JSON.
@@ -153,7 +102,11 @@ async fn method_path_query_headers_and_body_reach_the_function_and_back() {
             Body::from("hi"),
         )
         .await;
-        let (status, headers, body) = read(response).await;
+        let Answer {
+            status,
+            headers,
+            body,
+        } = read(response).await;
         assert_eq!(status, StatusCode::OK, "{method}");
         assert_eq!(headers["x-call-id"], "call-1");
         assert_eq!(headers["x-from"], "echo");
@@ -171,8 +124,8 @@ async fn method_path_query_headers_and_body_reach_the_function_and_back() {
         ("/function/echo/", "/"),
         ("/function/echo.openfaas-fn/x", "/x"),
     ] {
-        let (status, _, body) =
-            read(send(Method::GET, format!("http://{p}{path}"), &[], Body::empty()).await).await;
+        let Answer { status, body, .. } =
+            fetch(Method::GET, format!("http://{p}{path}"), &[], Body::empty()).await;
         assert_eq!(status, StatusCode::OK, "{path}");
         assert_eq!(
             serde_json::from_slice::<Value>(&body).unwrap()["path"],
@@ -180,7 +133,11 @@ async fn method_path_query_headers_and_body_reach_the_function_and_back() {
             "{path}"
         );
     }
-    let (status, headers, body) = read(
+    let Answer {
+        status,
+        headers,
+        body,
+    } = read(
         send(
             Method::HEAD,
             format!("http://{p}/function/echo"),
@@ -214,7 +171,11 @@ async fn redirects_reach_the_caller_unfollowed() {
     let redirect = || async { (StatusCode::FOUND, [("location", "/elsewhere")], "moved") };
     let upstream = spawn(Router::new().fallback(any(redirect))).await;
     let p = provider(&[("r", vec![upstream])], Duration::from_secs(5)).await;
-    let (status, headers, body) = read(
+    let Answer {
+        status,
+        headers,
+        body,
+    } = read(
         send(
             Method::GET,
             format!("http://{p}/function/r"),
@@ -233,7 +194,11 @@ async fn redirects_reach_the_caller_unfollowed() {
 async fn no_ready_task_is_503_and_an_unreachable_one_500() {
     let closed = closed_port().await;
     let p = provider(&[("gone", vec![closed])], Duration::from_secs(5)).await;
-    let (status, headers, body) = read(
+    let Answer {
+        status,
+        headers,
+        body,
+    } = read(
         send(
             Method::GET,
             format!("http://{p}/function/none"),
@@ -246,7 +211,11 @@ async fn no_ready_task_is_503_and_an_unreachable_one_500() {
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(headers["x-openfaas-internal"], "proxy");
     assert_eq!(body, "No endpoints available for: none.openfaas-fn.");
-    let (status, headers, body) = read(
+    let Answer {
+        status,
+        headers,
+        body,
+    } = read(
         send(
             Method::POST,
             format!("http://{p}/function/gone"),
@@ -277,7 +246,11 @@ async fn a_task_that_refuses_connections_is_skipped() {
     let p = provider(&[("echo", vec![closed, upstream])], Duration::from_secs(5)).await;
     for i in 0..6 {
         let body = format!("request {i}");
-        let (status, _, answer) = read(
+        let Answer {
+            status,
+            headers: _,
+            body: answer,
+        } = read(
             send(
                 Method::POST,
                 format!("http://{p}/function/echo"),
@@ -537,40 +510,33 @@ async fn websocket_upgrades_pass_through() {
 
 #[tokio::test]
 async fn a_stop_lets_the_request_in_flight_finish_and_takes_no_new_connection() {
-    let slow = || async {
+    let arrived = Arc::new(tokio::sync::Notify::new());
+    let reached = arrived.clone();
+    let slow = move || async move {
+        reached.notify_one();
         tokio::time::sleep(Duration::from_millis(500)).await;
         "done"
     };
     let upstream = spawn(Router::new().fallback(any(slow))).await;
-    let table = HashMap::from([("slow".to_string(), vec![upstream])]);
-    let proxy = Proxy::new(Arc::new(FixedResolver::new(table)), Duration::from_secs(5));
-    let state = AppState::new(Arc::new(MemoryBackend::new()), proxy, None);
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let p = listener.local_addr().unwrap();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(faas_ecs::server::serve(
-        listener,
-        state,
-        faas_ecs::server::Options {
-            read_timeout: Duration::from_secs(10),
-            grace: Duration::from_secs(5),
-            busy_poll: Duration::ZERO,
-            max_request_head: 16384,
-            connections: faas_ecs::server::ConnectionLimit::new(1024),
-        },
-        async {
+    let (p, server) = TestApp::init()
+        .with_functions(&[("slow", vec![upstream])])
+        .with_write_timeout(Duration::from_secs(5))
+        .with_grace(Duration::from_secs(5))
+        .serve_until(async {
             let _ = stopped.await;
-        },
-    ));
+        })
+        .await;
     let in_flight = tokio::spawn(send(
         Method::GET,
         format!("http://{p}/function/slow"),
         &[],
         Body::empty(),
     ));
-    tokio::time::sleep(Duration::from_millis(150)).await;
+    // Stopped once the function has the request.
+    arrived.notified().await;
     stop.send(()).unwrap();
-    let (status, _, body) = read(in_flight.await.unwrap()).await;
+    let Answer { status, body, .. } = read(in_flight.await.unwrap()).await;
     assert_eq!((status, &body[..]), (StatusCode::OK, &b"done"[..]));
     tokio::time::timeout(Duration::from_secs(2), server)
         .await
@@ -624,7 +590,12 @@ async fn malformed_framing_is_a_400_and_never_reaches_the_function() {
     let mut socket = TcpStream::connect(p).await.unwrap();
     let start = format!("{head}transfer-encoding: chunked\r\n\r\n5\r\nhello\r\n");
     socket.write_all(start.as_bytes()).await.unwrap();
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    eventually(
+        "the function has the request",
+        Duration::from_secs(10),
+        async || reached.load(Ordering::SeqCst) == 3,
+    )
+    .await;
     socket.write_all(b"zz\r\n\r\n").await.unwrap();
     let mut answer = Vec::new();
     tokio::time::timeout(Duration::from_secs(10), socket.read_to_end(&mut answer))

@@ -11,12 +11,11 @@ use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 use serde_json::{Value, json};
 
-use crate::e2e::{Stack, free_port};
-use crate::support::moto_url;
+use crate::support::{Answer, Stack, eventually, free_port, moto_url};
 
-/// Waits until the function has no task in service (the local runtime deregisters a task when
-/// it takes it out), then for the record TTL and a second, after which the provider's DNS
-/// answers no longer hold it and the draining task has stopped, as with ECS.
+/// Waits until the function has no task left, in service or draining: the local runtime stops a
+/// deregistered task the record TTL and a second after it left DNS, as ECS does, so by then the
+/// provider's DNS answers no longer hold it.
 async fn wait_out_of_service(name: &str) {
     let tasks = std::env::var("E2E_TASKS").expect("E2E_TASKS: run the tests with scripts/test");
     let deadline = Instant::now() + Duration::from_secs(60);
@@ -34,8 +33,10 @@ async fn wait_out_of_service(name: &str) {
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    tokio::time::sleep(Duration::from_secs(6)).await;
 }
+
+/// The scaler's round in [`FAST`].
+const ROUND: Duration = Duration::from_millis(500);
 
 /// Short rounds and windows, so that each behaviour shows within seconds.
 const FAST: [(&str, &str); 3] = [
@@ -75,16 +76,15 @@ fn function(name: &str, image_command: &str, labels: Value) -> Value {
 }
 
 async fn replicas(stack: &Stack, name: &str) -> u64 {
-    let (status, _, body) = stack
+    let a = stack
         .send(
             Method::GET,
             &format!("/system/function/{name}"),
             Body::empty(),
         )
         .await;
-    assert_eq!(status, StatusCode::OK);
-    let s: Value = serde_json::from_slice(&body).unwrap();
-    s["replicas"].as_u64().unwrap()
+    assert_eq!(a.status, StatusCode::OK);
+    a.json()["replicas"].as_u64().unwrap()
 }
 
 /// Polls until the function's desired count is `want`; panics after `within`.
@@ -105,8 +105,10 @@ async fn wait_replicas(stack: &Stack, name: &str, want: u64, within: Duration) {
 
 /// The value of one series in the provider's /metrics, 0 when absent.
 async fn metric(stack: &Stack, series: &str) -> f64 {
-    let (_, _, body) = stack.send(Method::GET, "/metrics", Body::empty()).await;
-    let text = String::from_utf8_lossy(&body);
+    let text = stack
+        .send(Method::GET, "/metrics", Body::empty())
+        .await
+        .text();
     text.lines()
         .find_map(|l| l.strip_prefix(series)?.trim().parse().ok())
         .unwrap_or(0.0)
@@ -226,7 +228,11 @@ async fn a_wait_for_a_task_is_bounded_by_a_504_from_the_proxy() {
     stack
         .deploy(json!({"service": name, "image": "ghcr.io/openfaas/alpine:latest"}))
         .await;
-    let (status, headers, body) = stack
+    let Answer {
+        status,
+        headers,
+        body,
+    } = stack
         .send(Method::GET, &format!("/function/{name}"), Body::empty())
         .await;
     assert_eq!(status, StatusCode::GATEWAY_TIMEOUT, "{body:?}");
@@ -236,7 +242,7 @@ async fn a_wait_for_a_task_is_bounded_by_a_504_from_the_proxy() {
         "{body:?}"
     );
     // An unknown function is not waited for.
-    let (status, _, _) = stack
+    let Answer { status, .. } = stack
         .send(Method::GET, "/function/sc-unknown", Body::empty())
         .await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
@@ -329,7 +335,15 @@ async fn a_manual_scale_beyond_max_is_taken_and_later_brought_back_by_the_scaler
     stack.wait_ready(name, 1).await;
     stack.scale(name, 3).await;
     assert_eq!(replicas(&stack, name).await, 3);
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    // Once the scaler has seen the count, it keeps it for the down delay, not a round.
+    let desired = format!(
+        r#"faas_ecs_function_desired_replicas{{function_name="{name}",namespace="openfaas-fn"}}"#
+    );
+    eventually("the scaler sees 3", Duration::from_secs(10), async || {
+        metric(&stack, &desired).await == 3.0
+    })
+    .await;
+    tokio::time::sleep(ROUND * 2).await;
     assert_eq!(replicas(&stack, name).await, 3, "kept for the down delay");
     wait_replicas(&stack, name, 1, Duration::from_secs(20)).await;
     assert_eq!(decisions(&stack, name, "calm").await, 1.0);
@@ -359,17 +373,15 @@ async fn two_providers_scale_by_their_summed_load_and_only_one_of_them_writes() 
     let path = format!("/function/{name}");
     let running =
         tokio::spawn(async move { load(&urls, &path, 2, 5, Duration::from_secs(12)).await });
-    tokio::time::sleep(Duration::from_secs(8)).await;
     let rate = format!(
         r#"faas_ecs_scaler_requests_per_second{{function_name="{name}",namespace="openfaas-fn"}}"#
     );
-    for stack in [&one, &two] {
-        let seen = metric(stack, &rate).await;
-        assert!(
-            seen > 7.5,
-            "each replica sees the whole load, not its half: {seen}"
-        );
-    }
+    eventually(
+        "each replica sees the whole load (over 7.5 a second), not its half",
+        Duration::from_secs(12),
+        async || metric(&one, &rate).await > 7.5 && metric(&two, &rate).await > 7.5,
+    )
+    .await;
     let statuses = running.await.unwrap();
     assert!(
         statuses.iter().all(|s| *s == StatusCode::OK),

@@ -2,36 +2,19 @@
 //! declared lengths over the limit refused at once, and a cap on connections served at once.
 
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::Duration;
 
-use faas_ecs::AppState;
-use faas_ecs::backend::memory::MemoryBackend;
-use faas_ecs::proxy::Proxy;
-use faas_ecs::server::{ConnectionLimit, Options};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpStream;
 
-use crate::support::{no_endpoints, raw_status};
+use crate::support::{TestApp, eventually, raw_status};
 
 async fn provider(read_timeout: Duration, max_connections: usize) -> SocketAddr {
-    let proxy = Proxy::new(no_endpoints(), Duration::from_secs(5));
-    let state = AppState::new(Arc::new(MemoryBackend::new()), proxy, None);
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(faas_ecs::server::serve(
-        listener,
-        state,
-        Options {
-            read_timeout,
-            grace: Duration::from_secs(1),
-            busy_poll: Duration::ZERO,
-            max_request_head: 16384,
-            connections: ConnectionLimit::new(max_connections),
-        },
-        std::future::pending(),
-    ));
-    addr
+    TestApp::init()
+        .with_read_timeout(read_timeout)
+        .with_max_connections(max_connections)
+        .serve()
+        .await
 }
 
 const DEPLOY: &str =
@@ -88,14 +71,21 @@ async fn a_declared_length_over_the_limit_is_413_before_any_of_the_body() {
 #[tokio::test]
 async fn past_the_limit_a_health_check_still_gets_through_and_beyond_that_connections_wait() {
     // Four places, and past them one hurried place (a quarter, at least one).
-    let p = provider(Duration::from_secs(30), 4).await;
+    let app = TestApp::init()
+        .with_read_timeout(Duration::from_secs(30))
+        .with_max_connections(4);
+    let places = app.connections();
+    let p = app.serve().await;
     let health = b"GET /healthz HTTP/1.1\r\nhost: p\r\nconnection: close\r\n\r\n";
     // Four clients that connect and send nothing hold every regular place.
     let mut silent = Vec::new();
     for _ in 0..4 {
         silent.push(TcpStream::connect(p).await.unwrap());
     }
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    eventually("four places taken", Duration::from_secs(10), async || {
+        places.open() == 4
+    })
+    .await;
     // The next one is served hurried: one request, then the provider closes it.
     let status = raw_status(p, health).await;
     assert!(status.starts_with("HTTP/1.1 200"), "{status}");
@@ -108,7 +98,12 @@ async fn past_the_limit_a_health_check_still_gets_through_and_beyond_that_connec
         .unwrap();
     // With the hurried place held too, a new connection waits until a place is free.
     let _held = TcpStream::connect(p).await.unwrap();
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    eventually(
+        "the hurried place taken",
+        Duration::from_secs(10),
+        async || places.open() == 5,
+    )
+    .await;
     let mut waiting = TcpStream::connect(p).await.unwrap();
     waiting.write_all(health).await.unwrap();
     let mut answer = Vec::new();

@@ -8,9 +8,12 @@ def test_the_state_file_lists_every_task_and_is_replaced_whole(tmp_path):
     path = str(tmp_path / "tasks.json")
     task = types.SimpleNamespace(id="t1", service="echo", ip="10.0.0.2",
                                  process=types.SimpleNamespace(pid=42), registered=True)
-    write_state(path, [task])
+    stopping = types.SimpleNamespace(id="t0", service="echo", ip="10.0.0.6",
+                                     process=types.SimpleNamespace(pid=41), registered=False)
+    write_state(path, [task], [stopping])
     assert json.load(open(path)) == [
-        {"id": "t1", "service": "echo", "ip": "10.0.0.2", "pid": 42, "registered": True}]
+        {"id": "t1", "service": "echo", "ip": "10.0.0.2", "pid": 42, "registered": True, "draining": False},
+        {"id": "t0", "service": "echo", "ip": "10.0.0.6", "pid": 41, "registered": False, "draining": True}]
     write_state(path, [])
     assert json.load(open(path)) == []
     assert not (tmp_path / "tasks.json.tmp").exists()

@@ -1,99 +1,22 @@
-//! Test helpers: calling the router without a socket, and a private account on the emulator.
+//! The emulator: whether it runs, and a private account on it with the network, cluster and
+//! Cloud Map namespace Terraform would make.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 use aws_credential_types::Credentials;
 use aws_sdk_ecs::config::interceptors::BeforeTransmitInterceptorContextMut;
 use aws_sdk_ecs::config::{ConfigBag, Intercept, RuntimeComponents};
 use axum::Router;
-use axum::body::{Body, Bytes};
-use axum::http::{HeaderMap, Method, Request, StatusCode};
-use faas_ecs::AppState;
-use faas_ecs::backend::Backend;
+use axum::body::Bytes;
+use axum::http::{Method, Request};
 use faas_ecs::backend::ecs::{AwsClients, EcsBackend};
 use faas_ecs::config::Config;
-use faas_ecs::model::{FunctionId, FunctionName, Namespace};
-use faas_ecs::proxy::Proxy;
-use faas_ecs::resolver::Resolver;
-use faas_ecs::resolver::fixed::FixedResolver;
 use http_body_util::BodyExt;
-use serde_json::Value;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tower::ServiceExt;
 
-/// The function most tests deploy.
-pub fn echo() -> serde_json::Value {
-    serde_json::json!({"service": "echo", "image": "ghcr.io/openfaas/alpine:latest", "envProcess": "cat"})
-}
-
-/// A function in a namespace, `name.namespace`, or in `openfaas-fn` for a bare name.
-pub fn function_id(text: &str) -> FunctionId {
-    let (name, namespace) = text.split_once('.').unwrap_or((text, "openfaas-fn"));
-    FunctionId::new(
-        Namespace::parse(namespace).unwrap(),
-        FunctionName::parse(name).unwrap(),
-    )
-}
-
-/// A resolver that finds no task: the emulator runs none.
-pub fn no_endpoints() -> Arc<dyn Resolver> {
-    Arc::new(FixedResolver::new(Default::default()))
-}
-
-/// The provider's router on a backend, without auth.
-pub fn router_for<B: Backend>(backend: Arc<B>) -> Router {
-    faas_ecs::router(AppState::new(
-        backend,
-        Proxy::new(no_endpoints(), Duration::from_secs(10)),
-        None,
-    ))
-}
-
-/// One answer of the router.
-pub struct Answer {
-    pub status: StatusCode,
-    pub headers: HeaderMap,
-    pub body: Bytes,
-}
-
-impl Answer {
-    pub fn json(&self) -> Value {
-        serde_json::from_slice(&self.body)
-            .unwrap_or_else(|e| panic!("not JSON ({e}): {:?}", self.body))
-    }
-
-    pub fn text(&self) -> String {
-        String::from_utf8_lossy(&self.body).into_owned()
-    }
-}
-
-/// Sends one request to the router.
-pub async fn call(router: &Router, method: Method, uri: &str, body: Option<Value>) -> Answer {
-    let body = body.map(|b| b.to_string()).unwrap_or_default();
-    call_raw(
-        router,
-        Request::builder()
-            .method(method)
-            .uri(uri)
-            .body(Body::from(body))
-            .unwrap(),
-    )
-    .await
-}
-
-pub async fn call_raw(router: &Router, request: Request<Body>) -> Answer {
-    let response = router.clone().oneshot(request).await.unwrap();
-    let status = response.status();
-    let headers = response.headers().clone();
-    let body = response.into_body().collect().await.unwrap().to_bytes();
-    Answer {
-        status,
-        headers,
-        body,
-    }
-}
+use super::app::TestApp;
+use super::no_endpoints;
 
 /// Whether the emulator runs (scripts/test sets MOTO_URL); says once when it does not.
 pub fn emulator_running() -> bool {
@@ -264,7 +187,7 @@ impl Account {
 
     /// A provider on this account, as a router.
     pub async fn provider(&self) -> Router {
-        router_for(self.backend_with(&self.config()).await)
+        TestApp::on(self.backend_with(&self.config()).await).router()
     }
 }
 
@@ -336,62 +259,4 @@ async fn ec2(account: &str, action: &str, field: &str) -> String {
         + open.len();
     let end = start + text[start..].find('<').unwrap();
     text[start..end].to_string()
-}
-
-/// POST /system/functions.
-pub async fn deploy(router: &Router, body: Value) -> Answer {
-    call(router, Method::POST, "/system/functions", Some(body)).await
-}
-
-/// PUT /system/functions.
-pub async fn update(router: &Router, body: Value) -> Answer {
-    call(router, Method::PUT, "/system/functions", Some(body)).await
-}
-
-/// POST /system/scale-function/{name}.
-pub async fn scale(router: &Router, name: &str, replicas: u64) -> Answer {
-    let body = serde_json::json!({"serviceName": name, "replicas": replicas});
-    call(
-        router,
-        Method::POST,
-        &format!("/system/scale-function/{name}"),
-        Some(body),
-    )
-    .await
-}
-
-/// DELETE /system/functions.
-pub async fn remove(router: &Router, name: &str) -> Answer {
-    call(
-        router,
-        Method::DELETE,
-        "/system/functions",
-        Some(serde_json::json!({"functionName": name})),
-    )
-    .await
-}
-
-/// GET /system/function/{name}.
-pub async fn status(router: &Router, name: &str) -> Answer {
-    call(
-        router,
-        Method::GET,
-        &format!("/system/function/{name}"),
-        None,
-    )
-    .await
-}
-
-/// Sends raw bytes and returns the status line of the answer, or "closed" if the provider
-/// closed the connection without one.
-pub async fn raw_status(p: std::net::SocketAddr, request: &[u8]) -> String {
-    let mut socket = tokio::net::TcpStream::connect(p).await.unwrap();
-    socket.write_all(request).await.unwrap();
-    let mut answer = Vec::new();
-    let read = tokio::time::timeout(Duration::from_secs(10), socket.read_to_end(&mut answer));
-    let _ = read.await.expect("the provider answers and closes");
-    let text = String::from_utf8_lossy(&answer);
-    text.lines()
-        .next()
-        .map_or_else(|| "closed".to_string(), String::from)
 }
