@@ -68,8 +68,9 @@ impl App {
             backend,
             Proxy::new(resolver.clone(), config.server.write_timeout),
             auth,
+            config.scaling.settings(),
         )
-        .with_scaling(config.scaling.settings(), peers)
+        .with_peers(peers)
         .with_namespace_management(config.functions.namespace_management);
         tasks.push(state.scaling.spawn());
         Ok(Self {

@@ -11,6 +11,7 @@ pub mod handlers;
 pub mod io;
 pub mod metrics;
 pub mod model;
+pub mod namespace_resolver;
 pub mod proxy;
 pub mod resolver;
 pub mod routes;

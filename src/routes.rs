@@ -30,8 +30,8 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/system/secrets",
             get(secrets::list)
-                .post(secrets::create)
-                .put(secrets::update)
+                .post(secrets::store)
+                .put(secrets::store)
                 .delete(secrets::delete),
         )
         .route("/system/logs", get(logs::logs))

@@ -4,8 +4,8 @@ use std::sync::Arc;
 
 use crate::auth::Credentials;
 use crate::backend::{Backend, FunctionBackend};
-use crate::handlers::namespace_resolver::NamespaceResolver;
 use crate::metrics::Metrics;
+use crate::namespace_resolver::NamespaceResolver;
 use crate::proxy::Proxy;
 use crate::scaling::peers::Peers;
 use crate::scaling::{Scaling, ScalingSettings};
@@ -24,13 +24,19 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// Scaling is off until [`AppState::with_scaling`] sets it up.
-    pub fn new(backend: Arc<dyn Backend>, proxy: Proxy, auth: Option<Credentials>) -> Self {
+    /// A provider scaling as `scaling` says, alone (see [`AppState::with_peers`]); its loop is
+    /// started with [`Scaling::spawn`].
+    pub fn new(
+        backend: Arc<dyn Backend>,
+        proxy: Proxy,
+        auth: Option<Credentials>,
+        scaling: ScalingSettings,
+    ) -> Self {
         let metrics = Arc::new(Metrics::new());
         let scaling = Arc::new(Scaling::new(
             backend.clone() as Arc<dyn FunctionBackend>,
             &metrics,
-            crate::config::scaling::off(),
+            scaling,
             Peers::none(),
         ));
         Self {
@@ -56,13 +62,12 @@ impl AppState {
         }
     }
 
-    /// The same state with scaling set up as given (its loop is started with
-    /// [`Scaling::spawn`]).
-    pub fn with_scaling(self, settings: ScalingSettings, peers: Peers) -> Self {
+    /// The same state scaling with the other provider replicas, by their summed load.
+    pub fn with_peers(self, peers: Peers) -> Self {
         let scaling = Arc::new(Scaling::new(
             self.backend.clone() as Arc<dyn FunctionBackend>,
             &self.metrics,
-            settings,
+            self.scaling.settings().clone(),
             peers,
         ));
         Self { scaling, ..self }

@@ -47,7 +47,7 @@ pub trait FunctionBackend: Send + Sync + 'static {
 }
 
 /// Where namespaces are kept, with their labels and annotations. Which namespaces a request may
-/// use is decided by `handlers::namespace_resolver`, which asks this.
+/// use is decided by `crate::namespace_resolver`, which asks this.
 #[async_trait]
 pub trait NamespaceStore: Send + Sync + 'static {
     /// The namespace of requests that name none; it always exists.

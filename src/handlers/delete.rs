@@ -4,10 +4,10 @@ use axum::body::Bytes;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 
-use super::namespace_resolver::Access;
-use super::{NamespaceQuery, parse_json};
+use super::{NamespaceQuery, namespace_of, parse_json};
 use crate::error::Error;
 use crate::model::{DeleteFunctionRequest, FunctionId, FunctionName};
+use crate::namespace_resolver::Access;
 use crate::state::AppState;
 
 pub async fn delete(
@@ -16,14 +16,8 @@ pub async fn delete(
     body: Bytes,
 ) -> Result<StatusCode, Error> {
     let request: DeleteFunctionRequest = parse_json(&body)?;
-    let namespace = state
-        .namespaces()
-        .namespace(
-            request.namespace.as_deref(),
-            query.namespace.as_deref(),
-            Access::Change,
-        )
-        .await?;
+    let namespace =
+        namespace_of(&state, request.namespace.as_deref(), &query, Access::Change).await?;
     let name = FunctionName::parse(&request.function_name)?;
     state
         .backend

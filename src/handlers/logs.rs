@@ -8,10 +8,10 @@ use axum::response::{IntoResponse, Response};
 use futures::StreamExt;
 use serde::Deserialize;
 
-use super::namespace_resolver::{Access, parse_namespace};
 use crate::error::Error;
 use crate::failure::DisplayChain;
 use crate::model::{FunctionName, LogRequest, Namespace};
+use crate::namespace_resolver::{Access, parse_namespace};
 use crate::state::AppState;
 
 #[derive(Debug, Default, Deserialize)]

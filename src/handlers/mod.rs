@@ -8,7 +8,6 @@ pub mod info;
 pub mod invoke;
 pub mod list;
 pub mod logs;
-pub mod namespace_resolver;
 pub mod namespaces;
 pub mod prometheus;
 pub mod scale;
@@ -20,16 +19,29 @@ pub mod update;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
-use self::namespace_resolver::{Access, NamespaceResolver};
 use crate::error::Error;
-use crate::model::{FunctionDeployment, FunctionSpec};
+use crate::model::{FunctionDeployment, FunctionSpec, Namespace};
+use crate::namespace_resolver::{Access, NamespaceResolver};
 use crate::scaling::ScalingSettings;
 use crate::scaling::policy::Policy;
+use crate::state::AppState;
 
 /// `?namespace=` as the routes take it.
 #[derive(Debug, Default, Deserialize)]
 pub struct NamespaceQuery {
     pub namespace: Option<String>,
+}
+
+/// The namespace a request names: the body's, else the query's, else the default; one that
+/// exists (else 404 to read, 400 to change).
+pub async fn namespace_of(
+    state: &AppState,
+    body: Option<&str>,
+    query: &NamespaceQuery,
+    access: Access,
+) -> Result<Namespace, Error> {
+    let query = query.namespace.as_deref();
+    state.namespaces().namespace(body, query, access).await
 }
 
 /// Parses a JSON body; any fault is a 400 with serde's reason.

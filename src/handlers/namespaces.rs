@@ -7,10 +7,10 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 
-use super::namespace_resolver::Access;
 use super::parse_json;
 use crate::error::Error;
 use crate::model::{FunctionNamespace, Namespace, NamespaceSpec};
+use crate::namespace_resolver::Access;
 use crate::state::AppState;
 
 pub async fn list(State(state): State<AppState>) -> Json<Vec<String>> {

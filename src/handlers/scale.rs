@@ -4,10 +4,10 @@ use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 
-use super::namespace_resolver::Access;
 use super::{NamespaceQuery, parse_json};
 use crate::error::Error;
 use crate::model::ScaleServiceRequest;
+use crate::namespace_resolver::Access;
 use crate::state::AppState;
 
 pub async fn scale(

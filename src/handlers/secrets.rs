@@ -3,12 +3,12 @@
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Query, State};
-use axum::http::StatusCode;
+use axum::http::{Method, StatusCode};
 
-use super::namespace_resolver::Access;
-use super::{NamespaceQuery, parse_json};
+use super::{NamespaceQuery, namespace_of, parse_json};
 use crate::error::Error;
 use crate::model::{Namespace, Secret, SecretName, SecretSummary};
+use crate::namespace_resolver::Access;
 use crate::state::AppState;
 
 async fn target(
@@ -16,14 +16,7 @@ async fn target(
     secret: &Secret,
     query: &NamespaceQuery,
 ) -> Result<(Namespace, SecretName), Error> {
-    let namespace = state
-        .namespaces()
-        .namespace(
-            secret.namespace.as_deref(),
-            query.namespace.as_deref(),
-            Access::Change,
-        )
-        .await?;
+    let namespace = namespace_of(state, secret.namespace.as_deref(), query, Access::Change).await?;
     Ok((namespace, SecretName::parse(&secret.name)?))
 }
 
@@ -31,10 +24,7 @@ pub async fn list(
     State(state): State<AppState>,
     Query(query): Query<NamespaceQuery>,
 ) -> Result<Json<Vec<SecretSummary>>, Error> {
-    let namespace = state
-        .namespaces()
-        .namespace(None, query.namespace.as_deref(), Access::Read)
-        .await?;
+    let namespace = namespace_of(&state, None, &query, Access::Read).await?;
     let names = state.backend.list_secrets(&namespace).await?;
     Ok(Json(
         names
@@ -47,32 +37,29 @@ pub async fn list(
     ))
 }
 
-pub async fn create(
+/// POST creates (201, 409 when it exists), PUT replaces the value (200, 404 when missing).
+pub async fn store(
     State(state): State<AppState>,
+    method: Method,
     Query(query): Query<NamespaceQuery>,
     body: Bytes,
 ) -> Result<StatusCode, Error> {
     let secret: Secret = parse_json(&body)?;
     let (namespace, name) = target(&state, &secret, &query).await?;
-    state
-        .backend
-        .create_secret(&namespace, &name, &secret.bytes()?)
-        .await?;
-    Ok(StatusCode::CREATED)
-}
-
-pub async fn update(
-    State(state): State<AppState>,
-    Query(query): Query<NamespaceQuery>,
-    body: Bytes,
-) -> Result<StatusCode, Error> {
-    let secret: Secret = parse_json(&body)?;
-    let (namespace, name) = target(&state, &secret, &query).await?;
-    state
-        .backend
-        .update_secret(&namespace, &name, &secret.bytes()?)
-        .await?;
-    Ok(StatusCode::OK)
+    let value = secret.bytes()?;
+    if method == Method::POST {
+        state
+            .backend
+            .create_secret(&namespace, &name, &value)
+            .await?;
+        Ok(StatusCode::CREATED)
+    } else {
+        state
+            .backend
+            .update_secret(&namespace, &name, &value)
+            .await?;
+        Ok(StatusCode::OK)
+    }
 }
 
 pub async fn delete(

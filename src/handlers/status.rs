@@ -5,9 +5,9 @@ use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
 
 use super::NamespaceQuery;
-use super::namespace_resolver::Access;
 use crate::backend::Error as BackendError;
 use crate::error::Error;
+use crate::namespace_resolver::Access;
 use crate::state::AppState;
 
 pub async fn status(

@@ -96,6 +96,14 @@ impl FunctionId {
     pub fn new(namespace: Namespace, name: FunctionName) -> Self {
         Self { namespace, name }
     }
+
+    /// A function named `name` in `namespace`, both checked.
+    pub fn parse(namespace: &str, name: &str) -> Result<Self, InvalidName> {
+        Ok(Self::new(
+            Namespace::parse(namespace)?,
+            FunctionName::parse(name)?,
+        ))
+    }
 }
 
 impl fmt::Display for FunctionId {

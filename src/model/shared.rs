@@ -63,13 +63,9 @@ pub fn namespace_of_marker(service_name: &str) -> Option<Namespace> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::FunctionName;
 
     fn id(ns: &str, name: &str) -> FunctionId {
-        FunctionId::new(
-            Namespace::parse(ns).unwrap(),
-            FunctionName::parse(name).unwrap(),
-        )
+        FunctionId::parse(ns, name).unwrap()
     }
 
     #[test]

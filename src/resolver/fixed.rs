@@ -60,13 +60,7 @@ mod tests {
 
     #[tokio::test]
     async fn table_is_parsed() {
-        use crate::model::{FunctionName, Namespace};
-        let id = |ns: &str, name: &str| {
-            FunctionId::new(
-                Namespace::parse(ns).unwrap(),
-                FunctionName::parse(name).unwrap(),
-            )
-        };
+        let id = |ns: &str, name: &str| FunctionId::parse(ns, name).unwrap();
         let r = FixedResolver::parse("a=127.0.0.1:1|127.0.0.2:1, b.team-a=127.0.0.3:8080").unwrap();
         assert_eq!(r.resolve(&id("openfaas-fn", "a")).await.len(), 2);
         assert_eq!(r.resolve(&id("openfaas-fn", "c")).await.len(), 0);

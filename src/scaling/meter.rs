@@ -253,13 +253,10 @@ impl<B: Body + Unpin> Body for Metered<B> {
 mod tests {
     use super::*;
     use crate::metrics::Metrics;
-    use crate::model::{FunctionName, Namespace};
+    use crate::model::DEFAULT_NAMESPACE;
 
     fn id(name: &str) -> FunctionId {
-        FunctionId::new(
-            Namespace::default_namespace(),
-            FunctionName::parse(name).unwrap(),
-        )
+        FunctionId::parse(DEFAULT_NAMESPACE, name).unwrap()
     }
 
     fn meters() -> (Arc<Meters>, Metrics) {

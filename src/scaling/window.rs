@@ -99,7 +99,7 @@ pub(super) fn total(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{FunctionName, Namespace};
+    use crate::model::DEFAULT_NAMESPACE;
 
     fn report(name: &str, rate: f64, in_flight: f64, idle: Option<f64>) -> FunctionReport {
         FunctionReport {
@@ -121,20 +121,12 @@ mod tests {
             id: "2".into(),
             functions: vec![report("a", 4.0, 2.0, Some(10.0))],
         }];
-        let id = |name: &str| {
-            FunctionId::new(
-                Namespace::default_namespace(),
-                FunctionName::parse(name).unwrap(),
-            )
-        };
+        let id = |name: &str| FunctionId::parse(DEFAULT_NAMESPACE, name).unwrap();
         let a = total(&id("a"), &local, &others, Duration::from_secs(100));
         assert_eq!((a.rate, a.in_flight), (7.0, 3.0));
         assert_eq!(a.idle, Duration::from_secs(10));
         let c = total(&id("c"), &local, &others, Duration::from_secs(100));
-        let elsewhere = FunctionId::new(
-            Namespace::parse("team-a").unwrap(),
-            FunctionName::parse("a").unwrap(),
-        );
+        let elsewhere = FunctionId::parse("team-a", "a").unwrap();
         assert_eq!(
             total(&elsewhere, &local, &others, Duration::from_secs(1)).rate,
             0.0,

@@ -14,7 +14,7 @@ use futures::StreamExt;
 use serde_json::{Value, json};
 
 use crate::support::stack::env;
-use crate::support::{Answer, Stack, function_id, moto_url, send};
+use crate::support::{Stack, function_id, moto_url, send};
 
 fn line<'a>(output: &'a str, key: &str) -> Option<&'a str> {
     output
@@ -144,13 +144,10 @@ async fn scaled_to_zero_answers_503_from_the_proxy() {
     // As with ECS, the task answers until it is deregistered and stopped.
     let deadline = Instant::now() + Duration::from_secs(30);
     let (headers, body) = loop {
-        let Answer {
-            status,
-            headers,
-            body,
-        } = stack
+        let (status, headers, body) = stack
             .send(Method::GET, &format!("/function/{name}"), Body::empty())
-            .await;
+            .await
+            .parts();
         if status == StatusCode::SERVICE_UNAVAILABLE {
             break (headers, body);
         }
@@ -204,26 +201,24 @@ async fn the_conformance_suites_redirector_and_a_users_own_image_run_in_http_mod
         .await;
     stack.wait_ready(redirector, 1).await;
     stack.wait_ready(own, 1).await;
-    let Answer {
-        status, headers, ..
-    } = stack
+    let (status, headers, _) = stack
         .send(
             Method::POST,
             &format!("/function/{redirector}"),
             Body::empty(),
         )
-        .await;
+        .await
+        .parts();
     assert_eq!(status, StatusCode::FOUND);
     assert_eq!(headers["location"], "http://example.com");
-    let Answer {
-        status, headers, ..
-    } = stack
+    let (status, headers, _) = stack
         .send(
             Method::GET,
             &format!("/function/{own}/redirect"),
             Body::empty(),
         )
-        .await;
+        .await
+        .parts();
     assert_eq!(status, StatusCode::FOUND);
     assert_eq!(headers["location"], "/elsewhere");
 }
@@ -238,15 +233,14 @@ async fn redirects_streams_and_large_bodies_pass_through_a_real_function() {
         .await;
     stack.wait_ready(name, 1).await;
 
-    let Answer {
-        status, headers, ..
-    } = stack
+    let (status, headers, _) = stack
         .send(
             Method::GET,
             &format!("/function/{name}/redirect"),
             Body::empty(),
         )
-        .await;
+        .await
+        .parts();
     assert_eq!(status, StatusCode::FOUND);
     assert_eq!(headers["location"], "/elsewhere");
 
@@ -282,9 +276,10 @@ async fn redirects_streams_and_large_bodies_pass_through_a_real_function() {
     );
 
     let big = vec![7u8; 10 * 1024 * 1024];
-    let Answer { status, body, .. } = stack
+    let (status, _, body) = stack
         .send(Method::POST, &format!("/function/{name}/echo"), big.clone())
-        .await;
+        .await
+        .parts();
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body.len(), big.len());
     assert!(body == big);
@@ -294,7 +289,7 @@ async fn redirects_streams_and_large_bodies_pass_through_a_real_function() {
 async fn first_success(stack: &Stack, path: &str) -> Bytes {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        let Answer { status, body, .. } = stack.send(Method::GET, path, Body::empty()).await;
+        let (status, _, body) = stack.send(Method::GET, path, Body::empty()).await.parts();
         match status {
             StatusCode::OK => return body,
             StatusCode::SERVICE_UNAVAILABLE => {}
@@ -306,9 +301,10 @@ async fn first_success(stack: &Stack, path: &str) -> Bytes {
 }
 
 async fn secret_names(stack: &Stack) -> Vec<String> {
-    let Answer { status, body, .. } = stack
+    let (status, _, body) = stack
         .send(Method::GET, "/system/secrets", Body::empty())
-        .await;
+        .await
+        .parts();
     assert_eq!(status, StatusCode::OK);
     let list: Vec<Value> = serde_json::from_slice(&body).unwrap();
     list.iter()
@@ -352,9 +348,10 @@ async fn functions_read_secrets_as_files_with_the_exact_bytes() {
     );
 
     let missing = json!({"service": "e2e-nosecret", "image": "ghcr.io/openfaas/alpine:latest", "envProcess": "cat", "secrets": ["nope"]});
-    let Answer { status, .. } = stack
+    let (status, _, _) = stack
         .send(Method::POST, "/system/functions", missing.to_string())
-        .await;
+        .await
+        .parts();
     assert_eq!(
         status,
         StatusCode::BAD_REQUEST,
@@ -374,21 +371,23 @@ async fn functions_read_secrets_as_files_with_the_exact_bytes() {
     assert_eq!(first_success(&stack, "/function/e2e-read-raw").await, raw);
 
     // A new value reaches the function with its next update, and no answer after it is stale.
-    let Answer { status, .. } = stack
+    let (status, _, _) = stack
         .send(
             Method::PUT,
             "/system/secrets",
             json!({"name": "e2e-text", "value": updated}).to_string(),
         )
-        .await;
+        .await
+        .parts();
     assert_eq!(status, StatusCode::OK);
-    let Answer { status, .. } = stack
+    let (status, _, _) = stack
         .send(
             Method::PUT,
             "/system/functions",
             reader("e2e-read-text", "e2e-text").to_string(),
         )
-        .await;
+        .await
+        .parts();
     assert_eq!(status, StatusCode::ACCEPTED);
     assert_eq!(
         first_success(&stack, "/function/e2e-read-text").await,
@@ -396,34 +395,37 @@ async fn functions_read_secrets_as_files_with_the_exact_bytes() {
     );
 
     for name in ["e2e-read-text", "e2e-read-raw"] {
-        let Answer { status, .. } = stack
+        let (status, _, _) = stack
             .send(
                 Method::DELETE,
                 "/system/functions",
                 json!({"functionName": name}).to_string(),
             )
-            .await;
+            .await
+            .parts();
         assert_eq!(status, StatusCode::ACCEPTED);
     }
     for name in ["e2e-text", "e2e-raw"] {
-        let Answer { status, .. } = stack
+        let (status, _, _) = stack
             .send(
                 Method::DELETE,
                 "/system/secrets",
                 json!({"name": name}).to_string(),
             )
-            .await;
+            .await
+            .parts();
         assert_eq!(status, StatusCode::OK);
     }
     let names = secret_names(&stack).await;
     assert!(!names.iter().any(|n| n.starts_with("e2e-")), "{names:?}");
-    let Answer { status, .. } = stack
+    let (status, _, _) = stack
         .send(
             Method::PUT,
             "/system/secrets",
             json!({"name": "e2e-text", "value": "x"}).to_string(),
         )
-        .await;
+        .await
+        .parts();
     assert_eq!(status, StatusCode::NOT_FOUND);
 
     let log = stack.captured_log();
@@ -443,13 +445,10 @@ async fn functions_read_secrets_as_files_with_the_exact_bytes() {
 
 /// The NDJSON lines of a log request, read until the stream ends.
 async fn log_lines(stack: &Stack, query: &str) -> Vec<Value> {
-    let Answer {
-        status,
-        headers,
-        body,
-    } = stack
+    let (status, headers, body) = stack
         .send(Method::GET, &format!("/system/logs?{query}"), Body::empty())
-        .await;
+        .await
+        .parts();
     assert_eq!(status, StatusCode::OK, "{body:?}");
     assert_eq!(headers["content-type"], "application/x-ndjson");
     body.split(|b| *b == b'\n')
@@ -517,13 +516,14 @@ async fn function_output_is_streamed_from_cloudwatch_logs() {
             .len(),
         1
     );
-    let Answer { status, .. } = stack
+    let (status, _, _) = stack
         .send(
             Method::GET,
             &format!("/system/logs?name={name}&tail=x"),
             Body::empty(),
         )
-        .await;
+        .await
+        .parts();
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
 
     // With follow, a line written after the stream opened arrives on it.
@@ -571,25 +571,23 @@ async fn one_name_in_two_namespaces_is_two_functions_each_reading_its_own_secret
     // E2E tests share one account: namespaces of this test's own.
     let (a, b, c) = ("e2e-team-a", "e2e-team-b", "e2e-team-c");
     for ns in [a, b, c] {
-        let Answer {
-            status,
-            headers: _,
-            body: text,
-        } = stack
+        let (status, _, text) = stack
             .send(
                 Method::POST,
                 "/system/namespace/",
                 json!({"name": ns, "labels": {"openfaas": "1"}}).to_string(),
             )
-            .await;
+            .await
+            .parts();
         assert_eq!(status, StatusCode::CREATED, "{text:?}");
     }
     for ns in [a, b] {
         let secret =
             json!({"name": "e2e-key", "value": format!("secret of {ns}"), "namespace": ns});
-        let Answer { status, .. } = stack
+        let (status, _, _) = stack
             .send(Method::POST, "/system/secrets", secret.to_string())
-            .await;
+            .await
+            .parts();
         assert_eq!(status, StatusCode::CREATED);
         stack
             .deploy(json!({"service": "e2e-ns-echo", "namespace": ns, "image": "ghcr.io/openfaas/alpine:latest",
@@ -640,49 +638,50 @@ async fn one_name_in_two_namespaces_is_two_functions_each_reading_its_own_secret
     // A third namespace cannot mount another's secret: it does not exist there.
     let borrow = json!({"service": "e2e-ns-echo", "namespace": c, "image": "ghcr.io/openfaas/alpine:latest",
                         "envProcess": "cat /var/openfaas/secrets/e2e-key", "secrets": ["e2e-key"]});
-    let Answer {
-        status,
-        headers: _,
-        body: text,
-    } = stack
+    let (status, _, text) = stack
         .send(Method::POST, "/system/functions", borrow.to_string())
-        .await;
+        .await
+        .parts();
     assert_eq!(status, StatusCode::BAD_REQUEST, "{text:?}");
 
     for ns in [a, b] {
-        let Answer { status, .. } = stack
+        let (status, _, _) = stack
             .send(
                 Method::DELETE,
                 &format!("/system/namespace/{ns}"),
                 Body::empty(),
             )
-            .await;
+            .await
+            .parts();
         assert_eq!(status, StatusCode::CONFLICT, "{ns} still holds a function");
-        let Answer { status, .. } = stack
+        let (status, _, _) = stack
             .send(
                 Method::DELETE,
                 "/system/functions",
                 json!({"functionName": "e2e-ns-echo", "namespace": ns}).to_string(),
             )
-            .await;
+            .await
+            .parts();
         assert_eq!(status, StatusCode::ACCEPTED);
-        let Answer { status, .. } = stack
+        let (status, _, _) = stack
             .send(
                 Method::DELETE,
                 "/system/secrets",
                 json!({"name": "e2e-key", "namespace": ns}).to_string(),
             )
-            .await;
+            .await
+            .parts();
         assert_eq!(status, StatusCode::OK);
     }
     for ns in [a, b, c] {
-        let Answer { status, .. } = stack
+        let (status, _, _) = stack
             .send(
                 Method::DELETE,
                 &format!("/system/namespace/{ns}"),
                 Body::empty(),
             )
-            .await;
+            .await
+            .parts();
         assert_eq!(status, StatusCode::ACCEPTED, "{ns}");
     }
 }

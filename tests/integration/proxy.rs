@@ -102,11 +102,7 @@ async fn method_path_query_headers_and_body_reach_the_function_and_back() {
             Body::from("hi"),
         )
         .await;
-        let Answer {
-            status,
-            headers,
-            body,
-        } = read(response).await;
+        let (status, headers, body) = read(response).await.parts();
         assert_eq!(status, StatusCode::OK, "{method}");
         assert_eq!(headers["x-call-id"], "call-1");
         assert_eq!(headers["x-from"], "echo");
@@ -133,11 +129,7 @@ async fn method_path_query_headers_and_body_reach_the_function_and_back() {
             "{path}"
         );
     }
-    let Answer {
-        status,
-        headers,
-        body,
-    } = read(
+    let (status, headers, body) = read(
         send(
             Method::HEAD,
             format!("http://{p}/function/echo"),
@@ -146,7 +138,8 @@ async fn method_path_query_headers_and_body_reach_the_function_and_back() {
         )
         .await,
     )
-    .await;
+    .await
+    .parts();
     assert_eq!(status, StatusCode::OK);
     assert_eq!(headers["x-from"], "echo");
     assert!(body.is_empty());
@@ -171,11 +164,7 @@ async fn redirects_reach_the_caller_unfollowed() {
     let redirect = || async { (StatusCode::FOUND, [("location", "/elsewhere")], "moved") };
     let upstream = spawn(Router::new().fallback(any(redirect))).await;
     let p = provider(&[("r", vec![upstream])], Duration::from_secs(5)).await;
-    let Answer {
-        status,
-        headers,
-        body,
-    } = read(
+    let (status, headers, body) = read(
         send(
             Method::GET,
             format!("http://{p}/function/r"),
@@ -184,7 +173,8 @@ async fn redirects_reach_the_caller_unfollowed() {
         )
         .await,
     )
-    .await;
+    .await
+    .parts();
     assert_eq!(status, StatusCode::FOUND);
     assert_eq!(headers["location"], "/elsewhere");
     assert_eq!(body, "moved");
@@ -194,11 +184,7 @@ async fn redirects_reach_the_caller_unfollowed() {
 async fn no_ready_task_is_503_and_an_unreachable_one_500() {
     let closed = closed_port().await;
     let p = provider(&[("gone", vec![closed])], Duration::from_secs(5)).await;
-    let Answer {
-        status,
-        headers,
-        body,
-    } = read(
+    let (status, headers, body) = read(
         send(
             Method::GET,
             format!("http://{p}/function/none"),
@@ -207,15 +193,12 @@ async fn no_ready_task_is_503_and_an_unreachable_one_500() {
         )
         .await,
     )
-    .await;
+    .await
+    .parts();
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(headers["x-openfaas-internal"], "proxy");
     assert_eq!(body, "No endpoints available for: none.openfaas-fn.");
-    let Answer {
-        status,
-        headers,
-        body,
-    } = read(
+    let (status, headers, body) = read(
         send(
             Method::POST,
             format!("http://{p}/function/gone"),
@@ -224,7 +207,8 @@ async fn no_ready_task_is_503_and_an_unreachable_one_500() {
         )
         .await,
     )
-    .await;
+    .await
+    .parts();
     assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
     assert_eq!(headers["x-openfaas-internal"], "proxy");
     assert_eq!(body, "Can't reach service for: gone.openfaas-fn.");
@@ -246,11 +230,7 @@ async fn a_task_that_refuses_connections_is_skipped() {
     let p = provider(&[("echo", vec![closed, upstream])], Duration::from_secs(5)).await;
     for i in 0..6 {
         let body = format!("request {i}");
-        let Answer {
-            status,
-            headers: _,
-            body: answer,
-        } = read(
+        let (status, _, answer) = read(
             send(
                 Method::POST,
                 format!("http://{p}/function/echo"),
@@ -259,7 +239,8 @@ async fn a_task_that_refuses_connections_is_skipped() {
             )
             .await,
         )
-        .await;
+        .await
+        .parts();
         assert_eq!(status, StatusCode::OK);
         assert_eq!(
             serde_json::from_slice::<Value>(&answer).unwrap()["body"],
@@ -536,7 +517,7 @@ async fn a_stop_lets_the_request_in_flight_finish_and_takes_no_new_connection() 
     // Stopped once the function has the request.
     arrived.notified().await;
     stop.send(()).unwrap();
-    let Answer { status, body, .. } = read(in_flight.await.unwrap()).await;
+    let (status, _, body) = read(in_flight.await.unwrap()).await.parts();
     assert_eq!((status, &body[..]), (StatusCode::OK, &b"done"[..]));
     tokio::time::timeout(Duration::from_secs(2), server)
         .await

@@ -11,7 +11,7 @@ use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 use serde_json::{Value, json};
 
-use crate::support::{Answer, Stack, eventually, free_port, moto_url};
+use crate::support::{Stack, eventually, free_port, moto_url};
 
 /// Waits until the function has no task left, in service or draining: the local runtime stops a
 /// deregistered task the record TTL and a second after it left DNS, as ECS does, so by then the
@@ -76,13 +76,7 @@ fn function(name: &str, image_command: &str, labels: Value) -> Value {
 }
 
 async fn replicas(stack: &Stack, name: &str) -> u64 {
-    let a = stack
-        .send(
-            Method::GET,
-            &format!("/system/function/{name}"),
-            Body::empty(),
-        )
-        .await;
+    let a = stack.status(name).await;
     assert_eq!(a.status, StatusCode::OK);
     a.json()["replicas"].as_u64().unwrap()
 }
@@ -228,13 +222,10 @@ async fn a_wait_for_a_task_is_bounded_by_a_504_from_the_proxy() {
     stack
         .deploy(json!({"service": name, "image": "ghcr.io/openfaas/alpine:latest"}))
         .await;
-    let Answer {
-        status,
-        headers,
-        body,
-    } = stack
+    let (status, headers, body) = stack
         .send(Method::GET, &format!("/function/{name}"), Body::empty())
-        .await;
+        .await
+        .parts();
     assert_eq!(status, StatusCode::GATEWAY_TIMEOUT, "{body:?}");
     assert_eq!(headers["x-openfaas-internal"], "proxy");
     assert!(
@@ -242,9 +233,10 @@ async fn a_wait_for_a_task_is_bounded_by_a_504_from_the_proxy() {
         "{body:?}"
     );
     // An unknown function is not waited for.
-    let Answer { status, .. } = stack
+    let (status, _, _) = stack
         .send(Method::GET, "/function/sc-unknown", Body::empty())
-        .await;
+        .await
+        .parts();
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
 }
 
@@ -281,20 +273,10 @@ async fn steady_load_takes_one_replica_to_two_and_back_and_min_equal_max_stays()
     needs_emulator!();
     let (elastic, fixed) = ("sc-load", "sc-fixed");
     let stack = start(elastic, &[]).await;
-    stack
-        .deploy(function(
-            elastic,
-            "cat",
-            json!({"com.openfaas.scale.min": "1", "com.openfaas.scale.max": "2"}),
-        ))
-        .await;
-    stack
-        .deploy(function(
-            fixed,
-            "cat",
-            json!({"com.openfaas.scale.min": "2", "com.openfaas.scale.max": "2"}),
-        ))
-        .await;
+    for (name, min) in [(elastic, "1"), (fixed, "2")] {
+        let labels = json!({"com.openfaas.scale.min": min, "com.openfaas.scale.max": "2"});
+        stack.deploy(function(name, "cat", labels)).await;
+    }
     stack.wait_ready(elastic, 1).await;
     stack.wait_ready(fixed, 2).await;
 

@@ -17,6 +17,15 @@ async fn provider(read_timeout: Duration, max_connections: usize) -> SocketAddr 
         .await
 }
 
+/// Waits for the provider to close a connection that sends nothing; fails after 10 s.
+async fn closed_by_the_provider(mut silent: TcpStream) {
+    let mut buf = Vec::new();
+    tokio::time::timeout(Duration::from_secs(10), silent.read_to_end(&mut buf))
+        .await
+        .expect("closed by the provider within seconds")
+        .unwrap();
+}
+
 const DEPLOY: &str =
     "POST /system/functions HTTP/1.1\r\nhost: p\r\ncontent-type: application/json\r\n";
 
@@ -90,12 +99,7 @@ async fn past_the_limit_a_health_check_still_gets_through_and_beyond_that_connec
     let status = raw_status(p, health).await;
     assert!(status.starts_with("HTTP/1.1 200"), "{status}");
     // A silent client in the hurried place is closed soon, not after the read timeout.
-    let mut hurried = TcpStream::connect(p).await.unwrap();
-    let mut buf = Vec::new();
-    tokio::time::timeout(Duration::from_secs(10), hurried.read_to_end(&mut buf))
-        .await
-        .expect("a silent hurried connection is closed within seconds")
-        .unwrap();
+    closed_by_the_provider(TcpStream::connect(p).await.unwrap()).await;
     // With the hurried place held too, a new connection waits until a place is free.
     let _held = TcpStream::connect(p).await.unwrap();
     eventually(
@@ -124,12 +128,7 @@ async fn past_the_limit_a_health_check_still_gets_through_and_beyond_that_connec
 #[tokio::test]
 async fn silent_connections_are_closed_after_the_read_timeout() {
     let p = provider(Duration::from_secs(1), 4).await;
-    let mut silent = TcpStream::connect(p).await.unwrap();
-    let mut buf = Vec::new();
-    tokio::time::timeout(Duration::from_secs(10), silent.read_to_end(&mut buf))
-        .await
-        .expect("closed by the provider")
-        .unwrap();
+    closed_by_the_provider(TcpStream::connect(p).await.unwrap()).await;
 }
 
 #[tokio::test]

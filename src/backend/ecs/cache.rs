@@ -267,13 +267,11 @@ impl Namespaces {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::DEFAULT_NAMESPACE;
     use crate::model::FunctionName;
 
     fn id(name: &str) -> FunctionId {
-        FunctionId::new(
-            Namespace::default_namespace(),
-            FunctionName::parse(name).unwrap(),
-        )
+        FunctionId::parse(DEFAULT_NAMESPACE, name).unwrap()
     }
 
     fn entry(name: &str, replicas: u64) -> (FunctionId, FunctionStatus) {

@@ -111,6 +111,7 @@ impl TestApp {
             self.backend,
             Proxy::new(self.resolver, self.write_timeout),
             self.auth,
+            faas_ecs::config::scaling::off(),
         )
         .with_namespace_management(self.namespace_management)
     }

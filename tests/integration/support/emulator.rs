@@ -85,31 +85,21 @@ impl Account {
             .credentials_provider(Credentials::new("test", "test", None, None, "test"))
             .load()
             .await;
-        let ecs = aws_sdk_ecs::Client::from_conf(
-            aws_sdk_ecs::config::Builder::from(&sdk)
-                .interceptor(MotoAccount(id.clone()))
-                .build(),
-        );
-        let servicediscovery = aws_sdk_servicediscovery::Client::from_conf(
-            aws_sdk_servicediscovery::config::Builder::from(&sdk)
-                .interceptor(MotoAccount(id.clone()))
-                .build(),
-        );
-        let secretsmanager = aws_sdk_secretsmanager::Client::from_conf(
-            aws_sdk_secretsmanager::config::Builder::from(&sdk)
-                .interceptor(MotoAccount(id.clone()))
-                .build(),
-        );
-        let logs = aws_sdk_cloudwatchlogs::Client::from_conf(
-            aws_sdk_cloudwatchlogs::config::Builder::from(&sdk)
-                .interceptor(MotoAccount(id.clone()))
-                .build(),
-        );
+        // Each SDK crate has a client of its own type, made the same way.
+        macro_rules! in_account {
+            ($sdk_crate:ident) => {
+                $sdk_crate::Client::from_conf(
+                    $sdk_crate::config::Builder::from(&sdk)
+                        .interceptor(MotoAccount(id.clone()))
+                        .build(),
+                )
+            };
+        }
         let aws = AwsClients {
-            ecs,
-            servicediscovery,
-            secretsmanager,
-            logs,
+            ecs: in_account!(aws_sdk_ecs),
+            servicediscovery: in_account!(aws_sdk_servicediscovery),
+            secretsmanager: in_account!(aws_sdk_secretsmanager),
+            logs: in_account!(aws_sdk_cloudwatchlogs),
         };
 
         let vpc = ec2(&id, "Action=CreateVpc&CidrBlock=10.0.0.0%2F16", "vpcId").await;

@@ -10,7 +10,7 @@ pub mod stack;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use faas_ecs::model::{FunctionId, FunctionName, Namespace};
+use faas_ecs::model::FunctionId;
 use faas_ecs::resolver::Resolver;
 use faas_ecs::resolver::fixed::FixedResolver;
 
@@ -29,10 +29,7 @@ pub fn echo() -> serde_json::Value {
 /// A function in a namespace, `name.namespace`, or in `openfaas-fn` for a bare name.
 pub fn function_id(text: &str) -> FunctionId {
     let (name, namespace) = text.split_once('.').unwrap_or((text, "openfaas-fn"));
-    FunctionId::new(
-        Namespace::parse(namespace).unwrap(),
-        FunctionName::parse(name).unwrap(),
-    )
+    FunctionId::parse(namespace, name).unwrap()
 }
 
 /// Waits until `condition` holds, looking every 20 ms; fails naming `what` after `within`.

@@ -171,17 +171,17 @@ impl Stack {
         assert_eq!(a.status, StatusCode::ACCEPTED);
     }
 
+    /// GET /system/function/{name}.
+    pub async fn status(&self, name: &str) -> Answer {
+        let path = format!("/system/function/{name}");
+        self.send(Method::GET, &path, Body::empty()).await
+    }
+
     /// Waits until the function has exactly `replicas` ready replicas, as the gateway would poll.
     pub async fn wait_ready(&self, name: &str, replicas: u64) {
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
-            let a = self
-                .send(
-                    Method::GET,
-                    &format!("/system/function/{name}"),
-                    Body::empty(),
-                )
-                .await;
+            let a = self.status(name).await;
             if a.status == StatusCode::OK {
                 let s = a.json();
                 if s["availableReplicas"] == replicas && s["replicas"] == replicas {
