@@ -87,15 +87,19 @@ fn given(s: Option<&str>) -> Option<&str> {
     s.map(str::trim).filter(|s| !s.is_empty())
 }
 
-/// The namespace a request names: the body's, else the query's, else `default`.
+/// The namespace a request names: the body's, else the query's, else `default`. A body and a
+/// query that name different namespaces are refused: which one the caller meant is unknown.
 pub fn parse_namespace(
     body: Option<&str>,
     query: Option<&str>,
     default: &Namespace,
 ) -> Result<Namespace, Error> {
-    match given(body).or(given(query)) {
-        Some(name) => Ok(Namespace::parse(name)?),
-        None => Ok(default.clone()),
+    match (given(body), given(query)) {
+        (Some(body), Some(query)) if body != query => Err(Error::BadRequest(format!(
+            "the body names namespace {body:?} and the query {query:?}; name one, or the same in both"
+        ))),
+        (Some(name), _) | (None, Some(name)) => Ok(Namespace::parse(name)?),
+        (None, None) => Ok(default.clone()),
     }
 }
 
@@ -130,18 +134,21 @@ mod tests {
     }
 
     #[test]
-    fn body_namespace_wins_over_query_over_default() {
+    fn the_namespace_is_the_bodys_else_the_querys_else_the_default_and_both_must_agree() {
         let d = &default();
-        assert_eq!(
-            parse_namespace(Some("a"), Some("b"), d).unwrap().as_str(),
-            "a"
-        );
+        assert_eq!(parse_namespace(Some("a"), None, d).unwrap().as_str(), "a");
         assert_eq!(
             parse_namespace(Some(""), Some("b"), d).unwrap().as_str(),
             "b"
         );
         assert_eq!(parse_namespace(None, None, d).unwrap().as_str(), "team-x");
         assert!(parse_namespace(Some("Bad_Ns"), None, d).is_err());
+        assert_eq!(
+            parse_namespace(Some("a"), Some("a"), d).unwrap().as_str(),
+            "a"
+        );
+        let err = parse_namespace(Some("b"), Some("a"), d).unwrap_err();
+        assert!(matches!(err, Error::BadRequest(_)), "{err}");
     }
 
     #[test]

@@ -44,8 +44,14 @@ pub async fn namespace_of(
     state.namespaces().namespace(body, query, access).await
 }
 
-/// Parses a JSON body; any fault is a 400 with serde's reason.
+/// Parses a JSON body, which every `/system` route takes as an object (serde would also read a
+/// struct from an array); any fault is a 400 with the reason.
 pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, Error> {
+    if !body.trim_ascii_start().starts_with(b"{") {
+        return Err(Error::BadRequest(
+            "invalid request body: expected a JSON object".into(),
+        ));
+    }
     serde_json::from_slice(body)
         .map_err(|e| Error::BadRequest(format!("invalid request body: {e}")))
 }
@@ -68,7 +74,7 @@ pub async fn function_spec(
         .await?;
     let spec = FunctionSpec::new(deployment, namespace)?;
     if let Some(labels) = &spec.deployment.labels {
-        Policy::from_labels(labels, scaling.defaults, scaling.max_replicas)
+        Policy::check_labels(labels, scaling.defaults, scaling.max_replicas)
             .map_err(Error::bad_request)?;
     }
     Ok(spec)

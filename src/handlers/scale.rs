@@ -16,12 +16,6 @@ pub async fn scale(
     Query(query): Query<NamespaceQuery>,
     body: Bytes,
 ) -> Result<StatusCode, Error> {
-    // serde would also read a struct from a JSON array.
-    if !body.trim_ascii_start().starts_with(b"{") {
-        return Err(Error::BadRequest(
-            "invalid request body: expected a JSON object with replicas".into(),
-        ));
-    }
     let request: ScaleServiceRequest = parse_json(&body)?;
     let id = state
         .namespaces()

@@ -82,6 +82,31 @@ pub fn parse_go_duration(s: &str) -> Option<Duration> {
 }
 
 impl Policy {
+    /// The labels a deployment may carry: those [`Policy::from_labels`] takes, and no
+    /// contradiction between them (a maximum below the minimum, or a maximum of 0: zero is
+    /// `com.openfaas.scale.zero`'s to ask for).
+    pub fn check_labels(
+        labels: &BTreeMap<String, String>,
+        defaults: Defaults,
+        max_replicas: u64,
+    ) -> Result<(), InvalidLabel> {
+        Self::from_labels(labels, defaults, max_replicas)?;
+        let given = |key| label(labels, key).and_then(|v| v.parse::<u64>().ok());
+        match (given(MIN_LABEL), given(MAX_LABEL)) {
+            (_, Some(0)) => Err(InvalidLabel {
+                label: MAX_LABEL,
+                value: "0".into(),
+                reason: "must be at least 1 (for zero when idle, label com.openfaas.scale.zero=true)",
+            }),
+            (Some(min), Some(max)) if max < min => Err(InvalidLabel {
+                label: MAX_LABEL,
+                value: max.to_string(),
+                reason: "must not be below com.openfaas.scale.min",
+            }),
+            _ => Ok(()),
+        }
+    }
+
     /// The policy the labels describe; `max_replicas` is the largest count the provider allows.
     pub fn from_labels(
         labels: &BTreeMap<String, String>,

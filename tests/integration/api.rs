@@ -127,6 +127,71 @@ async fn bad_input_is_400_with_a_reason() {
 }
 
 #[tokio::test]
+async fn contradictory_scaling_labels_are_400_naming_them_and_one_rule_reads_every_label() {
+    let p = provider();
+    for (labels, reason) in [
+        (
+            json!({"com.openfaas.scale.min": "5", "com.openfaas.scale.max": "2"}),
+            "com.openfaas.scale.max must not be below com.openfaas.scale.min",
+        ),
+        (
+            json!({"com.openfaas.scale.max": "0"}),
+            "com.openfaas.scale.max must be at least 1",
+        ),
+    ] {
+        let a = deploy(&p, json!({"service": "ok", "image": "i", "labels": labels})).await;
+        assert_eq!(a.status, StatusCode::BAD_REQUEST, "{labels}");
+        assert!(a.text().contains(reason), "{labels}: {}", a.text());
+    }
+    assert_eq!(status(&p, "ok").await.status, StatusCode::NOT_FOUND);
+    // Blanks around a value are read the same way for every scaling label, the minimum included.
+    let labels = json!({"com.openfaas.scale.min": " 2", "com.openfaas.scale.max": " 3",
+                        "com.openfaas.scale.target": " 4", "com.openfaas.scale.factor": " 20"});
+    let a = deploy(&p, json!({"service": "ok", "image": "i", "labels": labels})).await;
+    assert_eq!(a.status, StatusCode::ACCEPTED, "{}", a.text());
+    assert_eq!(status(&p, "ok").await.json()["replicas"], 2);
+}
+
+#[tokio::test]
+async fn a_query_and_a_body_naming_different_namespaces_are_400_and_change_nothing() {
+    let p = provider();
+    for ns in ["a", "b"] {
+        let a = call(
+            &p,
+            Method::POST,
+            "/system/namespace/",
+            Some(json!({"name": ns})),
+        )
+        .await;
+        assert_eq!(a.status, StatusCode::CREATED);
+        let body = json!({"service": "iso", "image": "i", "namespace": ns});
+        assert_eq!(deploy(&p, body).await.status, StatusCode::ACCEPTED);
+    }
+    let scale = call(
+        &p,
+        Method::POST,
+        "/system/scale-function/iso?namespace=a",
+        Some(json!({"serviceName": "iso", "namespace": "b", "replicas": 3})),
+    )
+    .await;
+    assert_eq!(scale.status, StatusCode::BAD_REQUEST, "{}", scale.text());
+    assert!(scale.text().contains("\"b\""), "{}", scale.text());
+    let remove = call(
+        &p,
+        Method::DELETE,
+        "/system/functions?namespace=a",
+        Some(json!({"functionName": "iso", "namespace": "b"})),
+    )
+    .await;
+    assert_eq!(remove.status, StatusCode::BAD_REQUEST);
+    for ns in ["a", "b"] {
+        let path = format!("/system/function/iso?namespace={ns}");
+        let a = call(&p, Method::GET, &path, None).await;
+        assert_eq!(a.json()["replicas"], 1, "{ns}");
+    }
+}
+
+#[tokio::test]
 async fn oversized_bodies_are_refused() {
     let big =
         json!({"service": "big", "image": "i", "annotations": {"a": "x".repeat(2 * 1024 * 1024)}});

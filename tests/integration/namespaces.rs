@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 use faas_ecs::backend::ecs::revisions;
 
 use crate::emulator::{active_revisions, cloudmap_services, service};
-use crate::support::{Account, Answer, TestApp, call, deploy, eventually};
+use crate::support::{Account, Answer, TestApp, call, call_raw, deploy, eventually};
 
 fn provider() -> Router {
     TestApp::init().router()
@@ -23,6 +23,23 @@ fn provider() -> Router {
 
 async fn create(p: &Router, body: Value) -> Answer {
     call(p, Method::POST, "/system/namespace/", Some(body)).await
+}
+
+#[tokio::test]
+async fn a_namespace_body_that_is_not_a_json_object_is_400_and_makes_nothing() {
+    let p = provider();
+    for body in ["[]", "3", "\"ba\""] {
+        let a = call_raw(
+            &p,
+            axum::http::Request::post("/system/namespace/ba")
+                .body(axum::body::Body::from(body))
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(a.status, StatusCode::BAD_REQUEST, "{body}: {}", a.text());
+        assert!(a.text().contains("JSON object"), "{}", a.text());
+    }
+    assert_eq!(get(&p, "ba").await.status, StatusCode::NOT_FOUND);
 }
 
 async fn get(p: &Router, name: &str) -> Answer {
