@@ -49,6 +49,11 @@ pub struct DecisionLabels {
     pub reason: &'static str,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct LeaderLabels {
+    pub replica: String,
+}
+
 fn duration_histogram() -> Histogram {
     Histogram::new(exponential_buckets(0.0005, 2.0, 16))
 }
@@ -68,6 +73,8 @@ pub struct ScalingMetrics {
     pub in_flight: Family<FunctionLabels, Gauge<f64, std::sync::atomic::AtomicU64>>,
     pub desired: Family<FunctionLabels, Gauge>,
     pub decisions: Family<DecisionLabels, Counter>,
+    /// 1 on the id of the replica that leads, as this one sees the election.
+    pub leader: Family<LeaderLabels, Gauge>,
 }
 
 pub struct Metrics {
@@ -122,6 +129,11 @@ impl Metrics {
             invocations.in_flight.clone(),
         );
         let scaling = ScalingMetrics::default();
+        registry.register(
+            "scaling_leader",
+            "The provider replica that changes desired counts (1 on its id; none when no replica scales), as this replica sees the election",
+            scaling.leader.clone(),
+        );
         registry.register(
             "scaler_requests_per_second",
             "Invocations per second the scaler sees, over every provider replica",

@@ -44,6 +44,12 @@ pub trait FunctionBackend: Send + Sync + 'static {
 
     /// Sets the desired count.
     async fn scale(&self, id: &FunctionId, replicas: u32) -> Result<(), Error>;
+
+    /// Reads every function again from the orchestrator, for a caller that may have missed
+    /// changes (the scaler after a pause).
+    async fn reload(&self) -> Result<(), Error> {
+        Ok(())
+    }
 }
 
 /// Where namespaces are kept, with their labels and annotations. Which namespaces a request may

@@ -54,6 +54,15 @@ pub struct Scaling {
     tracked: Mutex<HashMap<FunctionId, Tracked>>,
     /// This replica's load as of the last round, for the other replicas.
     report: Mutex<Arc<Report>>,
+    /// The leader as last seen, and when the last round ran.
+    rounds: Mutex<Rounds>,
+}
+
+/// What a round remembers of the one before.
+#[derive(Default)]
+struct Rounds {
+    leader: Option<String>,
+    last: Option<Instant>,
 }
 
 impl Scaling {
@@ -65,6 +74,7 @@ impl Scaling {
     ) -> Self {
         let report = Arc::new(Report {
             id: peers.id().to_string(),
+            scales: settings.autoscaling,
             functions: Vec::new(),
         });
         Self {
@@ -76,6 +86,7 @@ impl Scaling {
             wakes: Wakes::default(),
             tracked: Mutex::default(),
             report: Mutex::new(report),
+            rounds: Mutex::default(),
         }
     }
 

@@ -1,7 +1,8 @@
 //! The other provider replicas (`FAAS_ECS_PEERS`): each publishes its own load at
 //! `GET /system/scaling`; every replica reads the others' each round, so all of them see the
-//! same total, and only the replica with the lowest id among those that answered changes desired
-//! counts. A replica that cannot be reached is left out of both the total and the election.
+//! same total, and only the replica with the lowest id among those that answered and scale
+//! (`FAAS_ECS_AUTOSCALING`) changes desired counts. A replica that cannot be reached is left out of
+//! both the total and the election; one that does not scale still reports its load.
 //! A peer URL's host name is looked up each round and every address it has is a replica, so one
 //! Cloud Map name (the gateway service's) finds them all as tasks come and go.
 
@@ -29,7 +30,27 @@ const MAX_REPORT_BYTES: usize = 4 * 1024 * 1024;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Report {
     pub id: String,
+    /// Whether the replica scales, and so stands in the election (replicas from before this field
+    /// all stood).
+    #[serde(default = "yes")]
+    pub scales: bool,
     pub functions: Vec<FunctionReport>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// The id of the replica that leads: the lowest among those that scale, this one (`me`) included
+/// when `i_scale`; `None` when none scales.
+pub fn leader<'a>(me: &'a str, i_scale: bool, others: &'a [Report]) -> Option<&'a str> {
+    let me = i_scale.then_some(me);
+    others
+        .iter()
+        .filter(|r| r.scales)
+        .map(|r| r.id.as_str())
+        .chain(me)
+        .min()
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -81,8 +102,8 @@ impl Peers {
         &self.id
     }
 
-    /// The other replicas' reports, and whether this replica leads (has the lowest id).
-    pub async fn gather(&self) -> (Vec<Report>, bool) {
+    /// The other replicas' reports.
+    pub async fn gather(&self) -> Vec<Report> {
         let mut addrs = BTreeSet::new();
         for url in &self.urls {
             let host = url.host().unwrap_or_default().trim_matches(['[', ']']);
@@ -96,13 +117,11 @@ impl Peers {
             }
         }
         let reports = futures::future::join_all(addrs.iter().map(|addr| self.fetch(*addr))).await;
-        let others: Vec<Report> = reports
+        reports
             .into_iter()
             .flatten()
             .filter(|r| r.id != self.id)
-            .collect();
-        let leads = others.iter().all(|r| r.id > self.id);
-        (others, leads)
+            .collect()
     }
 
     async fn fetch(&self, addr: SocketAddr) -> Option<Report> {
@@ -166,11 +185,37 @@ mod tests {
         assert_eq!(a.len(), 16);
     }
 
+    fn report(id: &str, scales: bool) -> Report {
+        Report {
+            id: id.into(),
+            scales,
+            functions: Vec::new(),
+        }
+    }
+
     #[tokio::test]
-    async fn alone_a_replica_leads() {
-        let (others, leads) = Peers::none().gather().await;
+    async fn alone_a_replica_leads_if_it_scales() {
+        let others = Peers::none().gather().await;
         assert!(others.is_empty());
-        assert!(leads);
+        assert_eq!(leader("a", true, &others), Some("a"));
+        assert_eq!(leader("a", false, &others), None);
+    }
+
+    #[test]
+    fn only_replicas_that_scale_stand_in_the_election() {
+        let others = [report("1", false), report("3", true), report("2", false)];
+        assert_eq!(leader("5", true, &others), Some("3"));
+        assert_eq!(
+            leader("0", false, &others),
+            Some("3"),
+            "the lowest id does not scale"
+        );
+        assert_eq!(leader("0", true, &others), Some("0"));
+        let none = [report("1", false)];
+        assert_eq!(leader("0", false, &none), None);
+        // A report without the field is from a replica that stood.
+        let old: Report = serde_json::from_str(r#"{"id":"1","functions":[]}"#).unwrap();
+        assert_eq!(leader("5", true, &[old]), Some("1"));
     }
 
     #[tokio::test]
@@ -180,8 +225,8 @@ mod tests {
             .parse()
             .unwrap();
         drop(listener);
-        let (others, leads) = Peers::new(vec![url], None).gather().await;
+        let others = Peers::new(vec![url], None).gather().await;
         assert!(others.is_empty());
-        assert!(leads);
+        assert_eq!(leader("a", true, &others), Some("a"));
     }
 }

@@ -6,14 +6,61 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use super::Scaling;
-use super::peers::Report;
+use super::peers::{Report, leader};
 use super::policy::{self, Decision, History, Load, Policy};
 use super::window::{Tracked, total};
 use crate::failure::DisplayChain;
-use crate::metrics::{DecisionLabels, FunctionLabels};
+use crate::metrics::{DecisionLabels, FunctionLabels, LeaderLabels};
 use crate::model::FunctionId;
 
+/// This replica's part in a round.
+enum Leading {
+    No,
+    Yes,
+    /// It leads after another did, or after a gap of more than two rounds (stopped, or starved).
+    Afresh,
+}
+
 impl Scaling {
+    /// Who leads this round, said in the log when it changes and shown in `/metrics`.
+    fn elect(&self, others: &[Report], now: Instant) -> Leading {
+        let me = self.peers.id();
+        let leader = leader(me, self.settings.autoscaling, others).map(String::from);
+        let mut rounds = self.rounds.lock().unwrap_or_else(|p| p.into_inner());
+        let last = rounds.last.replace(now);
+        // The first round follows the read at start.
+        let gap = last.is_some_and(|last| now.duration_since(last) > self.settings.interval * 2);
+        let took_over = last.is_some() && rounds.leader != leader;
+        let changed = rounds.leader != leader;
+        if changed {
+            self.metrics.leader.clear();
+            match &leader {
+                Some(id) if id == me => tracing::info!(replica = me, "this replica leads scaling"),
+                Some(id) => {
+                    tracing::info!(replica = me, leader = %id, "another replica leads scaling")
+                }
+                None => tracing::info!(
+                    replica = me,
+                    "no provider replica scales (FAAS_ECS_AUTOSCALING=false on all)"
+                ),
+            }
+            if let Some(id) = &leader {
+                self.metrics
+                    .leader
+                    .get_or_create(&LeaderLabels {
+                        replica: id.clone(),
+                    })
+                    .set(1);
+            }
+            rounds.leader = leader.clone();
+        }
+        match leader {
+            Some(id) if id == me && (took_over || gap) => Leading::Afresh,
+            Some(id) if id == me => Leading::Yes,
+            _ => Leading::No,
+        }
+    }
+
     pub(super) async fn apply(
         &self,
         id: &FunctionId,
@@ -50,9 +97,35 @@ impl Scaling {
         let local = self.sample(now);
         *self.report.lock().unwrap_or_else(|p| p.into_inner()) = Arc::new(Report {
             id: self.peers.id().to_string(),
+            scales: self.settings.autoscaling,
             functions: local.clone(),
         });
-        let (others, leads) = self.peers.gather().await;
+        let others = self.peers.gather().await;
+        let leads = match self.elect(&others, now) {
+            Leading::No => false,
+            Leading::Yes => true,
+            // What this replica knows of desired counts may be stale (another replica, or a
+            // hand in AWS, changed them meanwhile): read again, and start every window afresh,
+            // so nothing is lowered before a full down delay.
+            Leading::Afresh => match self.backend.reload().await {
+                Ok(()) => {
+                    for t in self
+                        .tracked
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .values_mut()
+                    {
+                        t.history = History::default();
+                    }
+                    true
+                }
+                Err(e) => {
+                    tracing::warn!(error = %DisplayChain(&e), "could not read desired counts again; no scaling decision this round");
+                    self.rounds.lock().unwrap_or_else(|p| p.into_inner()).leader = None;
+                    false
+                }
+            },
+        };
         let functions = self.backend.every_function();
         let ids: HashSet<&FunctionId> = functions.iter().map(|(id, _)| id).collect();
         self.meters.retain(|id| ids.contains(id));
@@ -84,7 +157,7 @@ impl Scaling {
                     .set(status.replicas as i64);
                 // A replica that does not lead keeps no history: when it comes to lead, it
                 // starts with a full window, as after a manual change.
-                if !self.settings.autoscaling || !leads {
+                if !leads {
                     t.history = History::default();
                     continue;
                 }
@@ -128,5 +201,64 @@ impl Scaling {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backend::memory::MemoryBackend;
+    use crate::metrics::Metrics;
+    use crate::scaling::peers::Peers;
+
+    fn scaling(autoscaling: bool) -> Scaling {
+        let mut settings = crate::config::scaling::off();
+        settings.autoscaling = autoscaling;
+        Scaling::new(
+            Arc::new(MemoryBackend::new()),
+            &Metrics::new(),
+            settings,
+            Peers::none(),
+        )
+    }
+
+    fn peer(id: &str, scales: bool) -> Report {
+        Report {
+            id: id.into(),
+            scales,
+            functions: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_replica_that_takes_over_or_resumes_after_a_gap_starts_afresh() {
+        let s = scaling(true);
+        let round = s.settings.interval;
+        let t0 = Instant::now();
+        assert!(
+            matches!(s.elect(&[], t0), Leading::Yes),
+            "the first round follows the start"
+        );
+        assert!(matches!(s.elect(&[], t0 + round), Leading::Yes));
+        assert!(
+            matches!(s.elect(&[], t0 + round * 10), Leading::Afresh),
+            "resumed"
+        );
+        let lower = [peer("0", true)];
+        assert!(matches!(s.elect(&lower, t0 + round * 11), Leading::No));
+        assert!(
+            matches!(s.elect(&[], t0 + round * 12), Leading::Afresh),
+            "took over"
+        );
+        assert!(matches!(s.elect(&[], t0 + round * 13), Leading::Yes));
+    }
+
+    #[test]
+    fn a_replica_that_does_not_scale_never_leads_even_with_the_lowest_id() {
+        let s = scaling(false);
+        let higher = [peer("ffffffffffffffff", true)];
+        assert!(matches!(s.elect(&higher, Instant::now()), Leading::No));
+        let rounds = s.rounds.lock().unwrap();
+        assert_eq!(rounds.leader.as_deref(), Some("ffffffffffffffff"));
     }
 }

@@ -385,3 +385,105 @@ async fn two_providers_scale_by_their_summed_load_and_only_one_of_them_writes() 
         "one up, one down, by one replica"
     );
 }
+
+#[tokio::test]
+async fn only_a_replica_that_scales_leads_and_every_replica_names_it() {
+    needs_emulator!();
+    let ports = [free_port(), free_port(), free_port()];
+    let peers = ports
+        .iter()
+        .map(|p| format!("http://127.0.0.1:{p}"))
+        .collect::<Vec<_>>()
+        .join(",");
+    let name = "sc-elect";
+    let scaler = settings(name, &[("FAAS_ECS_PEERS", &peers)]).await;
+    let mut bystander = scaler.clone();
+    bystander.push(("FAAS_ECS_AUTOSCALING", "false"));
+    // Whatever their random ids, the two that do not scale must not stall the one that does.
+    let (one, two, three) = tokio::join!(
+        Stack::start_binary_with(ports[0], &bystander),
+        Stack::start_binary_with(ports[1], &scaler),
+        Stack::start_binary_with(ports[2], &bystander),
+    );
+    let id = two
+        .send(Method::GET, "/system/scaling", Body::empty())
+        .await
+        .json()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let leader = format!(r#"faas_ecs_scaling_leader{{replica="{id}"}}"#);
+    for stack in [&one, &two, &three] {
+        eventually(
+            "every replica names the one that scales",
+            Duration::from_secs(15),
+            async || metric(stack, &leader).await == 1.0,
+        )
+        .await;
+    }
+    let labels = json!({"com.openfaas.scale.min": "1", "com.openfaas.scale.max": "2"});
+    one.deploy(function(name, "cat", labels)).await;
+    one.wait_ready(name, 1).await;
+    one.scale(name, 3).await;
+    wait_replicas(&one, name, 1, Duration::from_secs(30)).await;
+    assert_eq!(decisions(&two, name, "calm").await, 1.0);
+    for bystander in [&one, &three] {
+        assert_eq!(decisions(bystander, name, "calm").await, 0.0);
+    }
+    let log = two.captured_log();
+    assert_eq!(
+        log.matches("this replica leads scaling").count(),
+        1,
+        "said once:\n{log}"
+    );
+}
+
+/// Sends a signal (`STOP`, `CONT`) to a provider's process.
+fn signal(stack: &Stack, signal: &str) {
+    let status = std::process::Command::new("kill")
+        .arg(format!("-{signal}"))
+        .arg(stack.pid().unwrap().to_string())
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+#[tokio::test]
+async fn a_leader_resumed_after_a_pause_waits_a_full_down_delay_before_lowering_a_count() {
+    needs_emulator!();
+    let ports = [free_port(), free_port()];
+    let peers = format!(
+        "http://127.0.0.1:{},http://127.0.0.1:{}",
+        ports[0], ports[1]
+    );
+    let name = "sc-pause";
+    let leader_settings = settings(name, &[("FAAS_ECS_PEERS", &peers)]).await;
+    let mut bystander = leader_settings.clone();
+    bystander.push(("FAAS_ECS_AUTOSCALING", "false"));
+    let (leader, other) = tokio::join!(
+        Stack::start_binary_with(ports[0], &leader_settings),
+        Stack::start_binary_with(ports[1], &bystander),
+    );
+    let labels = json!({"com.openfaas.scale.min": "1", "com.openfaas.scale.max": "2"});
+    leader.deploy(function(name, "cat", labels)).await;
+    leader.wait_ready(name, 1).await;
+    other.scale(name, 2).await;
+    let desired = format!(
+        r#"faas_ecs_function_desired_replicas{{function_name="{name}",namespace="openfaas-fn"}}"#
+    );
+    eventually("the leader sees 2", Duration::from_secs(15), async || {
+        metric(&leader, &desired).await == 2.0
+    })
+    .await;
+    // Paused past the down delay: what it remembers of the window is old when it resumes.
+    signal(&leader, "STOP");
+    tokio::time::sleep(Duration::from_secs(8)).await;
+    signal(&leader, "CONT");
+    let resumed = Instant::now();
+    while resumed.elapsed() < ROUND * 4 {
+        assert_eq!(replicas(&leader, name).await, 2, "lowered on resuming");
+        tokio::time::sleep(ROUND / 4).await;
+    }
+    wait_replicas(&leader, name, 1, Duration::from_secs(20)).await;
+    assert_eq!(decisions(&leader, name, "calm").await, 1.0);
+}

@@ -148,6 +148,10 @@ impl FunctionBackend for EcsBackend {
         self.cache.all()
     }
 
+    async fn reload(&self) -> Result<(), Error> {
+        self.refresh().await
+    }
+
     async fn list(&self, namespace: &Namespace) -> Result<Vec<FunctionStatus>, Error> {
         let statuses = self
             .cache

@@ -141,6 +141,11 @@ impl Stack {
         }
     }
 
+    /// The provider's process id, when the stack runs the binary.
+    pub fn pid(&self) -> Option<u32> {
+        self.process.as_ref().map(|(child, _)| child.id())
+    }
+
     pub fn captured_log(&self) -> String {
         let Some((_, log)) = &self.process else {
             return String::new();
