@@ -227,6 +227,12 @@ class Runtime:
 
     def reconcile(self):
         services = {s["serviceArn"]: s for s in self.services()}
+        # Descriptions are kept while a service or a task uses the revision: moto numbers a
+        # family's revisions from 1 again once they were deleted, so an ARN can come back naming
+        # another definition (AWS never reuses a revision number).
+        in_use = {s["taskDefinition"] for s in services.values()}
+        in_use |= {t.revision for tasks in self.tasks.values() for t in tasks}
+        self.definitions = {arn: d for arn, d in self.definitions.items() if arn in in_use}
         for arn in list(self.tasks):
             if arn not in services:
                 for task in self.tasks.pop(arn):
