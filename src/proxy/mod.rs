@@ -184,7 +184,7 @@ impl Proxy {
         cold_start: &dyn ColdStart,
     ) -> Result<Endpoints, Response<ProxyBody>> {
         let endpoints = self.resolver.resolve(id).await;
-        if !endpoints.is_empty() {
+        if !endpoints.is_empty() && !cold_start.at_zero(id) {
             return Ok(endpoints);
         }
         cold_start

@@ -28,6 +28,8 @@ pub struct Meter {
     duration: Histogram,
     /// Answer counters by status, created on first use.
     answered: RwLock<Vec<(u16, Counter)>>,
+    /// Invocations held until a task is ready.
+    waiting: AtomicU64,
 }
 
 impl Meter {
@@ -37,6 +39,25 @@ impl Meter {
 
     pub fn in_flight(&self) -> u64 {
         self.in_flight.get().max(0) as u64
+    }
+
+    pub fn waiting(&self) -> u64 {
+        self.waiting.load(Ordering::Relaxed)
+    }
+
+    /// Counts an invocation as held for a task until the guard is dropped.
+    pub fn hold(self: &Arc<Self>) -> Held {
+        self.waiting.fetch_add(1, Ordering::Relaxed);
+        Held(self.clone())
+    }
+}
+
+/// An invocation held until a task is ready.
+pub struct Held(Arc<Meter>);
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        self.0.waiting.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
@@ -98,6 +119,7 @@ impl Meters {
                     last_active_ms: AtomicU64::new(0),
                     duration: self.metrics.duration.get_or_create_owned(&labels),
                     answered: RwLock::default(),
+                    waiting: AtomicU64::new(0),
                     labels,
                 })
             })

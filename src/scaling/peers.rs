@@ -64,6 +64,9 @@ pub struct FunctionReport {
     pub rate: f64,
     /// Invocations in flight, averaged over the window.
     pub in_flight: f64,
+    /// Invocations held until a task is ready, now (absent from replicas before it was sent).
+    #[serde(default)]
+    pub waiting: f64,
     /// Seconds since the last invocation started or ended; 0 while one is in flight; absent
     /// when the replica saw none.
     pub idle_seconds: Option<f64>,

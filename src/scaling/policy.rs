@@ -180,9 +180,11 @@ impl Policy {
     /// The count the load calls for, within min..max.
     pub fn recommend(&self, load: &Load) -> u64 {
         let per_replica = self.target * self.proportion;
+        // Held invocations are demand in both modes: each as a request of this second, and in
+        // flight (where the in-flight average may not yet show them).
         let measure = match self.kind {
-            Kind::Rps => load.rate,
-            Kind::Capacity => load.in_flight,
+            Kind::Rps => load.rate + load.waiting,
+            Kind::Capacity => load.in_flight.max(load.waiting),
         };
         let wanted = (measure / per_replica).ceil();
         // `as` saturates: an absurd load asks for the maximum.
@@ -197,6 +199,8 @@ pub struct Load {
     pub rate: f64,
     /// Invocations in flight, averaged over the scaling window.
     pub in_flight: f64,
+    /// Invocations held until a task is ready, now: demand not yet served.
+    pub waiting: f64,
     /// Time since the last invocation started or ended; zero while one is in flight.
     pub idle: Duration,
 }
@@ -298,6 +302,10 @@ pub fn decide(
             .max()
             .unwrap_or(recommended)
     };
+    // Nothing is taken away while invocations wait for a task.
+    if to < desired && load.waiting > 0.0 {
+        return None;
+    }
     let reason = match to.cmp(&desired) {
         std::cmp::Ordering::Greater => Reason::Load,
         std::cmp::Ordering::Less => Reason::Calm,
@@ -380,9 +388,56 @@ mod tests {
         let load = Load {
             rate: 1000.0,
             in_flight: 19.0,
-            idle: Duration::ZERO,
+            ..Load::default()
         };
         assert_eq!(p.recommend(&load), 3);
+    }
+
+    #[test]
+    fn invocations_held_for_a_task_are_demand_and_keep_the_count_up() {
+        let p = policy(&[(MIN_LABEL, "1"), (MAX_LABEL, "20")]);
+        let t0 = Instant::now();
+        let stabilisation = Duration::from_secs(30);
+        let mut history = History::default();
+        // A burst held at zero-ish: 200 waiting, no rate in the window yet.
+        let held = Load {
+            waiting: 200.0,
+            ..Load::default()
+        };
+        assert_eq!(p.recommend(&held), 20);
+        let capacity = policy(&[(TYPE_LABEL, "capacity"), (MAX_LABEL, "20")]);
+        assert_eq!(capacity.recommend(&held), 20);
+        // At 20, with the window long past and still some held: no cut.
+        history.set(20);
+        let few = Load {
+            waiting: 3.0,
+            ..Load::default()
+        };
+        let later = t0 + stabilisation * 3;
+        assert_eq!(
+            decide(&p, 20, &few, &mut history, later, stabilisation),
+            None
+        );
+        // Once served, the count comes down after the window.
+        let quiet = Load::default();
+        let decision = decide(
+            &p,
+            20,
+            &quiet,
+            &mut history,
+            later + stabilisation * 2,
+            stabilisation,
+        );
+        assert!(
+            matches!(
+                decision,
+                Some(Decision {
+                    reason: Reason::Calm,
+                    ..
+                })
+            ),
+            "{decision:?}"
+        );
     }
 
     #[test]

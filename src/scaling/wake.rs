@@ -31,6 +31,10 @@ pub enum Unready {
 /// function from zero), or give up.
 #[async_trait]
 pub trait ColdStart: Send + Sync {
+    /// Whether the function's desired count is zero: its tasks, if any still answer, are being
+    /// stopped, and an invocation must wake it rather than reach them. From memory.
+    fn at_zero(&self, id: &FunctionId) -> bool;
+
     async fn endpoints(
         &self,
         id: &FunctionId,
@@ -122,6 +126,10 @@ impl Scaling {
 
 #[async_trait]
 impl ColdStart for Scaling {
+    fn at_zero(&self, id: &FunctionId) -> bool {
+        self.backend.desired_replicas(id) == Some(0)
+    }
+
     async fn endpoints(
         &self,
         id: &FunctionId,
@@ -132,6 +140,8 @@ impl ColdStart for Scaling {
             return Err(Unready::NoEndpoints);
         }
         let deadline = Instant::now() + timeout;
+        // Held, it is demand the scaler counts until a task answers it.
+        let _held = self.meters.get(id).hold();
         loop {
             match self.backend.desired_replicas(id) {
                 None => return Err(Unready::NoEndpoints),
@@ -144,7 +154,7 @@ impl ColdStart for Scaling {
             }
             tokio::time::sleep(READY_POLL.min(deadline - now)).await;
             let endpoints = resolver.resolve(id).await;
-            if !endpoints.is_empty() {
+            if !endpoints.is_empty() && !self.at_zero(id) {
                 return Ok(endpoints);
             }
         }

@@ -63,6 +63,7 @@ impl Scaling {
                 namespace: id.namespace.to_string(),
                 rate,
                 in_flight,
+                waiting: meter.waiting() as f64,
                 idle_seconds: self.meters.idle(&meter).map(|d| d.as_secs_f64()),
             });
         }
@@ -89,6 +90,7 @@ pub(super) fn total(
     for f in reports {
         load.rate += f.rate;
         load.in_flight += f.in_flight;
+        load.waiting += f.waiting;
         if let Some(idle) = f.idle_seconds {
             load.idle = load.idle.min(Duration::from_secs_f64(idle.max(0.0)));
         }
@@ -107,6 +109,7 @@ mod tests {
             namespace: "openfaas-fn".into(),
             rate,
             in_flight,
+            waiting: 0.0,
             idle_seconds: idle,
         }
     }
@@ -136,9 +139,8 @@ mod tests {
         assert_eq!(
             c,
             Load {
-                rate: 0.0,
-                in_flight: 0.0,
-                idle: Duration::from_secs(100)
+                idle: Duration::from_secs(100),
+                ..Load::default()
             }
         );
     }

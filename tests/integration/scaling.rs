@@ -487,3 +487,70 @@ async fn a_leader_resumed_after_a_pause_waits_a_full_down_delay_before_lowering_
     wait_replicas(&leader, name, 1, Duration::from_secs(20)).await;
     assert_eq!(decisions(&leader, name, "calm").await, 1.0);
 }
+
+#[tokio::test]
+async fn an_invocation_right_after_a_scale_to_zero_wakes_the_function_not_a_stopping_task() {
+    needs_emulator!();
+    let name = "sc-rewake";
+    let stack = start(name, &[("FAAS_ECS_SCALE_FROM_ZERO_TIMEOUT", "40s")]).await;
+    let labels = json!({"com.openfaas.scale.min": "1", "com.openfaas.scale.max": "1"});
+    stack.deploy(function(name, "cat", labels)).await;
+    stack.wait_ready(name, 1).await;
+    // The task still answers while ECS stops it; the provider has its address in hand.
+    stack.scale(name, 0).await;
+    let (status, body) = stack
+        .invoke(Method::POST, &format!("/function/{name}"), "again")
+        .await;
+    assert_eq!((status, body.as_str()), (StatusCode::OK, "again"));
+    assert_eq!(
+        replicas(&stack, name).await,
+        1,
+        "woken, not served by the stopping task"
+    );
+    assert_eq!(decisions(&stack, name, "wake").await, 1.0);
+}
+
+#[tokio::test]
+async fn invocations_held_for_a_task_are_reported_as_demand_until_answered() {
+    needs_emulator!();
+    let name = "sc-held";
+    let stack = start(name, &[("FAAS_ECS_SCALE_FROM_ZERO_TIMEOUT", "6s")]).await;
+    // A classic watchdog without fprocess exits at start: the task never becomes ready.
+    stack
+        .deploy(json!({"service": name, "image": "ghcr.io/openfaas/alpine:latest"}))
+        .await;
+    let path = format!("/function/{name}");
+    let held = (0..3).map(|_| stack.invoke(Method::GET, &path, Body::empty()));
+    let waiting = async || {
+        let report = stack
+            .send(Method::GET, "/system/scaling", Body::empty())
+            .await
+            .json();
+        report["functions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["name"] == name)
+            .map_or(0.0, |f| f["waiting"].as_f64().unwrap_or(0.0))
+    };
+    let (answers, ()) = tokio::join!(futures::future::join_all(held), async {
+        eventually(
+            "three invocations reported waiting",
+            Duration::from_secs(5),
+            async || waiting().await == 3.0,
+        )
+        .await;
+    });
+    assert!(
+        answers
+            .iter()
+            .all(|(s, _)| *s == StatusCode::GATEWAY_TIMEOUT),
+        "{answers:?}"
+    );
+    eventually(
+        "none waiting once answered",
+        Duration::from_secs(5),
+        async || waiting().await == 0.0,
+    )
+    .await;
+}
