@@ -35,6 +35,15 @@ async fn wait_out_of_service(name: &str) {
     }
 }
 
+/// Scaling tests that run at once: each runs provider binaries, tasks and load on a machine of
+/// two cores, and the local runtime serves every test; more at once starves them all.
+static AT_ONCE: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
+
+/// A place among the scaling tests that run at once, held for the test.
+async fn turn() -> tokio::sync::SemaphorePermit<'static> {
+    AT_ONCE.acquire().await.expect("never closed")
+}
+
 /// The scaler's round in [`FAST`].
 const ROUND: Duration = Duration::from_millis(500);
 
@@ -177,6 +186,7 @@ fn count_lines(log: &str, what: &str, name: &str) -> usize {
 #[tokio::test]
 async fn an_invocation_at_zero_scales_once_and_every_held_request_is_answered() {
     needs_emulator!();
+    let _turn = turn().await;
     let name = "sc-wake";
     let stack = start(name, &[("FAAS_ECS_SCALE_FROM_ZERO_TIMEOUT", "40s")]).await;
     // min = max: load does not move it, so the only change after the manual one is the wake.
@@ -216,6 +226,7 @@ async fn an_invocation_at_zero_scales_once_and_every_held_request_is_answered() 
 #[tokio::test]
 async fn a_wait_for_a_task_is_bounded_by_a_504_from_the_proxy() {
     needs_emulator!();
+    let _turn = turn().await;
     let name = "sc-never";
     let stack = start(name, &[("FAAS_ECS_SCALE_FROM_ZERO_TIMEOUT", "1s")]).await;
     // A classic watchdog without fprocess exits at start: the task never becomes ready.
@@ -243,6 +254,7 @@ async fn a_wait_for_a_task_is_bounded_by_a_504_from_the_proxy() {
 #[tokio::test]
 async fn an_idle_function_goes_to_zero_after_its_last_invocation_ends_and_wakes_again() {
     needs_emulator!();
+    let _turn = turn().await;
     let name = "sc-idle";
     let stack = start(name, &[("FAAS_ECS_SCALE_FROM_ZERO_TIMEOUT", "40s")]).await;
     let labels =
@@ -271,6 +283,7 @@ async fn an_idle_function_goes_to_zero_after_its_last_invocation_ends_and_wakes_
 #[tokio::test]
 async fn steady_load_takes_one_replica_to_two_and_back_and_min_equal_max_stays() {
     needs_emulator!();
+    let _turn = turn().await;
     let (elastic, fixed) = ("sc-load", "sc-fixed");
     let stack = start(elastic, &[]).await;
     for (name, min) in [(elastic, "1"), (fixed, "2")] {
@@ -310,6 +323,7 @@ async fn steady_load_takes_one_replica_to_two_and_back_and_min_equal_max_stays()
 #[tokio::test]
 async fn a_manual_scale_beyond_max_is_taken_and_later_brought_back_by_the_scaler() {
     needs_emulator!();
+    let _turn = turn().await;
     let name = "sc-manual";
     let stack = start(name, &[]).await;
     let labels = json!({"com.openfaas.scale.min": "1", "com.openfaas.scale.max": "2"});
@@ -334,6 +348,7 @@ async fn a_manual_scale_beyond_max_is_taken_and_later_brought_back_by_the_scaler
 #[tokio::test]
 async fn two_providers_scale_by_their_summed_load_and_only_one_of_them_writes() {
     needs_emulator!();
+    let _turn = turn().await;
     let ports = [free_port(), free_port()];
     let peers = format!(
         "http://127.0.0.1:{},http://127.0.0.1:{}",
@@ -389,6 +404,7 @@ async fn two_providers_scale_by_their_summed_load_and_only_one_of_them_writes() 
 #[tokio::test]
 async fn only_a_replica_that_scales_leads_and_every_replica_names_it() {
     needs_emulator!();
+    let _turn = turn().await;
     let ports = [free_port(), free_port(), free_port()];
     let peers = ports
         .iter()
@@ -451,6 +467,7 @@ fn signal(stack: &Stack, signal: &str) {
 #[tokio::test]
 async fn a_leader_resumed_after_a_pause_waits_a_full_down_delay_before_lowering_a_count() {
     needs_emulator!();
+    let _turn = turn().await;
     let ports = [free_port(), free_port()];
     let peers = format!(
         "http://127.0.0.1:{},http://127.0.0.1:{}",
@@ -491,6 +508,7 @@ async fn a_leader_resumed_after_a_pause_waits_a_full_down_delay_before_lowering_
 #[tokio::test]
 async fn an_invocation_right_after_a_scale_to_zero_wakes_the_function_not_a_stopping_task() {
     needs_emulator!();
+    let _turn = turn().await;
     let name = "sc-rewake";
     let stack = start(name, &[("FAAS_ECS_SCALE_FROM_ZERO_TIMEOUT", "40s")]).await;
     let labels = json!({"com.openfaas.scale.min": "1", "com.openfaas.scale.max": "1"});
@@ -513,6 +531,7 @@ async fn an_invocation_right_after_a_scale_to_zero_wakes_the_function_not_a_stop
 #[tokio::test]
 async fn invocations_held_for_a_task_are_reported_as_demand_until_answered() {
     needs_emulator!();
+    let _turn = turn().await;
     let name = "sc-held";
     let stack = start(name, &[("FAAS_ECS_SCALE_FROM_ZERO_TIMEOUT", "6s")]).await;
     // A classic watchdog without fprocess exits at start: the task never becomes ready.

@@ -184,7 +184,8 @@ impl Stack {
 
     /// Waits until the function has exactly `replicas` ready replicas, as the gateway would poll.
     pub async fn wait_ready(&self, name: &str, replicas: u64) {
-        let deadline = Instant::now() + Duration::from_secs(30);
+        // Generous: on two cores the whole suite shares them with the local runtime.
+        let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             let a = self.status(name).await;
             if a.status == StatusCode::OK {
