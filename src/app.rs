@@ -8,6 +8,7 @@ use tokio::task::JoinHandle;
 use crate::auth::Credentials;
 use crate::backend::ecs::{AwsClients, EcsBackend};
 use crate::config::{Config, DnsRecords, ResolverKind};
+use crate::metrics::Metrics;
 use crate::model::shared::WATCHDOG_PORT;
 use crate::proxy::Proxy;
 use crate::resolver::Resolver;
@@ -55,9 +56,10 @@ impl App {
             peers = ?config.scaling.peers.0,
             "starting faas-ecs"
         );
-        let aws = AwsClients::new(sdk);
+        let metrics = Arc::new(Metrics::new());
+        let aws = AwsClients::new(sdk, &metrics.aws_calls);
         let domain = EcsBackend::dns_domain_of(&aws, &settings).await?;
-        let (resolver, mut tasks) = resolver(&config, sdk, &domain)?;
+        let (resolver, mut tasks) = resolver(&config, sdk, &domain, &metrics.aws_calls)?;
         let backend = EcsBackend::start(aws, settings, resolver.clone()).await?;
         tasks.push(backend.spawn_refresh(config.functions.refresh_interval));
         let peers = Peers::new(
@@ -69,6 +71,7 @@ impl App {
             Proxy::new(resolver.clone(), config.server.write_timeout),
             auth,
             config.scaling.settings(),
+            metrics,
         )
         .with_peers(peers)
         .with_namespace_management(config.functions.namespace_management);
@@ -120,12 +123,17 @@ fn resolver(
     config: &Config,
     sdk: &aws_config::SdkConfig,
     domain: &str,
+    calls: &crate::aws::CountCalls,
 ) -> Result<WithTasks, BoxError> {
     let port = WATCHDOG_PORT;
     let config = &config.resolver;
     Ok(match config.resolver {
         ResolverKind::Cloudmap => {
-            let resolver = Arc::new(CloudMapResolver::new(discovery_client(sdk), domain, port));
+            let resolver = Arc::new(CloudMapResolver::new(
+                discovery_client(sdk, calls),
+                domain,
+                port,
+            ));
             let refresh = resolver.spawn_refresh(config.discovery_interval);
             (resolver, vec![refresh])
         }

@@ -83,6 +83,8 @@ pub struct Metrics {
     duration: Family<RouteLabels, Histogram, fn() -> Histogram>,
     pub invocations: InvocationMetrics,
     pub scaling: ScalingMetrics,
+    /// Every AWS call's attempts, counted by the SDK clients.
+    pub aws_calls: crate::aws::CountCalls,
 }
 
 impl Default for Metrics {
@@ -128,6 +130,12 @@ impl Metrics {
             "Invocations being answered now, bodies and streams included",
             invocations.in_flight.clone(),
         );
+        let aws_calls = crate::aws::CountCalls(Family::default());
+        registry.register(
+            "aws_calls",
+            "AWS API calls made (each attempt), by service and operation",
+            aws_calls.0.clone(),
+        );
         let scaling = ScalingMetrics::default();
         registry.register(
             "scaling_leader",
@@ -160,6 +168,7 @@ impl Metrics {
             duration,
             invocations,
             scaling,
+            aws_calls,
         }
     }
 

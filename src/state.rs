@@ -31,8 +31,8 @@ impl AppState {
         proxy: Proxy,
         auth: Option<Credentials>,
         scaling: ScalingSettings,
+        metrics: Arc<Metrics>,
     ) -> Self {
-        let metrics = Arc::new(Metrics::new());
         let scaling = Arc::new(Scaling::new(
             backend.clone() as Arc<dyn FunctionBackend>,
             &metrics,

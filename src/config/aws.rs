@@ -32,7 +32,9 @@ impl Aws {
     /// The AWS SDK's loader with these retries and timeouts.
     pub fn loader(&self) -> aws_config::ConfigLoader {
         crate::aws::loader()
-            .retry_config(RetryConfig::standard().with_max_attempts(self.aws_max_attempts))
+            // Adaptive: after throttling, every client of a service waits for a token before its
+            // next call, so a burst of changes or a refresh backs off together.
+            .retry_config(RetryConfig::adaptive().with_max_attempts(self.aws_max_attempts))
             .timeout_config(self.timeouts())
     }
 

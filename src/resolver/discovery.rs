@@ -50,8 +50,12 @@ impl Intercept for NoEndpointPrefix {
 
 /// A Cloud Map client for discovery: with a custom endpoint (an emulator) the `data-` host
 /// prefix is left out.
-pub fn discovery_client(sdk: &aws_config::SdkConfig) -> aws_sdk_servicediscovery::Client {
-    let mut config = aws_sdk_servicediscovery::config::Builder::from(sdk);
+pub fn discovery_client(
+    sdk: &aws_config::SdkConfig,
+    calls: &crate::aws::CountCalls,
+) -> aws_sdk_servicediscovery::Client {
+    let mut config =
+        aws_sdk_servicediscovery::config::Builder::from(sdk).interceptor(calls.clone());
     if sdk.endpoint_url().is_some() {
         config = config.interceptor(NoEndpointPrefix);
     }

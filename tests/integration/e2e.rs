@@ -30,6 +30,19 @@ async fn a_deployed_function_answers_invocations() {
     stack.wait_ready("e2e-echo", 1).await;
     let (status, output) = stack.invoke(Method::POST, "/function/e2e-echo", "hi").await;
     assert_eq!((status, output.as_str()), (StatusCode::OK, "hi"));
+    // What it cost in AWS calls is in /metrics.
+    let metrics = stack
+        .send(Method::GET, "/metrics", Body::empty())
+        .await
+        .text();
+    for service in ["ECS", "ServiceDiscovery"] {
+        let counted = metrics.lines().any(|l| {
+            l.starts_with("faas_ecs_aws_calls_total{")
+                && l.contains(&format!(r#"service="{service}""#))
+                && l.contains(r#"operation="CreateService""#)
+        });
+        assert!(counted, "{service} CreateService not counted:\n{metrics}");
+    }
 
     // The same task, found through SRV records and through the Cloud Map API.
     let name = function_id("e2e-echo");
@@ -46,7 +59,8 @@ async fn a_deployed_function_answers_invocations() {
         .endpoint_url(moto_url())
         .load()
         .await;
-    let api = CloudMapResolver::new(discovery_client(&sdk), "openfaas.local", 8080);
+    let calls = faas_ecs::metrics::Metrics::new().aws_calls;
+    let api = CloudMapResolver::new(discovery_client(&sdk, &calls), "openfaas.local", 8080);
     assert_eq!(api.resolve(&name).await, by_a);
     assert_eq!(by_a.len(), 1);
 }

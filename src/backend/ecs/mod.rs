@@ -25,6 +25,7 @@ use self::locks::{ChangeGuard, FunctionLocks};
 use self::secrets::SecretsManager;
 use self::service::ServiceSettings;
 use self::task_definition::TaskSettings;
+use crate::aws::CountCalls;
 use crate::backend::Error;
 use crate::model::{FunctionId, Namespace};
 use crate::resolver::Resolver;
@@ -39,12 +40,29 @@ pub struct AwsClients {
 }
 
 impl AwsClients {
-    pub fn new(sdk: &aws_config::SdkConfig) -> Self {
+    /// The clients, each call counted by `calls`.
+    pub fn new(sdk: &aws_config::SdkConfig, calls: &CountCalls) -> Self {
         Self {
-            ecs: aws_sdk_ecs::Client::new(sdk),
-            servicediscovery: aws_sdk_servicediscovery::Client::new(sdk),
-            secretsmanager: aws_sdk_secretsmanager::Client::new(sdk),
-            logs: aws_sdk_cloudwatchlogs::Client::new(sdk),
+            ecs: aws_sdk_ecs::Client::from_conf(
+                aws_sdk_ecs::config::Builder::from(sdk)
+                    .interceptor(calls.clone())
+                    .build(),
+            ),
+            servicediscovery: aws_sdk_servicediscovery::Client::from_conf(
+                aws_sdk_servicediscovery::config::Builder::from(sdk)
+                    .interceptor(calls.clone())
+                    .build(),
+            ),
+            secretsmanager: aws_sdk_secretsmanager::Client::from_conf(
+                aws_sdk_secretsmanager::config::Builder::from(sdk)
+                    .interceptor(calls.clone())
+                    .build(),
+            ),
+            logs: aws_sdk_cloudwatchlogs::Client::from_conf(
+                aws_sdk_cloudwatchlogs::config::Builder::from(sdk)
+                    .interceptor(calls.clone())
+                    .build(),
+            ),
         }
     }
 }

@@ -112,6 +112,7 @@ impl TestApp {
             Proxy::new(self.resolver, self.write_timeout),
             self.auth,
             faas_ecs::config::scaling::off(),
+            Arc::new(faas_ecs::metrics::Metrics::new()),
         )
         .with_namespace_management(self.namespace_management)
     }
