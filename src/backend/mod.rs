@@ -50,6 +50,14 @@ pub trait FunctionBackend: Send + Sync + 'static {
     async fn reload(&self) -> Result<(), Error> {
         Ok(())
     }
+
+    /// Functions this replica changed lately, for the other replicas to read again.
+    fn recently_changed(&self) -> Vec<FunctionId> {
+        Vec::new()
+    }
+
+    /// Functions another replica changed lately: to be read again soon.
+    fn changed_elsewhere(&self, _ids: Vec<FunctionId>) {}
 }
 
 /// Where namespaces are kept, with their labels and annotations. Which namespaces a request may

@@ -76,6 +76,7 @@ impl Scaling {
             id: peers.id().to_string(),
             scales: settings.autoscaling,
             functions: Vec::new(),
+            changed: Vec::new(),
         });
         Self {
             meters: Arc::new(Meters::new(metrics.invocations.clone())),

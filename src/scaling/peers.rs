@@ -35,6 +35,16 @@ pub struct Report {
     #[serde(default = "yes")]
     pub scales: bool,
     pub functions: Vec<FunctionReport>,
+    /// Functions the replica changed lately, for the others to read again from AWS.
+    #[serde(default)]
+    pub changed: Vec<Changed>,
+}
+
+/// A function a replica changed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Changed {
+    pub name: String,
+    pub namespace: String,
 }
 
 fn yes() -> bool {
@@ -193,6 +203,7 @@ mod tests {
             id: id.into(),
             scales,
             functions: Vec::new(),
+            changed: Vec::new(),
         }
     }
 

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use super::Scaling;
-use super::peers::{Report, leader};
+use super::peers::{Changed, Report, leader};
 use super::policy::{self, Decision, History, Load, Policy};
 use super::window::{Tracked, total};
 use crate::failure::DisplayChain;
@@ -99,8 +99,23 @@ impl Scaling {
             id: self.peers.id().to_string(),
             scales: self.settings.autoscaling,
             functions: local.clone(),
+            changed: self
+                .backend
+                .recently_changed()
+                .into_iter()
+                .map(|id| Changed {
+                    name: id.name.to_string(),
+                    namespace: id.namespace.to_string(),
+                })
+                .collect(),
         });
         let others = self.peers.gather().await;
+        let changed_elsewhere = others
+            .iter()
+            .flat_map(|r| &r.changed)
+            .filter_map(|c| FunctionId::parse(&c.namespace, &c.name).ok())
+            .collect();
+        self.backend.changed_elsewhere(changed_elsewhere);
         let leads = match self.elect(&others, now) {
             Leading::No => false,
             Leading::Yes => true,
@@ -227,6 +242,7 @@ mod tests {
             id: id.into(),
             scales,
             functions: Vec::new(),
+            changed: Vec::new(),
         }
     }
 

@@ -123,6 +123,7 @@ mod tests {
         let others = vec![Report {
             id: "2".into(),
             scales: true,
+            changed: Vec::new(),
             functions: vec![report("a", 4.0, 2.0, Some(10.0))],
         }];
         let id = |name: &str| FunctionId::parse(DEFAULT_NAMESPACE, name).unwrap();

@@ -85,6 +85,20 @@ impl<K: Ord + Hash + Clone, V: Clone> Table<K, V> {
         self.entries.remove(key);
     }
 
+    /// Takes what AWS answered since `started` for `keys` (a key it did not answer for is gone),
+    /// keeping what this provider changed after that.
+    pub fn merge(&mut self, keys: &[K], found: Vec<(K, V)>, started: Instant) {
+        for key in keys {
+            if self.changed.get(key).is_some_and(|at| *at >= started) {
+                continue;
+            }
+            match found.iter().find(|(k, _)| k == key) {
+                Some((_, value)) => self.entries.insert(key.clone(), value.clone()),
+                None => self.entries.remove(key),
+            };
+        }
+    }
+
     /// Replaces the contents with a snapshot read from AWS since `started`, keeping what this
     /// provider changed after that.
     pub fn replace(&mut self, snapshot: impl IntoIterator<Item = (K, V)>, started: Instant) {
@@ -165,6 +179,17 @@ impl Cache {
 
     pub fn remove(&self, id: &FunctionId) {
         self.write().functions.remove(id);
+    }
+
+    /// Takes what AWS answered since `started` for some functions; one it did not answer for is
+    /// gone.
+    pub fn merge(
+        &self,
+        ids: &[FunctionId],
+        found: Vec<(FunctionId, FunctionStatus)>,
+        started: Instant,
+    ) {
+        self.write().functions.merge(ids, found, started);
     }
 
     /// Replaces the contents with a snapshot read from AWS since `started`, keeping what this
@@ -318,6 +343,22 @@ mod tests {
         cache.mark_missing(&id("g"));
         let later = Instant::now() + MISSING_FOR;
         assert!(!cache.read().missing.recent_at(&id("g"), later));
+    }
+
+    #[test]
+    fn a_partial_read_updates_what_it_read_and_nothing_else() {
+        let cache = Cache::default();
+        put(&cache, "a", 1);
+        put(&cache, "b", 1);
+        put(&cache, "gone", 1);
+        let started = Instant::now();
+        cache.merge(&[id("a"), id("gone")], vec![entry("a", 4)], started);
+        assert_eq!(names(&cache), vec![("a".into(), 4), ("b".into(), 1)]);
+        // A change made while the read ran is kept.
+        let started = Instant::now();
+        put(&cache, "b", 2);
+        cache.merge(&[id("b")], vec![entry("b", 1)], started);
+        assert_eq!(cache.replicas(&id("b")), Some(2));
     }
 
     #[test]

@@ -4,6 +4,8 @@
 
 use std::time::{Duration, Instant};
 
+use aws_sdk_ecs::types::Service;
+
 use super::{EcsBackend, cloudmap, revisions, service};
 use crate::backend::Error;
 use crate::model::shared;
@@ -14,6 +16,15 @@ impl EcsBackend {
     /// by a provider stopped half-way through a deploy or a delete, or by a rollback that failed.
     pub async fn collect_garbage(&self, min_age: Duration) -> Result<(), Error> {
         let services = service::list_ours(&self.aws.ecs, &self.settings.service.cluster).await?;
+        self.collect_garbage_among(&services, min_age).await
+    }
+
+    /// The same, with the services a sweep just listed.
+    pub(super) async fn collect_garbage_among(
+        &self,
+        services: &[Service],
+        min_age: Duration,
+    ) -> Result<(), Error> {
         let families_in_use: Vec<&str> = services
             .iter()
             .filter_map(|s| s.task_definition())

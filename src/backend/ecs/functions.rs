@@ -152,6 +152,16 @@ impl FunctionBackend for EcsBackend {
         self.refresh().await
     }
 
+    fn recently_changed(&self) -> Vec<FunctionId> {
+        self.hot.mine()
+    }
+
+    fn changed_elsewhere(&self, ids: Vec<FunctionId>) {
+        for id in ids {
+            self.hot.mark(id, false);
+        }
+    }
+
     async fn list(&self, namespace: &Namespace) -> Result<Vec<FunctionStatus>, Error> {
         let statuses = self
             .cache
@@ -244,6 +254,7 @@ impl FunctionBackend for EcsBackend {
         };
         self.remember(spec, &arn, &svc);
         tracing::info!(function.name = %id.name, function.namespace = %id.namespace, task_definition = %arn, replicas = spec.initial_replicas(), "function deployed");
+        self.hot.mark(id.clone(), true);
         Ok(())
     }
 
@@ -272,6 +283,7 @@ impl FunctionBackend for EcsBackend {
         self.retire_tasks(&id, &previous).await;
         self.remember(spec, &arn, &svc);
         tracing::info!(function.name = %id.name, function.namespace = %id.namespace, task_definition = %arn, "function updated");
+        self.hot.mark(id.clone(), true);
         Ok(())
     }
 
@@ -288,6 +300,7 @@ impl FunctionBackend for EcsBackend {
             .collect();
         self.clean_up(id, registries).await?;
         tracing::info!(function.name = %id.name, function.namespace = %id.namespace, "function deleted");
+        self.hot.mark(id.clone(), true);
         Ok(())
     }
 
@@ -306,6 +319,7 @@ impl FunctionBackend for EcsBackend {
             self.cache.put(found, status);
         }
         tracing::info!(function.name = %id.name, function.namespace = %id.namespace, replicas, "function scaled");
+        self.hot.mark(id.clone(), true);
         Ok(())
     }
 }

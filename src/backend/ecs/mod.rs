@@ -78,6 +78,9 @@ pub struct EcsSettings {
     pub task: TaskSettings,
     pub secret_prefix: String,
     pub log_poll_interval: Duration,
+    /// Shortest time between full reads of every function (longer with many functions, so that
+    /// they stay within the AWS call budget).
+    pub sweep_interval: Duration,
 }
 
 /// Functions on ECS. Reads come from the cache; every change goes to AWS first, then the cache.
@@ -92,6 +95,9 @@ pub struct EcsBackend {
     /// One change per function (and per namespace) at a time in this process.
     changes: FunctionLocks,
     namespaces: Namespaces,
+    /// Functions read again every refresh round (between full sweeps): changed by this replica
+    /// or, as the others report, by another, recently.
+    hot: refresh::Hot,
     /// Held shared by what creates things in a namespace, exclusively by a namespace's removal,
     /// so that nothing is made in a namespace while it is being removed.
     namespace_gate: tokio::sync::RwLock<()>,
@@ -118,6 +124,7 @@ impl EcsBackend {
             unused_families: Default::default(),
             changes: FunctionLocks::default(),
             namespaces: Default::default(),
+            hot: Default::default(),
             namespace_gate: Default::default(),
         });
         backend.refresh().await?;

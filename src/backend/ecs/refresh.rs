@@ -1,7 +1,13 @@
-//! The cache kept true: read whole at start and every `FAAS_ECS_REFRESH_INTERVAL`, and, every
-//! few minutes, the collector run ([`super::collector`]).
+//! The cache kept true at a cost that follows change, not the number of functions: every
+//! `FAAS_ECS_REFRESH_INTERVAL` a round reads the namespaces and, again, only the functions changed
+//! lately (by this replica, or by another as the replicas' reports say: [`Hot`]), one
+//! DescribeServices per ten;
+//! a full sweep reads every function, at most every `FAAS_ECS_SWEEP_INTERVAL` and less often
+//! with many functions, so that sweeps cost at most [`SWEEP_CALLS_PER_SECOND`]; the collector
+//! ([`super::collector`]) runs on a sweep's list every few minutes.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use aws_sdk_ecs::types::Service;
@@ -11,32 +17,93 @@ use crate::backend::Error;
 use crate::failure::DisplayChain;
 use crate::model::{FunctionDeployment, FunctionId, FunctionName, FunctionStatus};
 
-/// How often the refresh also looks for Cloud Map services left behind.
+/// How often a sweep also looks for resources left behind.
 const GARBAGE_COLLECTION_INTERVAL: Duration = Duration::from_secs(300);
 /// A Cloud Map service younger than this may belong to a deploy under way.
 pub(super) const ORPHAN_MIN_AGE: Duration = Duration::from_secs(600);
+/// What full sweeps may cost, on average, in AWS calls per second.
+pub const SWEEP_CALLS_PER_SECOND: f64 = 0.5;
+/// How long a changed function is read again every round.
+const HOT_FOR: Duration = Duration::from_secs(120);
+
+/// Functions changed lately, and whether by this replica.
+#[derive(Default)]
+pub(super) struct Hot(Mutex<HashMap<FunctionId, (Instant, bool)>>);
+
+impl Hot {
+    pub(super) fn mark(&self, id: FunctionId, mine: bool) {
+        let mut hot = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        hot.retain(|_, (at, _)| at.elapsed() < HOT_FOR);
+        let entry = hot.entry(id).or_insert((Instant::now(), mine));
+        *entry = (Instant::now(), entry.1 || mine);
+    }
+
+    fn ids(&self) -> Vec<FunctionId> {
+        let hot = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        hot.iter()
+            .filter(|(_, (at, _))| at.elapsed() < HOT_FOR)
+            .map(|(id, _)| id.clone())
+            .collect()
+    }
+
+    /// Those this replica changed.
+    pub(super) fn mine(&self) -> Vec<FunctionId> {
+        let hot = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        hot.iter()
+            .filter(|(_, (at, mine))| *mine && at.elapsed() < HOT_FOR)
+            .map(|(id, _)| id.clone())
+            .collect()
+    }
+}
+
+/// The time a sweep of `services` functions may take to pay for itself within the budget.
+fn sweep_period(services: usize, at_least: Duration) -> Duration {
+    // ListServices pages of 100, DescribeServices of 10, the namespaces' list.
+    let calls = services.div_ceil(100).max(1) + services.div_ceil(10) + 1;
+    at_least.max(Duration::from_secs_f64(
+        calls as f64 / SWEEP_CALLS_PER_SECOND,
+    ))
+}
 
 impl EcsBackend {
-    /// Refreshes the cache every `interval` until the returned task is aborted.
+    /// Refreshes the cache every `interval` until the returned task is aborted: a round of the
+    /// functions changed lately, or a full sweep when one is due.
     pub fn spawn_refresh(self: &Arc<Self>, interval: Duration) -> tokio::task::JoinHandle<()> {
         let backend = Arc::downgrade(self);
+        let at_least = self.settings.sweep_interval;
         tokio::spawn(async move {
             let mut ticker = tokio::time::interval(interval);
             ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             ticker.tick().await;
-            let mut last_collection = Instant::now();
+            let (mut last_sweep, mut last_collection) = (Instant::now(), Instant::now());
+            let mut period = at_least;
             loop {
                 ticker.tick().await;
                 let Some(backend) = backend.upgrade() else {
                     return;
                 };
-                if let Err(e) = backend.refresh().await {
-                    tracing::warn!(error = %DisplayChain(&e), "refreshing functions from ECS failed; serving the last known state");
+                if last_sweep.elapsed() < period {
+                    if let Err(e) = backend.refresh_changed().await {
+                        tracing::warn!(error = %DisplayChain(&e), "reading changed functions from ECS failed; serving the last known state");
+                    }
+                    continue;
                 }
+                last_sweep = Instant::now();
+                let services = match backend.sweep().await {
+                    Ok(services) => services,
+                    Err(e) => {
+                        tracing::warn!(error = %DisplayChain(&e), "refreshing functions from ECS failed; serving the last known state");
+                        continue;
+                    }
+                };
+                period = sweep_period(services.len(), at_least);
                 if last_collection.elapsed() >= GARBAGE_COLLECTION_INTERVAL {
                     last_collection = Instant::now();
-                    if let Err(e) = backend.collect_garbage(ORPHAN_MIN_AGE).await {
-                        tracing::warn!(error = %DisplayChain(&e), "looking for Cloud Map services left behind failed");
+                    if let Err(e) = backend
+                        .collect_garbage_among(&services, ORPHAN_MIN_AGE)
+                        .await
+                    {
+                        tracing::warn!(error = %DisplayChain(&e), "looking for resources left behind failed");
                     }
                 }
             }
@@ -45,6 +112,11 @@ impl EcsBackend {
 
     /// Reads every namespace and every function of ours from AWS into the cache.
     pub async fn refresh(&self) -> Result<(), Error> {
+        self.sweep().await.map(|_| ())
+    }
+
+    /// A full read; returns the services listed.
+    async fn sweep(&self) -> Result<Vec<Service>, Error> {
         let started = Instant::now();
         self.reload_namespaces().await?;
         let services = service::list_ours(&self.aws.ecs, &self.settings.service.cluster).await?;
@@ -60,6 +132,25 @@ impl EcsBackend {
             .collect();
         self.cache.retain_deployments(&in_use);
         self.cache.replace(statuses, started);
+        Ok(services)
+    }
+
+    /// Reads the namespaces again (one call per hundred), and the functions changed lately.
+    pub async fn refresh_changed(&self) -> Result<(), Error> {
+        self.reload_namespaces().await?;
+        let ids = self.hot.ids();
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let started = Instant::now();
+        let found = service::describe(&self.aws.ecs, &self.settings.service.cluster, &ids).await?;
+        let mut statuses = Vec::with_capacity(found.len());
+        for (_, svc) in &found {
+            if let Some(entry) = self.status_of(svc).await? {
+                statuses.push(entry);
+            }
+        }
+        self.cache.merge(&ids, statuses, started);
         Ok(())
     }
 

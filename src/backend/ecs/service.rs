@@ -124,6 +124,30 @@ pub async fn find(
     Ok(classify(service, &id.namespace))
 }
 
+/// The services of these functions, in batches; a function without an active service of ours
+/// is missing from the answer.
+pub async fn describe(
+    ecs: &aws_sdk_ecs::Client,
+    cluster: &str,
+    ids: &[FunctionId],
+) -> Result<Vec<(FunctionId, Service)>, Error> {
+    let names: Vec<String> = ids
+        .iter()
+        .map(|id| names::ecs_service(id).into_owned())
+        .collect();
+    let found = describe_batches(ecs, cluster, names).await?;
+    Ok(ids
+        .iter()
+        .filter_map(|id| {
+            let name = names::ecs_service(id);
+            let service = found
+                .iter()
+                .find(|s| s.service_name() == Some(name.as_ref()))?;
+            is_ours(service, &id.namespace).then(|| (id.clone(), service.clone()))
+        })
+        .collect())
+}
+
 /// Every active service of ours in the cluster, in every namespace: ListServices paged through,
 /// DescribeServices in batches.
 pub async fn list_ours(ecs: &aws_sdk_ecs::Client, cluster: &str) -> Result<Vec<Service>, Error> {
@@ -137,8 +161,20 @@ pub async fn list_ours(ecs: &aws_sdk_ecs::Client, cluster: &str) -> Result<Vec<S
         .try_collect()
         .await
         .map_err(|e| aws_error("ListServices", e))?;
-    // DescribeServices takes at most 10 services.
-    let batches: Vec<Vec<String>> = arns.chunks(10).map(<[String]>::to_vec).collect();
+    Ok(describe_batches(ecs, cluster, arns)
+        .await?
+        .into_iter()
+        .filter(|s| namespace_of(s).is_some())
+        .collect())
+}
+
+/// DescribeServices of services named or by ARN, ten at a time (its limit), four at once.
+async fn describe_batches(
+    ecs: &aws_sdk_ecs::Client,
+    cluster: &str,
+    services: Vec<String>,
+) -> Result<Vec<Service>, Error> {
+    let batches: Vec<Vec<String>> = services.chunks(10).map(<[String]>::to_vec).collect();
     let described: Vec<Vec<Service>> = futures::stream::iter(batches)
         .map(|batch| async move {
             ecs.describe_services()
@@ -153,11 +189,7 @@ pub async fn list_ours(ecs: &aws_sdk_ecs::Client, cluster: &str) -> Result<Vec<S
         .buffer_unordered(4)
         .try_collect()
         .await?;
-    Ok(described
-        .into_iter()
-        .flatten()
-        .filter(|s| namespace_of(s).is_some())
-        .collect())
+    Ok(described.into_iter().flatten().collect())
 }
 
 fn network(settings: &ServiceSettings) -> Result<NetworkConfiguration, Error> {
