@@ -100,68 +100,54 @@ impl Metrics {
         let duration = Family::<RouteLabels, Histogram, fn() -> Histogram>::new_with_constructor(
             duration_histogram,
         );
-        registry.register(
-            "http_requests",
-            "HTTP requests answered, by route and status",
-            requests.clone(),
-        );
-        registry.register(
-            "http_request_duration_seconds",
-            "Time to answer HTTP requests, by route",
-            duration.clone(),
-        );
         let invocations = InvocationMetrics {
             answered: Family::default(),
             duration: Family::new_with_constructor(duration_histogram),
             in_flight: Family::default(),
         };
-        registry.register(
+        let aws_calls = crate::aws::CountCalls(Family::default());
+        let scaling = ScalingMetrics::default();
+        // Each under the registry's `faas_ecs_` prefix: name, help, metric.
+        macro_rules! register {
+            ($($name:literal, $help:literal, $metric:expr;)*) => {
+                $(registry.register($name, $help, $metric.clone());)*
+            };
+        }
+        register! {
+            "http_requests",
+            "HTTP requests answered, by route and status",
+            requests;
+            "http_request_duration_seconds",
+            "Time to answer HTTP requests, by route",
+            duration;
             "function_invocations",
             "Invocations answered, by function and status (the provider's own 5xx included)",
-            invocations.answered.clone(),
-        );
-        registry.register(
+            invocations.answered;
             "function_invocation_duration_seconds",
             "Time from an invocation's arrival to its answer's headers",
-            invocations.duration.clone(),
-        );
-        registry.register(
+            invocations.duration;
             "function_requests_in_flight",
             "Invocations being answered now, bodies and streams included",
-            invocations.in_flight.clone(),
-        );
-        let aws_calls = crate::aws::CountCalls(Family::default());
-        registry.register(
+            invocations.in_flight;
             "aws_calls",
             "AWS API calls made (each attempt), by service and operation",
-            aws_calls.0.clone(),
-        );
-        let scaling = ScalingMetrics::default();
-        registry.register(
+            aws_calls.0;
             "scaling_leader",
             "The provider replica that changes desired counts (1 on its id; none when no replica scales), as this replica sees the election",
-            scaling.leader.clone(),
-        );
-        registry.register(
+            scaling.leader;
             "scaler_requests_per_second",
             "Invocations per second the scaler sees, over every provider replica",
-            scaling.rate.clone(),
-        );
-        registry.register(
+            scaling.rate;
             "scaler_requests_in_flight",
             "Invocations in flight the scaler sees, over every provider replica",
-            scaling.in_flight.clone(),
-        );
-        registry.register(
+            scaling.in_flight;
             "function_desired_replicas",
             "Desired count of each function, as the scaler last saw or set it",
-            scaling.desired.clone(),
-        );
-        registry.register(
+            scaling.desired;
             "scaling_decisions",
             "Desired counts changed by the scaler, by reason (load, calm, idle, wake)",
-            scaling.decisions.clone(),
-        );
+            scaling.decisions;
+        }
         Self {
             registry,
             requests,
