@@ -142,6 +142,11 @@ impl Cache {
     }
 
     /// Every function of a namespace, sorted by name.
+    /// How many functions there are, in every namespace.
+    pub fn len(&self) -> usize {
+        self.read().functions.entries().len()
+    }
+
     /// Every function of every namespace.
     pub fn all(&self) -> Vec<(FunctionId, FunctionStatus)> {
         self.read()

@@ -71,12 +71,13 @@ impl EcsBackend {
     pub fn spawn_refresh(self: &Arc<Self>, interval: Duration) -> tokio::task::JoinHandle<()> {
         let backend = Arc::downgrade(self);
         let at_least = self.settings.sweep_interval;
+        // The read at start was the first sweep.
+        let mut period = sweep_period(self.cache.len(), at_least);
         tokio::spawn(async move {
             let mut ticker = tokio::time::interval(interval);
             ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             ticker.tick().await;
             let (mut last_sweep, mut last_collection) = (Instant::now(), Instant::now());
-            let mut period = at_least;
             loop {
                 ticker.tick().await;
                 let Some(backend) = backend.upgrade() else {
