@@ -42,12 +42,6 @@ pub struct FunctionDeployment {
     pub read_only_root_filesystem: bool,
 }
 
-impl FunctionDeployment {
-    pub fn label(&self, key: &str) -> Option<&str> {
-        self.labels.as_ref()?.get(key).map(String::as_str)
-    }
-}
-
 /// Usage figures of a function, when known.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -75,6 +75,15 @@ async fn settings<'a>(cluster: &'a str, extra: &[(&'a str, &'a str)]) -> Vec<(&'
     settings
 }
 
+/// `FAAS_ECS_PEERS` for providers on these loopback ports.
+fn peer_urls(ports: &[u16]) -> String {
+    ports
+        .iter()
+        .map(|p| format!("http://127.0.0.1:{p}"))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
 async fn start(cluster: &str, extra: &[(&str, &str)]) -> Stack {
     Stack::start_binary_with(free_port(), &settings(cluster, extra).await).await
 }
@@ -350,10 +359,7 @@ async fn two_providers_scale_by_their_summed_load_and_only_one_of_them_writes() 
     needs_emulator!();
     let _turn = turn().await;
     let ports = [free_port(), free_port()];
-    let peers = format!(
-        "http://127.0.0.1:{},http://127.0.0.1:{}",
-        ports[0], ports[1]
-    );
+    let peers = peer_urls(&ports);
     let name = "sc-pair";
     let settings = settings(name, &[("FAAS_ECS_PEERS", &peers)]).await;
     let (one, two) = tokio::join!(
@@ -406,11 +412,7 @@ async fn only_a_replica_that_scales_leads_and_every_replica_names_it() {
     needs_emulator!();
     let _turn = turn().await;
     let ports = [free_port(), free_port(), free_port()];
-    let peers = ports
-        .iter()
-        .map(|p| format!("http://127.0.0.1:{p}"))
-        .collect::<Vec<_>>()
-        .join(",");
+    let peers = peer_urls(&ports);
     let name = "sc-elect";
     let scaler = settings(name, &[("FAAS_ECS_PEERS", &peers)]).await;
     let mut bystander = scaler.clone();
@@ -469,10 +471,7 @@ async fn a_leader_resumed_after_a_pause_waits_a_full_down_delay_before_lowering_
     needs_emulator!();
     let _turn = turn().await;
     let ports = [free_port(), free_port()];
-    let peers = format!(
-        "http://127.0.0.1:{},http://127.0.0.1:{}",
-        ports[0], ports[1]
-    );
+    let peers = peer_urls(&ports);
     let name = "sc-pause";
     let leader_settings = settings(name, &[("FAAS_ECS_PEERS", &peers)]).await;
     let mut bystander = leader_settings.clone();

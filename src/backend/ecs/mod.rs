@@ -42,27 +42,29 @@ pub struct AwsClients {
 impl AwsClients {
     /// The clients, each call counted by `calls`.
     pub fn new(sdk: &aws_config::SdkConfig, calls: &CountCalls) -> Self {
+        Self::with_interceptor(sdk, calls)
+    }
+
+    /// The clients, with `interceptor` on every call (tests give each an emulator account).
+    pub fn with_interceptor<I>(sdk: &aws_config::SdkConfig, interceptor: &I) -> Self
+    where
+        I: aws_smithy_runtime_api::client::interceptors::Intercept + Clone + 'static,
+    {
+        // Each SDK crate has a client type of its own, made the same way.
+        macro_rules! client {
+            ($sdk_crate:ident) => {
+                $sdk_crate::Client::from_conf(
+                    $sdk_crate::config::Builder::from(sdk)
+                        .interceptor(interceptor.clone())
+                        .build(),
+                )
+            };
+        }
         Self {
-            ecs: aws_sdk_ecs::Client::from_conf(
-                aws_sdk_ecs::config::Builder::from(sdk)
-                    .interceptor(calls.clone())
-                    .build(),
-            ),
-            servicediscovery: aws_sdk_servicediscovery::Client::from_conf(
-                aws_sdk_servicediscovery::config::Builder::from(sdk)
-                    .interceptor(calls.clone())
-                    .build(),
-            ),
-            secretsmanager: aws_sdk_secretsmanager::Client::from_conf(
-                aws_sdk_secretsmanager::config::Builder::from(sdk)
-                    .interceptor(calls.clone())
-                    .build(),
-            ),
-            logs: aws_sdk_cloudwatchlogs::Client::from_conf(
-                aws_sdk_cloudwatchlogs::config::Builder::from(sdk)
-                    .interceptor(calls.clone())
-                    .build(),
-            ),
+            ecs: client!(aws_sdk_ecs),
+            servicediscovery: client!(aws_sdk_servicediscovery),
+            secretsmanager: client!(aws_sdk_secretsmanager),
+            logs: client!(aws_sdk_cloudwatchlogs),
         }
     }
 }

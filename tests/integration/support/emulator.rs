@@ -41,7 +41,7 @@ pub fn moto_url() -> String {
 }
 
 /// Gives every SDK request a moto account of its own, so tests run in parallel on one server.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct MotoAccount(String);
 
 impl Intercept for MotoAccount {
@@ -85,22 +85,7 @@ impl Account {
             .credentials_provider(Credentials::new("test", "test", None, None, "test"))
             .load()
             .await;
-        // Each SDK crate has a client of its own type, made the same way.
-        macro_rules! in_account {
-            ($sdk_crate:ident) => {
-                $sdk_crate::Client::from_conf(
-                    $sdk_crate::config::Builder::from(&sdk)
-                        .interceptor(MotoAccount(id.clone()))
-                        .build(),
-                )
-            };
-        }
-        let aws = AwsClients {
-            ecs: in_account!(aws_sdk_ecs),
-            servicediscovery: in_account!(aws_sdk_servicediscovery),
-            secretsmanager: in_account!(aws_sdk_secretsmanager),
-            logs: in_account!(aws_sdk_cloudwatchlogs),
-        };
+        let aws = AwsClients::with_interceptor(&sdk, &MotoAccount(id.clone()));
 
         let vpc = ec2(&id, "Action=CreateVpc&CidrBlock=10.0.0.0%2F16", "vpcId").await;
         let subnet = ec2(
