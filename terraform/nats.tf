@@ -1,6 +1,16 @@
 # Asynchronous invocations (optional): NATS Streaming and the queue-worker, which calls functions
 # through the gateway.
 
+locals {
+  # var.timeout in seconds (validated as [Nh][Nm][Ns]).
+  timeout_parts   = regex("^(?:([0-9]+)h)?(?:([0-9]+)m)?(?:([0-9]+)s)?$", var.timeout)
+  timeout_seconds = 3600 * tonumber(coalesce(local.timeout_parts[0], "0")) + 60 * tonumber(coalesce(local.timeout_parts[1], "0")) + tonumber(coalesce(local.timeout_parts[2], "0"))
+  # NATS redelivers a job it has not seen acknowledged within ack_wait, so it covers the longest
+  # job: the invocation (the gateway cuts it at var.timeout), a wake from zero (faas-ecs's
+  # FAAS_ECS_SCALE_FROM_ZERO_TIMEOUT, 50 s by default) and the callback (30 s to connect).
+  ack_wait_seconds = local.timeout_seconds + 50 + 30
+}
+
 resource "aws_security_group" "async" {
   count = var.enable_async ? 1 : 0
 
@@ -115,29 +125,21 @@ resource "aws_ecs_task_definition" "queue_worker" {
   execution_role_arn       = aws_iam_role.gateway_execution.arn
   tags                     = var.tags
 
-  volume {
-    name = "auth"
-  }
-
   container_definitions = jsonencode([
-    local.auth_files_container,
     {
       name                   = "queue-worker"
       image                  = var.queue_worker_image
       essential              = true
       readonlyRootFilesystem = true
+      # Only what queue-worker 0.14 reads (its readconfig.go): it always invokes through the
+      # gateway's /function/ route, which needs no credentials, and runs one job at a time, so
+      # concurrency is the number of its tasks (var.queue_workers).
       environment = [for k, v in {
         faas_nats_address    = "nats.${local.domain}"
         faas_nats_port       = "4222"
         faas_gateway_address = "gateway.${local.domain}"
-        gateway_invoke       = "true"
-        basic_auth           = "true"
-        secret_mount_path    = "/run/secrets/"
-        ack_wait             = var.timeout
-        max_inflight         = "1"
+        ack_wait             = "${local.ack_wait_seconds}s"
       } : { name = k, value = v }]
-      mountPoints      = [{ sourceVolume = "auth", containerPath = "/run/secrets", readOnly = true }]
-      dependsOn        = [{ containerName = "auth-files", condition = "SUCCESS" }]
       logConfiguration = { logDriver = "awslogs", options = merge(local.log_options, { "awslogs-stream-prefix" = "queue-worker" }) }
     },
   ])
@@ -149,7 +151,7 @@ resource "aws_ecs_service" "queue_worker" {
   name            = "${var.name}-queue-worker"
   cluster         = aws_ecs_cluster.this.id
   task_definition = aws_ecs_task_definition.queue_worker[0].arn
-  desired_count   = 1
+  desired_count   = var.queue_workers
   launch_type     = "FARGATE"
   propagate_tags  = "SERVICE"
   tags            = var.tags

@@ -103,6 +103,17 @@ variable "nats_image" {
   default     = "nats-streaming:0.25.6"
 }
 
+variable "queue_workers" {
+  description = "Queue-worker tasks for asynchronous invocations: each runs one job at a time."
+  type        = number
+  default     = 2
+
+  validation {
+    condition     = var.queue_workers >= 1 && floor(var.queue_workers) == var.queue_workers
+    error_message = "queue_workers must be a whole number, at least 1."
+  }
+}
+
 variable "queue_worker_image" {
   description = "OpenFaaS queue-worker image for asynchronous invocations."
   type        = string
@@ -124,9 +135,14 @@ variable "gateway_count" {
 }
 
 variable "timeout" {
-  description = "Longest time a function may take to answer, for the gateway and faas-ecs (a Go duration such as 60s or 5m)."
+  description = "Longest time a function may take to answer, for the gateway and faas-ecs: hours, minutes and seconds, such as 60s, 5m or 1m30s."
   type        = string
   default     = "60s"
+
+  validation {
+    condition     = can(regex("^(?:[0-9]+h)?(?:[0-9]+m)?(?:[0-9]+s)?$", var.timeout)) && var.timeout != ""
+    error_message = "timeout must be hours, minutes and seconds, such as 60s, 5m or 1m30s."
+  }
 }
 
 variable "function_cpu" {

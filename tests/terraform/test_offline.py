@@ -207,3 +207,33 @@ def test_namespaces_made_by_terraform_are_recorded_as_the_provider_reads_them():
     assert iam.count("for_each = var.namespace_management ? [] : [1]") == 3
     gateway = (TERRAFORM / "gateway.tf").read_text()
     assert "FAAS_ECS_NAMESPACE_MANAGEMENT  = tostring(var.namespace_management)" in gateway
+
+
+# What queue-worker 0.14.2 reads from its environment (readconfig.go at that tag); it reads no
+# max_inflight, gateway_invoke or basic_auth.
+QUEUE_WORKER_VERSION = "0.14.2"
+QUEUE_WORKER_READS = {
+    "faas_nats_address", "faas_nats_port", "faas_nats_cluster_name", "faas_nats_queue_group",
+    "faas_gateway_address", "faas_gateway_port", "faas_print_body", "write_debug",
+    "faas_max_reconnect", "faas_reconnect_delay", "ack_wait",
+}
+
+
+def test_the_queue_worker_is_given_only_what_it_reads_and_an_ack_wait_past_the_longest_job():
+    import re
+
+    variables = {k: v for block in hcl(TERRAFORM / "variables.tf")["variable"] for k, v in block.items()}
+    assert unquote(variables['"queue_worker_image"']["default"]).endswith(":" + QUEUE_WORKER_VERSION)
+    nats = (TERRAFORM / "nats.tf").read_text()
+    task = nats.split('resource "aws_ecs_task_definition" "queue_worker" {', 1)[1].split("\nresource ", 1)[0]
+    environment = task.split("environment = [for k, v in {", 1)[1].split("} : {", 1)[0]
+    given = set(re.findall(r"^\s*(\w+)\s*=", environment, re.M))
+    assert given and given <= QUEUE_WORKER_READS, given - QUEUE_WORKER_READS
+    assert 'ack_wait             = "${local.ack_wait_seconds}s"' in environment
+    # The longest job: the invocation (timeout), a wake from zero (the provider's default) and the
+    # callback's connection.
+    from_zero = re.search(r'const FROM_ZERO_TIMEOUT: &str = "(\d+)s"', (ROOT / "src/config/scaling.rs").read_text())
+    assert from_zero, "FAAS_ECS_SCALE_FROM_ZERO_TIMEOUT's default not found"
+    assert f"ack_wait_seconds = local.timeout_seconds + {from_zero.group(1)} + 30" in nats
+    service = nats.split('resource "aws_ecs_service" "queue_worker" {', 1)[1]
+    assert "desired_count   = var.queue_workers" in service
