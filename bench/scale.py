@@ -7,28 +7,12 @@ Run by bench/scale (which starts the emulator); prints Markdown. Not a test: not
 """
 
 import json
-import os
 import statistics
-import subprocess
 import sys
-import threading
 import time
-import urllib.error
-import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-BINARY = os.path.join(ROOT, "target", "release", "faas-ecs")
-
-
-def http(method, url, body=None, timeout=120):
-    data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(url, data=data, method=method)
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as r:
-            return r.status, r.read()
-    except urllib.error.HTTPError as e:
-        return e.code, e.read()
+from lib import Provider, http, memory_mib, read_env_file
 
 
 def aws_calls(url):
@@ -43,37 +27,6 @@ def aws_calls(url):
         key = f'{fields["service"].strip(chr(34))} {fields["operation"].strip(chr(34))}'
         calls[key] = calls.get(key, 0) + float(value)
     return calls
-
-
-def rss_mib(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return float("nan")
-
-
-class Provider:
-    def __init__(self, env, port, log):
-        self.url = f"http://127.0.0.1:{port}"
-        self.started = time.monotonic()
-        self.process = subprocess.Popen([BINARY], env={**os.environ, **env, "port": str(port),
-                                                      "bind_address": "127.0.0.1", "RUST_LOG": "warn"},
-                                        stdout=log, stderr=log)
-        while True:
-            try:
-                if http("GET", f"{self.url}/healthz", timeout=2)[0] == 200:
-                    break
-            except OSError:
-                pass
-            if self.process.poll() is not None:
-                raise SystemExit("faas-ecs stopped; see its log")
-            time.sleep(0.05)
-        self.startup = time.monotonic() - self.started
-
-    def stop(self):
-        self.process.terminate()
-        self.process.wait()
 
 
 def deploy_all(url, first, count):
@@ -102,7 +55,7 @@ def main():
     sizes = [int(n) for n in sys.argv[1].split(",")]
     idle_seconds = float(sys.argv[2])
     port = int(sys.argv[3])
-    env = dict(line.strip().split("=", 1) for line in open(sys.argv[4]) if "=" in line)
+    env = read_env_file(sys.argv[4])
     # Functions are found by a fixed table: the bench measures the control plane, not DNS.
     env.update({"FAAS_ECS_RESOLVER": "fixed", "FAAS_ECS_ENDPOINTS": "fn-0=127.0.0.1:9"})
     log = open(sys.argv[5], "a")
@@ -123,10 +76,10 @@ def main():
         after = aws_calls(provider.url)
         idle = {op: (after.get(op, 0) - before.get(op, 0)) * 60 / idle_seconds for op in after}
         idle = {op: n for op, n in idle.items() if n > 0}
-        rss = rss_mib(provider.process.pid)
+        rss = memory_mib(provider.pid)
         list_p50, list_p99 = latencies(provider.url, "/system/functions", 20)
         status_p50, status_p99 = latencies(provider.url, "/system/function/fn-1", 200)
-        rss_after = rss_mib(provider.process.pid)
+        rss_after = memory_mib(provider.pid)
         _, listed = http("GET", f"{provider.url}/system/functions")
         rows.append({
             "functions": size, "listed": len(json.loads(listed)), "deploy_s": deploy_time,

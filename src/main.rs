@@ -11,6 +11,12 @@ use faas_ecs::config::Config;
 use faas_ecs::failure::DisplayChain;
 use faas_ecs::server;
 
+// glibc's malloc kept a burst's memory for good (83 MiB after 2,000 held requests, idle at 13);
+// jemalloc's background thread gives freed pages back to the kernel within about a second (its
+// settings: .cargo/config.toml; BENCHMARKS.md, "A burst from zero").
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 fn main() -> ExitCode {
     // Levels by target (`info`, `faas_ecs=debug,info`): the full filter syntax would link a regex
     // engine for no use here.

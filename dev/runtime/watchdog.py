@@ -16,6 +16,7 @@ fprocess, mode, upstream_url, exec_timeout; listen address from WATCHDOG_ADDR (h
 import http.client
 import os
 import shlex
+import socket
 import subprocess
 import sys
 import time
@@ -23,6 +24,12 @@ import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 HOP_BY_HOP = {"connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade"}
+
+
+class Server(ThreadingHTTPServer):
+    # The watchdogs (Go) listen with the kernel's largest backlog; Python's default of 5 refuses a
+    # burst.
+    request_queue_size = socket.SOMAXCONN
 
 
 def log(message):
@@ -162,7 +169,7 @@ def main():
         if not wait_for(UPSTREAM, 30):
             log(f"upstream {UPSTREAM} did not start")
             sys.exit(1)
-    server = ThreadingHTTPServer((host, int(port)), Handler)
+    server = Server((host, int(port)), Handler)
     server.daemon_threads = True
     try:
         with open("/tmp/.lock", "w"):

@@ -7,6 +7,7 @@
 
 import json
 import os
+import socket
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -51,4 +52,8 @@ class Handler(BaseHTTPRequestHandler):
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = handle_any
 
 
-ThreadingHTTPServer(("127.0.0.1", int(os.environ.get("port", "3000"))), Handler).serve_forever()
+class Server(ThreadingHTTPServer):
+    request_queue_size = socket.SOMAXCONN  # as a Go server's; Python's 5 refuses a burst
+
+
+Server(("127.0.0.1", int(os.environ.get("port", "3000"))), Handler).serve_forever()

@@ -11,6 +11,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use aws_sdk_ecs::types::Service;
+use futures::{StreamExt, TryStreamExt};
 
 use super::{EcsBackend, mapping, revisions, service};
 use crate::backend::Error;
@@ -121,12 +122,7 @@ impl EcsBackend {
         let started = Instant::now();
         self.reload_namespaces().await?;
         let services = service::list_ours(&self.aws.ecs, &self.settings.service.cluster).await?;
-        let mut statuses = Vec::with_capacity(services.len());
-        for svc in &services {
-            if let Some(entry) = self.status_of(svc).await? {
-                statuses.push(entry);
-            }
-        }
+        let statuses = self.statuses_of(&services).await?;
         let in_use: Vec<&str> = services
             .iter()
             .filter_map(|s| s.task_definition())
@@ -145,12 +141,8 @@ impl EcsBackend {
         }
         let started = Instant::now();
         let found = service::describe(&self.aws.ecs, &self.settings.service.cluster, &ids).await?;
-        let mut statuses = Vec::with_capacity(found.len());
-        for (_, svc) in &found {
-            if let Some(entry) = self.status_of(svc).await? {
-                statuses.push(entry);
-            }
-        }
+        let found: Vec<Service> = found.into_iter().map(|(_, svc)| svc).collect();
+        let statuses = self.statuses_of(&found).await?;
         self.cache.merge(&ids, statuses, started);
         Ok(())
     }
@@ -172,6 +164,22 @@ impl EcsBackend {
         self.cache
             .put_deployment(task_definition_arn, deployment.clone());
         Ok(Some(deployment))
+    }
+
+    /// The functions and statuses of services (skipping those not ours); task definitions not in
+    /// memory (every one at start-up) are read four at once, as DescribeServices are.
+    async fn statuses_of(
+        &self,
+        services: &[Service],
+    ) -> Result<Vec<(FunctionId, FunctionStatus)>, Error> {
+        // By index: a closure taking `&Service` makes the refresh task's future one the compiler
+        // cannot prove `Send` (rust-lang/rust#102211).
+        let found: Vec<_> = futures::stream::iter(0..services.len())
+            .map(|i| self.status_of(&services[i]))
+            .buffered(4)
+            .try_collect()
+            .await?;
+        Ok(found.into_iter().flatten().collect())
     }
 
     /// A service's function and its status; `None` for a service that is not a function of ours.
