@@ -7,9 +7,14 @@
 # the first to load the packed relocations that build.rs links them with.
 
 FROM rust:1.95-slim-bookworm AS builder
+# jemalloc (the allocator) is built from C with make, which the slim image lacks.
+RUN apt-get update && apt-get install -y --no-install-recommends make \
+    && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
-# Dependencies first, so that a change to the code alone reuses their layer.
+# Dependencies first, so that a change to the code alone reuses their layer; .cargo/ holds
+# jemalloc's settings, read when it is built.
 COPY Cargo.toml Cargo.lock build.rs ./
+COPY .cargo ./.cargo
 RUN mkdir -p src/bin bench \
     && echo 'fn main() {}' > src/main.rs \
     && echo 'fn main() {}' > src/bin/faas-ecs-secrets.rs \
