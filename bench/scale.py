@@ -80,21 +80,23 @@ def main():
         list_p50, list_p99 = latencies(provider.url, "/system/functions", 20)
         status_p50, status_p99 = latencies(provider.url, "/system/function/fn-1", 200)
         rss_after = memory_mib(provider.pid)
+        time.sleep(5)
+        rss_settled = memory_mib(provider.pid)
         _, listed = http("GET", f"{provider.url}/system/functions")
         rows.append({
             "functions": size, "listed": len(json.loads(listed)), "deploy_s": deploy_time,
             "startup_s": provider.startup, "startup_calls": startup_calls,
-            "idle_per_min": sum(idle.values()), "idle_by_op": idle, "rss_mib": rss, "rss_after": rss_after,
+            "idle_per_min": sum(idle.values()), "idle_by_op": idle, "rss_mib": rss, "rss_after": rss_after, "rss_settled": rss_settled,
             "list_ms": (list_p50, list_p99), "status_ms": (status_p50, status_p99),
         })
         provider.stop()
         print(f"done: {size} functions", file=sys.stderr, flush=True)
     print(f"| functions | deploy (s) | start-up (s) | start-up AWS calls | idle AWS calls/min "
-          f"(over {idle_seconds:.0f} s) | RSS at idle / after the reads (MiB) | list p50 / p99 (ms) | status p50 / p99 (ms) |")
+          f"(over {idle_seconds:.0f} s) | RSS at idle / right after the reads / 5 s later (MiB) | list p50 / p99 (ms) | status p50 / p99 (ms) |")
     print("|---|---|---|---|---|---|---|---|")
     for r in rows:
         print(f'| {r["functions"]} ({r["listed"]} listed) | {r["deploy_s"]:.0f} | {r["startup_s"]:.1f} | '
-              f'{r["startup_calls"]:.0f} | {r["idle_per_min"]:.1f} | {r["rss_mib"]:.1f} / {r["rss_after"]:.1f} | '
+              f'{r["startup_calls"]:.0f} | {r["idle_per_min"]:.1f} | {r["rss_mib"]:.1f} / {r["rss_after"]:.1f} / {r["rss_settled"]:.1f} | '
               f'{r["list_ms"][0]:.1f} / {r["list_ms"][1]:.1f} | {r["status_ms"][0]:.2f} / {r["status_ms"][1]:.2f} |')
     print()
     for r in rows:

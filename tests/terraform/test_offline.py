@@ -239,3 +239,34 @@ def test_the_queue_worker_is_given_only_what_it_reads_and_an_ack_wait_past_the_l
     assert f"ack_wait_seconds = local.timeout_seconds + {from_zero.group(1)} + 30" in nats
     service = nats.split('resource "aws_ecs_service" "queue_worker" {', 1)[1]
     assert "desired_count   = var.queue_workers" in service
+
+
+MODULES = [TERRAFORM, TERRAFORM / "examples" / "complete", TERRAFORM / "examples" / "existing-vpc", LOCALSTACK]
+
+
+@pytest.mark.parametrize("folder", MODULES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_every_reference_names_something_declared(folder):
+    import references
+
+    assert references.unresolved(folder) == []
+
+
+def test_references_to_nothing_are_found():
+    import references
+
+    assert references.unresolved(FIXTURES / "bad-references") == [
+        "main.tf: aws_sqs_queue.job",
+        "main.tf: data.aws_region.current",
+        "main.tf: local.nmae",
+        "main.tf: module.child.missing_output",
+        "main.tf: module.other",
+        "main.tf: var.regoin",
+    ]
+
+
+def test_every_variable_of_the_examples_is_typed_and_described():
+    for folder in MODULES[1:]:
+        for path in tf_files(folder):
+            for block in iam_check.load_tf(path).get("variable", []):
+                for name, spec in block.items():
+                    assert spec.get("type") and spec.get("description"), f"{path}: variable {name}"

@@ -3,6 +3,7 @@
 //! definition revision, then a Cloud Map service, then the ECS service; a failure half-way undoes
 //! the earlier steps.
 
+use futures::StreamExt;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -163,12 +164,13 @@ impl FunctionBackend for EcsBackend {
     }
 
     async fn list(&self, namespace: &Namespace) -> Result<Vec<FunctionStatus>, Error> {
-        let statuses = self
-            .cache
-            .list(namespace)
-            .into_iter()
-            .map(|(id, s)| async move { self.with_available(&id, s).await });
-        Ok(futures::future::join_all(statuses).await)
+        // Sixteen at once: all 5,000 resolver lookups at once held ~50 MiB of futures for a list.
+        let statuses = self.cache.list(namespace);
+        Ok(futures::stream::iter(statuses)
+            .map(|(id, s)| async move { self.with_available(&id, s).await })
+            .buffered(16)
+            .collect()
+            .await)
     }
 
     async fn get(&self, id: &FunctionId) -> Result<Option<FunctionStatus>, Error> {
