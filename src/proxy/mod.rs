@@ -40,9 +40,8 @@ pub type ProxyBody = Either<Metered<Incoming>, Body>;
 // A task that is gone in a VPC does not refuse connections, it never answers: give up on it soon.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 /// Idle connections kept to one task. Under steady load a connection is idle only between two
-/// requests (128 busy connections leave a few idle at once), while a burst from zero, whose held
-/// requests all go to the first ready task at once, would leave thousands open (about 20 KiB
-/// each) for the idle timeout.
+/// requests, while a burst from zero, whose held requests all go to the first ready task at once,
+/// would leave thousands open (about 20 KiB each) for the idle timeout.
 const IDLE_PER_TASK: usize = 64;
 
 /// Connections to tasks, whose reads are capped like the server's (see io.rs): a function's answer
