@@ -141,7 +141,6 @@ impl Cache {
         self.read().functions.get(id).map(|s| s.replicas)
     }
 
-    /// Every function of a namespace, sorted by name.
     /// How many functions there are, in every namespace.
     pub fn len(&self) -> usize {
         self.read().functions.entries().len()
@@ -157,6 +156,7 @@ impl Cache {
             .collect()
     }
 
+    /// Every function of a namespace, sorted by name.
     pub fn list(&self, namespace: &Namespace) -> Vec<(FunctionId, FunctionStatus)> {
         self.read()
             .functions

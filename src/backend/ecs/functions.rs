@@ -3,11 +3,11 @@
 //! definition revision, then a Cloud Map service, then the ECS service; a failure half-way undoes
 //! the earlier steps.
 
-use futures::StreamExt;
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use aws_sdk_ecs::types::Service;
+use futures::StreamExt;
 
 use super::cloudmap::{self, CloudMapService};
 use super::service::{self, Found};

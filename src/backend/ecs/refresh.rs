@@ -40,18 +40,18 @@ impl Hot {
     }
 
     fn ids(&self) -> Vec<FunctionId> {
-        let hot = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        hot.iter()
-            .filter(|(_, (at, _))| at.elapsed() < HOT_FOR)
-            .map(|(id, _)| id.clone())
-            .collect()
+        self.recent(false)
     }
 
     /// Those this replica changed.
     pub(super) fn mine(&self) -> Vec<FunctionId> {
+        self.recent(true)
+    }
+
+    fn recent(&self, only_mine: bool) -> Vec<FunctionId> {
         let hot = self.0.lock().unwrap_or_else(|p| p.into_inner());
         hot.iter()
-            .filter(|(_, (at, mine))| *mine && at.elapsed() < HOT_FOR)
+            .filter(|(_, (at, mine))| (*mine || !only_mine) && at.elapsed() < HOT_FOR)
             .map(|(id, _)| id.clone())
             .collect()
     }
