@@ -5,7 +5,10 @@ use std::time::Duration;
 
 use super::parse::{self, CommaList};
 use crate::backend::ecs::EcsSettings;
-use crate::backend::ecs::service::{LaunchType as EcsLaunchType, Placement, ServiceSettings};
+use crate::backend::ecs::profiles::{Profile, Profiles};
+use crate::backend::ecs::service::{
+    LaunchType as EcsLaunchType, Placement, ServiceSettings, StrategyItem,
+};
 use crate::backend::ecs::task_definition::TaskSettings;
 use crate::model::{DEFAULT_NAMESPACE, Namespace};
 
@@ -23,25 +26,61 @@ pub enum LaunchType {
     External,
 }
 
-/// `(capacity provider, weight)` pairs, from `FARGATE_SPOT:3,FARGATE:1`.
+/// A capacity provider strategy, from `FARGATE_SPOT:3,FARGATE:1`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct CapacityProviders(pub Vec<(String, i32)>);
+pub struct CapacityProviders(pub Vec<StrategyItem>);
 
 fn parse_capacity_providers(s: &str) -> Result<CapacityProviders, String> {
     parse::list(s)?
         .0
         .into_iter()
-        .map(|p| match p.split_once(':') {
-            None => Ok((p, 1)),
-            Some((name, weight)) => weight
-                .parse::<i32>()
-                .ok()
-                .filter(|w| (0..=1000).contains(w))
-                .map(|w| (name.to_string(), w))
-                .ok_or_else(|| format!("bad weight in {p:?} (0 to 1000)")),
+        .map(|p| {
+            let (name, weight) = match p.split_once(':') {
+                None => (p.as_str(), Some(1)),
+                Some((name, weight)) => (
+                    name,
+                    weight
+                        .parse::<i32>()
+                        .ok()
+                        .filter(|w| (0..=1000).contains(w)),
+                ),
+            };
+            weight
+                .map(|weight| StrategyItem {
+                    capacity_provider: name.to_string(),
+                    weight,
+                    base: 0,
+                })
+                .ok_or_else(|| format!("bad weight in {p:?} (0 to 1000)"))
         })
         .collect::<Result<_, _>>()
         .map(CapacityProviders)
+}
+
+/// The operator's profiles: a JSON object of name to profile.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ProfileDefinitions(pub std::collections::BTreeMap<String, Profile>);
+
+fn parse_profiles(s: &str) -> Result<ProfileDefinitions, String> {
+    if s.trim().is_empty() {
+        return Ok(ProfileDefinitions::default());
+    }
+    serde_json::from_str(s)
+        .map(ProfileDefinitions)
+        .map_err(|e| format!("not a JSON object of profiles: {e}"))
+}
+
+/// Service account names (or `namespace/name`) to the task role ARNs they stand for.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ServiceAccounts(pub std::collections::BTreeMap<String, String>);
+
+fn parse_service_accounts(s: &str) -> Result<ServiceAccounts, String> {
+    if s.trim().is_empty() {
+        return Ok(ServiceAccounts::default());
+    }
+    serde_json::from_str(s)
+        .map(ServiceAccounts)
+        .map_err(|e| format!("not a JSON object of names to role ARNs: {e}"))
 }
 
 fn parse_cloudmap_namespace(s: &str) -> Result<String, String> {
@@ -149,6 +188,16 @@ pub struct Functions {
     #[arg(long, env = "FAAS_ECS_CAPACITY_PROVIDERS", value_name = "FAAS_ECS_CAPACITY_PROVIDERS", value_parser = parse_capacity_providers, default_value = "")]
     pub capacity_providers: CapacityProviders,
 
+    /// Profiles functions may pick with the `com.openfaas.profile` annotation: a JSON object of
+    /// name to profile (README, Profiles).
+    #[arg(long, env = "FAAS_ECS_PROFILES", value_name = "FAAS_ECS_PROFILES", value_parser = parse_profiles, default_value = "")]
+    pub profiles: ProfileDefinitions,
+
+    /// Task roles functions may ask for with `com.openfaas.serviceaccount`: a JSON object of
+    /// name (or `namespace/name`) to role ARN.
+    #[arg(long, env = "FAAS_ECS_SERVICE_ACCOUNTS", value_name = "FAAS_ECS_SERVICE_ACCOUNTS", value_parser = parse_service_accounts, default_value = "")]
+    pub service_accounts: ServiceAccounts,
+
     /// CPU units of a function task when the function sets no cpu limit or request (1024 = 1 vCPU).
     #[arg(
         long,
@@ -216,6 +265,14 @@ impl Functions {
         }
     }
 
+    /// The profiles and service accounts together.
+    pub fn profile_set(&self) -> Profiles {
+        Profiles {
+            defined: self.profiles.0.clone(),
+            service_accounts: self.service_accounts.0.clone(),
+        }
+    }
+
     /// The task role, when one is set.
     pub fn task_role(&self) -> Option<&str> {
         self.task_role_arn.as_deref().filter(|s| !s.is_empty())
@@ -236,7 +293,6 @@ impl Functions {
                 region: region.to_string(),
                 default_cpu: self.default_cpu,
                 default_memory: self.default_memory,
-                fargate: placement.is_fargate(),
                 secrets_image: self.secrets_image.clone().filter(|i| !i.is_empty()),
             },
             service: ServiceSettings {
@@ -247,6 +303,7 @@ impl Functions {
                 placement,
                 srv,
             },
+            profiles: self.profile_set(),
             secret_prefix: self.secret_prefix.clone(),
             log_poll_interval: self.log_poll_interval,
             sweep_interval: self.sweep_interval,

@@ -59,6 +59,10 @@ impl Config {
                 "at least one subnet id is required",
             ));
         }
+        self.functions
+            .profile_set()
+            .check(self.functions.task_role())
+            .map_err(|e| invalid("FAAS_ECS_PROFILES", e))?;
         if self.resolver.resolver == ResolverKind::Fixed {
             crate::resolver::fixed::FixedResolver::parse(&self.resolver.endpoints)
                 .map_err(|e| invalid("FAAS_ECS_ENDPOINTS", e.to_string()))?;
@@ -82,7 +86,7 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::backend::ecs::service::{LaunchType, Placement};
+    use crate::backend::ecs::service::{LaunchType, Placement, StrategyItem};
     use std::time::Duration;
 
     /// A valid configuration with `extra` flags; a flag given in `extra` replaces the base one.
@@ -241,7 +245,18 @@ mod tests {
         let c = config(&["--capacity-providers=FARGATE_SPOT:3, FARGATE"]).unwrap();
         assert_eq!(
             c.functions.placement(),
-            Placement::CapacityProviders(vec![("FARGATE_SPOT".into(), 3), ("FARGATE".into(), 1)])
+            Placement::CapacityProviders(vec![
+                StrategyItem {
+                    capacity_provider: "FARGATE_SPOT".into(),
+                    weight: 3,
+                    base: 0
+                },
+                StrategyItem {
+                    capacity_provider: "FARGATE".into(),
+                    weight: 1,
+                    base: 0
+                }
+            ])
         );
     }
 }

@@ -6,6 +6,7 @@ mod logs;
 mod name;
 mod namespace;
 mod resources;
+pub mod scheduling;
 mod secret;
 pub mod shared;
 
@@ -16,6 +17,7 @@ pub use logs::{LogMessage, LogRequest, parse_rfc3339};
 pub use name::{DEFAULT_NAMESPACE, FunctionId, FunctionName, InvalidName, Namespace};
 pub use namespace::{FunctionNamespace, NamespaceSpec, RESERVED_NAMESPACES};
 pub use resources::{Resources, parse_cpu_millis, parse_memory_bytes};
+pub use scheduling::Scheduling;
 pub use secret::{Secret, SecretName, SecretSummary};
 
 /// Input the model refuses; the text is shown to the user (a 400).
@@ -40,6 +42,8 @@ pub struct FunctionSpec {
     pub requests: Resources,
     /// `secrets`, validated, in the order given.
     pub secrets: Vec<SecretName>,
+    /// Profiles, role, constraints and health check asked for.
+    pub scheduling: Scheduling,
 }
 
 impl FunctionSpec {
@@ -57,6 +61,10 @@ impl FunctionSpec {
             .flatten()
             .map(|s| SecretName::parse(s))
             .collect::<Result<Vec<_>, _>>()?;
+        let scheduling = Scheduling::parse(
+            deployment.annotations.as_ref(),
+            deployment.constraints.as_ref(),
+        )?;
         deployment.namespace = Some(namespace.to_string());
         Ok(Self {
             name,
@@ -65,6 +73,7 @@ impl FunctionSpec {
             limits,
             requests,
             secrets,
+            scheduling,
         })
     }
 

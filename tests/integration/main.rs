@@ -15,6 +15,7 @@ mod api;
 mod e2e;
 mod emulator;
 mod namespaces;
+mod profiles;
 mod proxy;
 mod scaling;
 mod server;

@@ -10,6 +10,7 @@ use aws_sdk_ecs::types::Service;
 use futures::StreamExt;
 
 use super::cloudmap::{self, CloudMapService};
+use super::profiles::{self, Run};
 use super::service::{self, Found};
 use super::{EcsBackend, mapping, revisions, task_definition};
 use crate::backend::{Error, FunctionBackend};
@@ -18,13 +19,25 @@ use crate::model::shared;
 use crate::model::{FunctionId, FunctionSpec, FunctionStatus, Namespace};
 
 impl EcsBackend {
+    /// How a deployment runs under the operator's profiles, checked (sizes included) before any
+    /// AWS call.
+    fn run_of(&self, spec: &FunctionSpec) -> Result<Run, Error> {
+        let defaults = Run::defaults(
+            &self.settings.service,
+            self.settings.task.task_role_arn.as_deref(),
+        );
+        let run = profiles::resolve(spec, &self.settings.profiles, &defaults)?;
+        task_definition::size(spec, &self.settings.task, &run)?;
+        Ok(run)
+    }
+
     /// The task definition revision a deployment runs as, with its secrets' ARNs.
-    async fn register_revision(&self, spec: &FunctionSpec) -> Result<String, Error> {
+    async fn register_revision(&self, spec: &FunctionSpec, run: &Run) -> Result<String, Error> {
         let secrets = self
             .secrets_manager()
             .arns(&spec.namespace, &spec.secrets)
             .await?;
-        let plan = task_definition::plan(spec, &self.settings.task, &secrets)?;
+        let plan = task_definition::plan(spec, &self.settings.task, run, &secrets)?;
         revisions::register(&self.aws.ecs, plan).await
     }
 
@@ -197,8 +210,8 @@ impl FunctionBackend for EcsBackend {
     }
 
     async fn deploy(&self, spec: &FunctionSpec) -> Result<(), Error> {
-        // Bad sizes and missing settings are refused before any AWS call.
-        task_definition::size(spec, &self.settings.task)?;
+        // Bad sizes, profiles and missing settings are refused before any AWS call.
+        let run = self.run_of(spec)?;
         let id = spec.id();
         let name = &spec.name;
         let _namespace_kept = self.namespace_gate.read().await;
@@ -221,7 +234,7 @@ impl FunctionBackend for EcsBackend {
                 )));
             }
         }
-        let arn = self.register_revision(spec).await?;
+        let arn = self.register_revision(spec, &run).await?;
         let registry = match cloudmap::create(
             &self.aws.servicediscovery,
             &self.settings.cloudmap_namespace_id,
@@ -241,6 +254,7 @@ impl FunctionBackend for EcsBackend {
             &self.aws.ecs,
             &self.settings.service,
             &id,
+            &run,
             &arn,
             &registry.arn,
             spec.initial_replicas(),
@@ -261,18 +275,21 @@ impl FunctionBackend for EcsBackend {
     }
 
     async fn update(&self, spec: &FunctionSpec) -> Result<(), Error> {
-        task_definition::size(spec, &self.settings.task)?;
+        let run = self.run_of(spec)?;
         let id = spec.id();
         self.check_namespace(&spec.namespace)?;
         let _change = self.change(&id).await;
         let previous = self.existing(&id).await?;
-        let arn = self.register_revision(spec).await?;
-        let svc = match service::update(
+        let placement = service::placement_change(&id, &previous, &run.placement)?;
+        let arn = self.register_revision(spec, &run).await?;
+        let svc = match service::redeploy(
             &self.aws.ecs,
             &self.settings.service.cluster,
             &id,
-            Some(&arn),
-            None,
+            &previous,
+            &arn,
+            &run,
+            placement,
         )
         .await
         {

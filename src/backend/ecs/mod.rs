@@ -10,6 +10,7 @@ mod locks;
 pub mod logs;
 pub mod mapping;
 pub mod namespaces;
+pub mod profiles;
 mod refresh;
 pub mod revisions;
 pub mod secrets;
@@ -78,6 +79,8 @@ pub struct EcsSettings {
     pub dns_ttl: i64,
     pub service: ServiceSettings,
     pub task: TaskSettings,
+    /// The operator's profiles and the task roles functions may ask for.
+    pub profiles: profiles::Profiles,
     pub secret_prefix: String,
     pub log_poll_interval: Duration,
     /// Shortest time between full reads of every function (longer with many functions, so that

@@ -23,6 +23,8 @@ pub async fn register(
         .memory(plan.memory.to_string())
         .execution_role_arn(plan.execution_role_arn)
         .set_task_role_arn(plan.task_role_arn)
+        .set_runtime_platform(plan.runtime_platform)
+        .set_ephemeral_storage(plan.ephemeral_storage)
         .set_container_definitions(Some(plan.containers))
         .set_volumes(Some(plan.volumes))
         .set_tags(Some(plan.tags))

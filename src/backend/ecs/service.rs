@@ -2,31 +2,60 @@
 
 use aws_sdk_ecs::types::{
     AssignPublicIp, AwsVpcConfiguration, CapacityProviderStrategyItem, DeploymentCircuitBreaker,
-    DeploymentConfiguration, NetworkConfiguration, PropagateTags, Service, ServiceField,
+    DeploymentConfiguration, NetworkConfiguration, PlacementConstraint, PlacementConstraintType,
+    PlacementStrategy, PlacementStrategyType, PropagateTags, Service, ServiceField,
     ServiceRegistry, Tag,
 };
 use futures::{StreamExt, TryStreamExt};
 
 use super::error::aws_error;
-use super::tags::{FUNCTION_TAG, MANAGED_BY_TAG, MANAGED_BY_VALUE, NAMESPACE_TAG, owner_tags};
+use super::profiles::Run;
+use super::tags::{
+    FUNCTION_TAG, MANAGED_BY_TAG, MANAGED_BY_VALUE, NAMESPACE_TAG, is_run_tag, owner_tags, run_tags,
+};
 use crate::backend::Error;
 use crate::model::shared::{self as names, WATCHDOG_PORT};
 use crate::model::{FunctionId, FunctionName, Namespace};
 
 /// The ECS launch type of function tasks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
 pub enum LaunchType {
     Fargate,
     Ec2,
     External,
 }
 
+impl LaunchType {
+    fn sdk(self) -> aws_sdk_ecs::types::LaunchType {
+        match self {
+            Self::Fargate => aws_sdk_ecs::types::LaunchType::Fargate,
+            Self::Ec2 => aws_sdk_ecs::types::LaunchType::Ec2,
+            Self::External => aws_sdk_ecs::types::LaunchType::External,
+        }
+    }
+}
+
+/// One capacity provider of a strategy.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct StrategyItem {
+    pub capacity_provider: String,
+    #[serde(default = "one")]
+    pub weight: i32,
+    #[serde(default)]
+    pub base: i32,
+}
+
+fn one() -> i32 {
+    1
+}
+
 /// How ECS places function tasks.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Placement {
     LaunchType(LaunchType),
-    /// `(capacity provider, weight)` pairs.
-    CapacityProviders(Vec<(String, i32)>),
+    CapacityProviders(Vec<StrategyItem>),
 }
 
 impl Placement {
@@ -34,8 +63,24 @@ impl Placement {
     pub fn is_fargate(&self) -> bool {
         match self {
             Self::LaunchType(t) => *t == LaunchType::Fargate,
-            Self::CapacityProviders(p) => p.iter().any(|(name, _)| name.starts_with("FARGATE")),
+            Self::CapacityProviders(p) => {
+                p.iter().any(|i| i.capacity_provider.starts_with("FARGATE"))
+            }
         }
+    }
+
+    fn strategy(items: &[StrategyItem]) -> Result<Vec<CapacityProviderStrategyItem>, Error> {
+        items
+            .iter()
+            .map(|i| {
+                CapacityProviderStrategyItem::builder()
+                    .capacity_provider(&i.capacity_provider)
+                    .weight(i.weight)
+                    .base(i.base)
+                    .build()
+                    .map_err(|e| Error::aws("CreateService", e))
+            })
+            .collect()
     }
 }
 
@@ -192,11 +237,11 @@ async fn describe_batches(
     Ok(described.into_iter().flatten().collect())
 }
 
-fn network(settings: &ServiceSettings) -> Result<NetworkConfiguration, Error> {
+fn network(run: &Run) -> Result<NetworkConfiguration, Error> {
     let vpc = AwsVpcConfiguration::builder()
-        .set_subnets(Some(settings.subnets.clone()))
-        .set_security_groups(Some(settings.security_groups.clone()).filter(|g| !g.is_empty()))
-        .assign_public_ip(if settings.assign_public_ip {
+        .set_subnets(Some(run.subnets.clone()))
+        .set_security_groups(Some(run.security_groups.clone()).filter(|g| !g.is_empty()))
+        .assign_public_ip(if run.assign_public_ip {
             AssignPublicIp::Enabled
         } else {
             AssignPublicIp::Disabled
@@ -206,6 +251,40 @@ fn network(settings: &ServiceSettings) -> Result<NetworkConfiguration, Error> {
     Ok(NetworkConfiguration::builder()
         .awsvpc_configuration(vpc)
         .build())
+}
+
+fn placement_constraints(run: &Run) -> Result<Vec<PlacementConstraint>, Error> {
+    run.placement_constraints
+        .iter()
+        .map(|expression| {
+            Ok(PlacementConstraint::builder()
+                .r#type(PlacementConstraintType::MemberOf)
+                .expression(expression)
+                .build())
+        })
+        .collect()
+}
+
+fn placement_strategy(run: &Run) -> Vec<PlacementStrategy> {
+    run.placement_strategy
+        .iter()
+        .map(|s| {
+            PlacementStrategy::builder()
+                .r#type(PlacementStrategyType::from(s.kind.as_str()))
+                .set_field(s.field.clone())
+                .build()
+        })
+        .collect()
+}
+
+/// The tags of a function's service: ownership, then the profiles and service account it runs
+/// with, so that an operator can list who runs on a profile.
+fn service_tags(id: &FunctionId, run: &Run) -> Vec<Tag> {
+    owner_tags(&id.namespace, &id.name)
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .chain(run_tags(run))
+        .map(|(k, v)| Tag::builder().key(k).value(v).build())
+        .collect()
 }
 
 /// SRV records need the container and port they point at.
@@ -226,6 +305,7 @@ pub async fn create(
     ecs: &aws_sdk_ecs::Client,
     settings: &ServiceSettings,
     id: &FunctionId,
+    run: &Run,
     task_definition: &str,
     registry_arn: &str,
     desired_count: u32,
@@ -239,7 +319,7 @@ pub async fn create(
         .service_name(names::ecs_service(id))
         .task_definition(task_definition)
         .desired_count(i32::try_from(desired_count).unwrap_or(i32::MAX))
-        .network_configuration(network(settings)?)
+        .network_configuration(network(run)?)
         .service_registries(registry(registry_arn, settings.srv, &id.name))
         .deployment_configuration(
             DeploymentConfiguration::builder()
@@ -253,31 +333,15 @@ pub async fn create(
                 .maximum_percent(200)
                 .build(),
         )
-        .set_tags(Some(
-            owner_tags(&id.namespace, &id.name)
-                .map(|(k, v)| Tag::builder().key(k).value(v).build())
-                .collect(),
-        ))
+        .set_tags(Some(service_tags(id, run)))
         .propagate_tags(PropagateTags::Service)
-        .enable_ecs_managed_tags(true);
-    request = match &settings.placement {
-        Placement::LaunchType(t) => request.launch_type(match t {
-            LaunchType::Fargate => aws_sdk_ecs::types::LaunchType::Fargate,
-            LaunchType::Ec2 => aws_sdk_ecs::types::LaunchType::Ec2,
-            LaunchType::External => aws_sdk_ecs::types::LaunchType::External,
-        }),
+        .enable_ecs_managed_tags(true)
+        .set_placement_constraints(Some(placement_constraints(run)?).filter(|c| !c.is_empty()))
+        .set_placement_strategy(Some(placement_strategy(run)).filter(|s| !s.is_empty()));
+    request = match &run.placement {
+        Placement::LaunchType(t) => request.launch_type(t.sdk()),
         Placement::CapacityProviders(strategy) => {
-            let items = strategy
-                .iter()
-                .map(|(provider, weight)| {
-                    CapacityProviderStrategyItem::builder()
-                        .capacity_provider(provider)
-                        .weight(*weight)
-                        .build()
-                        .map_err(|e| Error::aws("CreateService", e))
-                })
-                .collect::<Result<Vec<_>, _>>()?;
-            request.set_capacity_provider_strategy(Some(items))
+            request.set_capacity_provider_strategy(Some(Placement::strategy(strategy)?))
         }
     };
     let out = request.send().await.map_err(|e| {
@@ -316,18 +380,171 @@ pub async fn update(
         .set_desired_count(desired_count.map(|c| i32::try_from(c).unwrap_or(i32::MAX)))
         .send()
         .await
-        .map_err(|e| {
-            use aws_sdk_ecs::operation::update_service::UpdateServiceError as E;
-            match e.as_service_error() {
-                Some(E::ServiceNotFoundException(_) | E::ServiceNotActiveException(_)) => {
-                    Error::NotFound(format!("function {}", id.name))
-                }
-                _ => aws_error("UpdateService", e),
-            }
-        })?;
+        .map_err(|e| update_error(id, "UpdateService", e))?;
     out.service()
         .cloned()
         .ok_or_else(|| Error::aws("UpdateService", "answer carries no service"))
+}
+
+/// How a running service's placement changes for a new run. ECS moves a service from a launch
+/// type to a capacity provider strategy, and between strategies, with a new deployment; it does
+/// not change a launch type, or go back from a strategy to a launch type (Fargate's launch type
+/// is the `FARGATE` capacity provider, so that one way back exists).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PlacementChange {
+    Keep,
+    Strategy(Vec<StrategyItem>),
+}
+
+pub fn placement_change(
+    id: &FunctionId,
+    previous: &Service,
+    wanted: &Placement,
+) -> Result<PlacementChange, Error> {
+    let current: Vec<StrategyItem> = previous
+        .capacity_provider_strategy()
+        .iter()
+        .map(|i| StrategyItem {
+            capacity_provider: i.capacity_provider().to_string(),
+            weight: i.weight(),
+            base: i.base(),
+        })
+        .collect();
+    let refuse = |from: &str, to: &str| {
+        Err(Error::Invalid(format!(
+            "function {} runs on {from}; ECS cannot move a service to {to} in place: delete the function and deploy it again",
+            id.name
+        )))
+    };
+    let launch_type = previous.launch_type().filter(|_| current.is_empty());
+    match (launch_type, wanted) {
+        (Some(now), Placement::LaunchType(t)) if *now == t.sdk() => Ok(PlacementChange::Keep),
+        (Some(now), Placement::LaunchType(t)) => refuse(
+            &format!("launch type {now}"),
+            &format!("launch type {}", t.sdk()),
+        ),
+        (_, Placement::CapacityProviders(s)) if *s == current => Ok(PlacementChange::Keep),
+        (_, Placement::CapacityProviders(s)) => Ok(PlacementChange::Strategy(s.clone())),
+        (None, Placement::LaunchType(LaunchType::Fargate)) => {
+            let fargate = vec![StrategyItem {
+                capacity_provider: "FARGATE".into(),
+                weight: 1,
+                base: 0,
+            }];
+            if current == fargate {
+                Ok(PlacementChange::Keep)
+            } else {
+                Ok(PlacementChange::Strategy(fargate))
+            }
+        }
+        (None, Placement::LaunchType(t)) => refuse(
+            "a capacity provider strategy",
+            &format!("launch type {}", t.sdk()),
+        ),
+    }
+}
+
+/// Moves the service to a new task definition and run: its network, placement and tags.
+pub async fn redeploy(
+    ecs: &aws_sdk_ecs::Client,
+    cluster: &str,
+    id: &FunctionId,
+    previous: &Service,
+    task_definition: &str,
+    run: &Run,
+    placement: PlacementChange,
+) -> Result<Service, Error> {
+    let mut request = ecs
+        .update_service()
+        .cluster(cluster)
+        .service(names::ecs_service(id))
+        .task_definition(task_definition)
+        .network_configuration(network(run)?);
+    if !run.fargate() {
+        // Empty lists clear what an earlier run set.
+        request = request
+            .set_placement_constraints(Some(placement_constraints(run)?))
+            .set_placement_strategy(Some(placement_strategy(run)));
+    }
+    if let PlacementChange::Strategy(strategy) = &placement {
+        request = request
+            .set_capacity_provider_strategy(Some(Placement::strategy(strategy)?))
+            .force_new_deployment(true);
+    }
+    let out = request
+        .send()
+        .await
+        .map_err(|e| update_error(id, "UpdateService", e))?;
+    let service = out
+        .service()
+        .cloned()
+        .ok_or_else(|| Error::aws("UpdateService", "answer carries no service"))?;
+    // The update is made; tags out of date mislead a listing but break nothing.
+    if let Err(e) = retag(ecs, previous, run).await {
+        tracing::warn!(function.name = %id.name, function.namespace = %id.namespace, error = %crate::failure::DisplayChain(&e), "the service's profile tags could not be brought up to date");
+    }
+    Ok(service)
+}
+
+/// Brings the service's profile and service account tags in line with the run.
+async fn retag(ecs: &aws_sdk_ecs::Client, previous: &Service, run: &Run) -> Result<(), Error> {
+    let Some(arn) = previous.service_arn() else {
+        return Ok(());
+    };
+    let wanted = run_tags(run);
+    let stale: Vec<String> = previous
+        .tags()
+        .iter()
+        .filter_map(|t| t.key())
+        .filter(|k| is_run_tag(k) && !wanted.iter().any(|(w, _)| w == k))
+        .map(String::from)
+        .collect();
+    let current: Vec<(&str, &str)> = previous
+        .tags()
+        .iter()
+        .filter_map(|t| Some((t.key()?, t.value()?)))
+        .collect();
+    let missing: Vec<Tag> = wanted
+        .iter()
+        .filter(|(k, v)| !current.contains(&(k.as_str(), v.as_str())))
+        .map(|(k, v)| Tag::builder().key(k).value(v).build())
+        .collect();
+    if !missing.is_empty() {
+        ecs.tag_resource()
+            .resource_arn(arn)
+            .set_tags(Some(missing))
+            .send()
+            .await
+            .map_err(|e| aws_error("TagResource", e))?;
+    }
+    if !stale.is_empty() {
+        ecs.untag_resource()
+            .resource_arn(arn)
+            .set_tag_keys(Some(stale))
+            .send()
+            .await
+            .map_err(|e| aws_error("UntagResource", e))?;
+    }
+    Ok(())
+}
+
+fn update_error<E>(
+    id: &FunctionId,
+    operation: &'static str,
+    e: aws_sdk_ecs::error::SdkError<aws_sdk_ecs::operation::update_service::UpdateServiceError, E>,
+) -> Error
+where
+    E: std::fmt::Debug + Send + Sync + 'static,
+    aws_sdk_ecs::error::SdkError<aws_sdk_ecs::operation::update_service::UpdateServiceError, E>:
+        std::error::Error + Send + Sync + 'static,
+{
+    use aws_sdk_ecs::operation::update_service::UpdateServiceError as E;
+    match e.as_service_error() {
+        Some(E::ServiceNotFoundException(_) | E::ServiceNotActiveException(_)) => {
+            Error::NotFound(format!("function {}", id.name))
+        }
+        _ => aws_error(operation, e),
+    }
 }
 
 /// Deletes the service and stops its tasks.
@@ -353,4 +570,93 @@ pub async fn delete(
             }
         })?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn id() -> FunctionId {
+        FunctionId::new(
+            Namespace::default_namespace(),
+            FunctionName::parse("f").unwrap(),
+        )
+    }
+
+    fn on_launch_type(t: aws_sdk_ecs::types::LaunchType) -> Service {
+        Service::builder().launch_type(t).build()
+    }
+
+    fn on_strategy(providers: &[&str]) -> Service {
+        Service::builder()
+            .set_capacity_provider_strategy(Some(
+                providers
+                    .iter()
+                    .map(|p| {
+                        CapacityProviderStrategyItem::builder()
+                            .capacity_provider(*p)
+                            .weight(1)
+                            .base(0)
+                            .build()
+                            .unwrap()
+                    })
+                    .collect(),
+            ))
+            .build()
+    }
+
+    fn strategy(providers: &[&str]) -> Vec<StrategyItem> {
+        providers
+            .iter()
+            .map(|p| StrategyItem {
+                capacity_provider: p.to_string(),
+                weight: 1,
+                base: 0,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn fargate_moves_to_spot_and_back_with_a_new_deployment() {
+        use aws_sdk_ecs::types::LaunchType as Sdk;
+        let spot = Placement::CapacityProviders(strategy(&["FARGATE_SPOT"]));
+        let fargate = Placement::LaunchType(LaunchType::Fargate);
+        assert_eq!(
+            placement_change(&id(), &on_launch_type(Sdk::Fargate), &spot).unwrap(),
+            PlacementChange::Strategy(strategy(&["FARGATE_SPOT"]))
+        );
+        assert_eq!(
+            placement_change(&id(), &on_strategy(&["FARGATE_SPOT"]), &fargate).unwrap(),
+            PlacementChange::Strategy(strategy(&["FARGATE"]))
+        );
+        assert_eq!(
+            placement_change(&id(), &on_strategy(&["FARGATE"]), &fargate).unwrap(),
+            PlacementChange::Keep
+        );
+        assert_eq!(
+            placement_change(&id(), &on_launch_type(Sdk::Fargate), &fargate).unwrap(),
+            PlacementChange::Keep
+        );
+        assert_eq!(
+            placement_change(&id(), &on_strategy(&["FARGATE_SPOT"]), &spot).unwrap(),
+            PlacementChange::Keep
+        );
+    }
+
+    #[test]
+    fn moves_ecs_cannot_make_in_place_are_refused_with_the_way_out() {
+        use aws_sdk_ecs::types::LaunchType as Sdk;
+        let ec2 = Placement::LaunchType(LaunchType::Ec2);
+        let e = placement_change(&id(), &on_launch_type(Sdk::Fargate), &ec2).unwrap_err();
+        assert!(e.to_string().contains("delete the function"), "{e}");
+        assert!(placement_change(&id(), &on_strategy(&["FARGATE_SPOT"]), &ec2).is_err());
+        assert!(
+            placement_change(
+                &id(),
+                &on_launch_type(Sdk::Ec2),
+                &Placement::LaunchType(LaunchType::Fargate)
+            )
+            .is_err()
+        );
+    }
 }

@@ -11,6 +11,30 @@ pub const MANAGED_BY_VALUE: &str = "faas-ecs";
 pub const FUNCTION_TAG: &str = "openfaas:function";
 pub const NAMESPACE_TAG: &str = "openfaas:namespace";
 
+/// Tags naming the profiles a function runs with (`openfaas:profile:spot` = its place in the
+/// order, from 1) and its service account, on its service and task definitions.
+pub const PROFILE_TAG_PREFIX: &str = "openfaas:profile:";
+pub const SERVICE_ACCOUNT_TAG: &str = "openfaas:serviceaccount";
+
+/// The profile and service account tags of a run.
+pub fn run_tags(run: &super::profiles::Run) -> Vec<(String, String)> {
+    run.profiles
+        .iter()
+        .enumerate()
+        .map(|(i, p)| (format!("{PROFILE_TAG_PREFIX}{p}"), (i + 1).to_string()))
+        .chain(
+            run.service_account
+                .iter()
+                .map(|a| (SERVICE_ACCOUNT_TAG.to_string(), a.clone())),
+        )
+        .collect()
+}
+
+/// Whether a tag key is one of [`run_tags`]'s.
+pub fn is_run_tag(key: &str) -> bool {
+    key.starts_with(PROFILE_TAG_PREFIX) || key == SERVICE_ACCOUNT_TAG
+}
+
 /// The tags that mark a resource as this provider's, for one function.
 pub fn owner_tags<'a>(
     namespace: &'a Namespace,

@@ -1,11 +1,14 @@
 //! FunctionSpec -> task definition: a pure plan, unit tested (`revisions` registers it).
 
 use aws_sdk_ecs::types::{
-    ContainerCondition, ContainerDefinition, ContainerDependency, HealthCheck, KeyValuePair,
-    LogConfiguration, LogDriver, MountPoint, PortMapping, Secret, Tag, TransportProtocol, Volume,
+    ContainerCondition, ContainerDefinition, ContainerDependency, CpuArchitecture,
+    EphemeralStorage, HealthCheck, KeyValuePair, LogConfiguration, LogDriver, MountPoint, OsFamily,
+    PortMapping, ResourceRequirement, ResourceType, RuntimePlatform, Secret, Tag,
+    TransportProtocol, Volume,
 };
 
-use super::tags::{DEPLOYMENT_LABEL, owner_tags};
+use super::profiles::Run;
+use super::tags::{DEPLOYMENT_LABEL, owner_tags, run_tags};
 use crate::backend::Error;
 use crate::model::shared::{self as names, WATCHDOG_PORT};
 use crate::model::{FunctionDeployment, FunctionName, FunctionSpec, Namespace, SecretName};
@@ -20,13 +23,12 @@ const SECRETS_VOLUME: &str = "openfaas-secrets";
 #[derive(Debug, Clone)]
 pub struct TaskSettings {
     pub execution_role_arn: String,
+    /// The task role of functions that ask for none.
     pub task_role_arn: Option<String>,
     pub log_group: String,
     pub region: String,
     pub default_cpu: u32,
     pub default_memory: u32,
-    /// Size tasks as Fargate requires (fixed cpu/memory pairs).
-    pub fargate: bool,
     /// Image of the secrets container (the faas-ecs image, which has `faas-ecs-secrets`).
     pub secrets_image: Option<String>,
 }
@@ -40,6 +42,8 @@ pub struct TaskDefinitionPlan {
     pub fargate: bool,
     pub execution_role_arn: String,
     pub task_role_arn: Option<String>,
+    pub runtime_platform: Option<RuntimePlatform>,
+    pub ephemeral_storage: Option<EphemeralStorage>,
     pub containers: Vec<ContainerDefinition>,
     pub volumes: Vec<Volume>,
     pub tags: Vec<Tag>,
@@ -93,6 +97,8 @@ fn to_i32(v: u32) -> i32 {
 const MIN_CONTAINER_MIB: u32 = 6;
 // Hard limit of the secrets container; it only decodes and writes a few files.
 const SECRETS_CONTAINER_MIB: u32 = 32;
+// Fargate's smallest Windows task: 1 vCPU.
+const MIN_WINDOWS_FARGATE_CPU: u32 = 1024;
 
 /// What a function's task needs from the configuration, checked before any AWS call.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -106,7 +112,11 @@ pub struct Sizing<'a> {
 
 /// Sizes a function's task; a 400 when no task can hold it, or when it needs secrets and the
 /// provider has no secrets image.
-pub fn size<'a>(spec: &FunctionSpec, settings: &'a TaskSettings) -> Result<Sizing<'a>, Error> {
+pub fn size<'a>(
+    spec: &FunctionSpec,
+    settings: &'a TaskSettings,
+    run: &Run,
+) -> Result<Sizing<'a>, Error> {
     let secrets_image = match (spec.secrets.is_empty(), settings.secrets_image.as_deref()) {
         (true, _) => None,
         (false, Some(image)) => Some(image),
@@ -134,8 +144,12 @@ pub fn size<'a>(spec: &FunctionSpec, settings: &'a TaskSettings) -> Result<Sizin
         .or(spec.requests.cpu_millis)
         .map(cpu_units)
         .unwrap_or(settings.default_cpu)
-        .max(1);
-    let (cpu, memory) = if settings.fargate {
+        .max(if run.fargate() && run.windows() {
+            MIN_WINDOWS_FARGATE_CPU
+        } else {
+            1
+        });
+    let (cpu, memory) = if run.fargate() {
         fargate_size(want_cpu, want_memory).ok_or_else(|| {
             Error::Invalid(format!(
                 "limits of {want_cpu} cpu units and {want_memory} MiB exceed the largest Fargate task (16 vCPU, 120 GiB)"
@@ -155,13 +169,14 @@ pub fn size<'a>(spec: &FunctionSpec, settings: &'a TaskSettings) -> Result<Sizin
 pub fn plan(
     spec: &FunctionSpec,
     settings: &TaskSettings,
+    run: &Run,
     secrets: &[(SecretName, String)],
 ) -> Result<TaskDefinitionPlan, Error> {
     let Sizing {
         cpu,
         memory,
         secrets_image,
-    } = size(spec, settings)?;
+    } = size(spec, settings, run)?;
 
     let deployment = &spec.deployment;
     let mut volumes = Vec::new();
@@ -206,6 +221,7 @@ pub fn plan(
     containers.push(function_container(
         spec,
         settings,
+        run,
         depends_on,
         mount_points,
     )?);
@@ -214,15 +230,36 @@ pub fn plan(
         family: family(&spec.namespace, &spec.name),
         cpu,
         memory,
-        fargate: settings.fargate,
+        fargate: run.fargate(),
         execution_role_arn: settings.execution_role_arn.clone(),
-        task_role_arn: settings.task_role_arn.clone(),
+        task_role_arn: run.task_role_arn.clone(),
+        runtime_platform: runtime_platform(run),
+        ephemeral_storage: run
+            .ephemeral_storage_gib
+            .map(|g| EphemeralStorage::builder().size_in_gib(g).build()),
         containers,
         volumes,
         tags: owner_tags(&spec.namespace, &spec.name)
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .chain(run_tags(run))
             .map(|(k, v)| Tag::builder().key(k).value(v).build())
             .collect(),
     })
+}
+
+/// The platform a run asks for; none (ECS's Linux on x86-64) when it asks for nothing.
+fn runtime_platform(run: &Run) -> Option<RuntimePlatform> {
+    if run.cpu_architecture.is_none() && run.os_family.is_none() {
+        return None;
+    }
+    Some(
+        RuntimePlatform::builder()
+            .cpu_architecture(CpuArchitecture::from(
+                run.cpu_architecture.as_deref().unwrap_or("X86_64"),
+            ))
+            .operating_system_family(OsFamily::from(run.os_family.as_deref().unwrap_or("LINUX")))
+            .build(),
+    )
 }
 
 /// The function's own container: its image on the watchdog's port, its environment, the
@@ -230,6 +267,7 @@ pub fn plan(
 fn function_container(
     spec: &FunctionSpec,
     settings: &TaskSettings,
+    run: &Run,
     depends_on: Vec<ContainerDependency>,
     mount_points: Vec<MountPoint>,
 ) -> Result<ContainerDefinition, Error> {
@@ -260,7 +298,19 @@ fn function_container(
                 .map(|m| to_i32(cpu_units(m))),
         )
         .set_mount_points(Some(mount_points))
-        .health_check(health_check()?)
+        .health_check(health_check(run)?)
+        .set_resource_requirements(
+            run.gpu
+                .map(|n| {
+                    ResourceRequirement::builder()
+                        .r#type(ResourceType::Gpu)
+                        .value(n.to_string())
+                        .build()
+                        .map(|r| vec![r])
+                })
+                .transpose()
+                .map_err(|e| Error::aws("RegisterTaskDefinition", e))?,
+        )
         .log_configuration(log_configuration(
             settings,
             &names::ecs_service(&spec.id()),
@@ -301,15 +351,39 @@ fn container_memory(spec: &FunctionSpec) -> (Option<u32>, Option<u32>) {
     (limit, reservation)
 }
 
-/// Both watchdogs create /tmp/.lock once they accept requests.
-fn health_check() -> Result<HealthCheck, Error> {
+/// Both watchdogs create `.lock` in the temporary directory once they accept requests; with
+/// `com.openfaas.health.http.path` the check asks that path instead (with wget or curl, which the
+/// image must have; PowerShell on Windows). The path was checked to hold nothing a shell reads.
+fn health_check(run: &Run) -> Result<HealthCheck, Error> {
+    let url = run
+        .health_path
+        .as_ref()
+        .map(|path| format!("http://127.0.0.1:{WATCHDOG_PORT}{path}"));
+    let command: Vec<String> = match (run.windows(), url) {
+        (false, None) => vec!["CMD-SHELL".into(), "[ -e /tmp/.lock ] || exit 1".into()],
+        (false, Some(url)) => vec![
+            "CMD-SHELL".into(),
+            format!("wget -q -O /dev/null {url} || curl -fsS -o /dev/null {url} || exit 1"),
+        ],
+        (true, None) => vec![
+            "CMD".into(),
+            "powershell".into(),
+            "-Command".into(),
+            "if (Test-Path (Join-Path ([IO.Path]::GetTempPath()) '.lock')) { exit 0 } else { exit 1 }".into(),
+        ],
+        (true, Some(url)) => vec![
+            "CMD".into(),
+            "powershell".into(),
+            "-Command".into(),
+            format!("try {{ Invoke-WebRequest -UseBasicParsing '{url}' | Out-Null; exit 0 }} catch {{ exit 1 }}"),
+        ],
+    };
     HealthCheck::builder()
-        .command("CMD-SHELL")
-        .command("[ -e /tmp/.lock ] || exit 1")
+        .set_command(Some(command))
         .interval(5)
         .timeout(2)
         .retries(3)
-        .start_period(5)
+        .start_period(run.health_start_period)
         .build()
         .map_err(|e| Error::aws("RegisterTaskDefinition", e))
 }
@@ -384,9 +458,24 @@ mod tests {
             region: "eu-west-1".into(),
             default_cpu: 256,
             default_memory: 512,
-            fargate: true,
             secrets_image: Some("faas-ecs:test".into()),
         }
+    }
+
+    fn fargate() -> Run {
+        Run::defaults(
+            &super::super::service::ServiceSettings {
+                cluster: "openfaas".into(),
+                subnets: vec!["subnet-1".into()],
+                security_groups: vec![],
+                assign_public_ip: false,
+                placement: super::super::service::Placement::LaunchType(
+                    super::super::service::LaunchType::Fargate,
+                ),
+                srv: false,
+            },
+            None,
+        )
     }
 
     fn spec(d: FunctionDeployment) -> FunctionSpec {
@@ -420,7 +509,7 @@ mod tests {
             memory: Some("5Mi".into()),
             cpu: Some("100m".into()),
         });
-        let p = plan(&spec(d), &settings(), &[]).unwrap();
+        let p = plan(&spec(d), &settings(), &fargate(), &[]).unwrap();
         assert_eq!((p.cpu, p.memory), (256, 512));
         assert_eq!(p.containers[0].memory(), Some(6));
         assert_eq!(p.containers[0].cpu(), 103);
@@ -428,7 +517,7 @@ mod tests {
 
     #[test]
     fn defaults_apply_without_limits() {
-        let p = plan(&spec(echo()), &settings(), &[]).unwrap();
+        let p = plan(&spec(echo()), &settings(), &fargate(), &[]).unwrap();
         assert_eq!((p.cpu, p.memory), (256, 512));
         assert_eq!(
             p.containers[0].memory(),
@@ -446,7 +535,7 @@ mod tests {
             cpu: None,
         });
         assert!(matches!(
-            plan(&spec(d), &settings(), &[]),
+            plan(&spec(d), &settings(), &fargate(), &[]),
             Err(Error::Invalid(_))
         ));
     }
@@ -461,7 +550,7 @@ mod tests {
             ]
             .into(),
         );
-        let p = plan(&spec(d), &settings(), &[]).unwrap();
+        let p = plan(&spec(d), &settings(), &fargate(), &[]).unwrap();
         let env: Vec<_> = p.containers[0]
             .environment()
             .iter()
@@ -475,7 +564,7 @@ mod tests {
         let mut d = echo();
         d.annotations = Some([("topic".to_string(), "{\n  \"a\": [1, 2]\n}".repeat(20))].into());
         let s = spec(d);
-        let p = plan(&s, &settings(), &[]).unwrap();
+        let p = plan(&s, &settings(), &fargate(), &[]).unwrap();
         let json = &p.containers[0].docker_labels().unwrap()[DEPLOYMENT_LABEL];
         let back: FunctionDeployment = serde_json::from_str(json).unwrap();
         assert_eq!(back, s.deployment);
@@ -485,7 +574,7 @@ mod tests {
     fn read_only_root_gets_a_writable_tmp_and_the_rest_is_wired() {
         let mut d = echo();
         d.read_only_root_filesystem = true;
-        let p = plan(&spec(d), &settings(), &[]).unwrap();
+        let p = plan(&spec(d), &settings(), &fargate(), &[]).unwrap();
         let c = &p.containers[0];
         assert_eq!(c.readonly_root_filesystem(), Some(true));
         assert_eq!(c.mount_points()[0].container_path(), Some("/tmp"));
@@ -521,7 +610,7 @@ mod tests {
                 "arn:aws:secretsmanager:r:1:secret:openfaas/openfaas-fn/db-AbCdEf".to_string(),
             ),
         ];
-        let p = plan(&s, &settings(), &arns).unwrap();
+        let p = plan(&s, &settings(), &fargate(), &arns).unwrap();
         let (init, function) = (&p.containers[0], &p.containers[1]);
         assert_eq!(init.name(), Some(SECRETS_CONTAINER));
         assert_eq!(init.essential(), Some(false));
@@ -564,7 +653,7 @@ mod tests {
                 memory: Some(m.into()),
                 cpu: None,
             });
-            let p = plan(&spec(d), &settings(), &arns).unwrap();
+            let p = plan(&spec(d), &settings(), &fargate(), &arns).unwrap();
             let reserved: i32 = p
                 .containers
                 .iter()
@@ -592,8 +681,100 @@ mod tests {
         no_image.secrets_image = None;
         let arns = [(SecretName::parse("db").unwrap(), "arn".to_string())];
         assert!(matches!(
-            plan(&spec(d), &no_image, &arns),
+            plan(&spec(d), &no_image, &fargate(), &arns),
             Err(Error::Invalid(_))
         ));
+    }
+
+    fn run_with(f: impl FnOnce(&mut Run)) -> Run {
+        let mut run = fargate();
+        f(&mut run);
+        run
+    }
+
+    #[test]
+    fn the_run_sets_platform_storage_role_and_tags() {
+        let run = run_with(|r| {
+            r.cpu_architecture = Some("ARM64".into());
+            r.ephemeral_storage_gib = Some(50);
+            r.task_role_arn = Some("arn:aws:iam::1:role/reader".into());
+            r.profiles = vec!["spot".into(), "graviton".into()];
+            r.service_account = Some("reader".into());
+        });
+        let p = plan(&spec(echo()), &settings(), &run, &[]).unwrap();
+        let platform = p.runtime_platform.unwrap();
+        assert_eq!(platform.cpu_architecture(), Some(&CpuArchitecture::Arm64));
+        assert_eq!(platform.operating_system_family(), Some(&OsFamily::Linux));
+        assert_eq!(p.ephemeral_storage.unwrap().size_in_gib(), 50);
+        assert_eq!(
+            p.task_role_arn.as_deref(),
+            Some("arn:aws:iam::1:role/reader")
+        );
+        let tags: Vec<_> = p
+            .tags
+            .iter()
+            .filter_map(|t| Some((t.key()?, t.value()?)))
+            .collect();
+        assert!(tags.contains(&("openfaas:profile:spot", "1")), "{tags:?}");
+        assert!(
+            tags.contains(&("openfaas:profile:graviton", "2")),
+            "{tags:?}"
+        );
+        assert!(
+            tags.contains(&("openfaas:serviceaccount", "reader")),
+            "{tags:?}"
+        );
+        let plain = plan(&spec(echo()), &settings(), &fargate(), &[]).unwrap();
+        assert!(plain.runtime_platform.is_none() && plain.ephemeral_storage.is_none());
+    }
+
+    #[test]
+    fn a_gpu_is_asked_for_on_the_function_container() {
+        let run = run_with(|r| {
+            r.placement = super::super::service::Placement::LaunchType(
+                super::super::service::LaunchType::Ec2,
+            );
+            r.gpu = Some(2);
+        });
+        let p = plan(&spec(echo()), &settings(), &run, &[]).unwrap();
+        assert!(!p.fargate);
+        let gpu = &p.containers[0].resource_requirements()[0];
+        assert_eq!((gpu.r#type(), gpu.value()), (&ResourceType::Gpu, "2"));
+    }
+
+    #[test]
+    fn the_health_check_follows_the_annotations_and_the_os() {
+        let command = |run: &Run| {
+            let p = plan(&spec(echo()), &settings(), run, &[]).unwrap();
+            let check = p.containers[0].health_check().unwrap().clone();
+            (check.command().join(" "), check.start_period())
+        };
+        let (linux, period) = command(&fargate());
+        assert!(linux.contains("/tmp/.lock"), "{linux}");
+        assert_eq!(period, Some(5));
+        let (path, period) = command(&run_with(|r| {
+            r.health_path = Some("/ready".into());
+            r.health_start_period = 30;
+        }));
+        assert!(
+            path.contains("wget -q -O /dev/null http://127.0.0.1:8080/ready"),
+            "{path}"
+        );
+        assert_eq!(period, Some(30));
+        let (windows, _) = command(&run_with(|r| {
+            r.os_family = Some("WINDOWS_SERVER_2022_CORE".into())
+        }));
+        assert!(windows.starts_with("CMD powershell"), "{windows}");
+        assert!(
+            windows.contains("GetTempPath") && windows.contains(".lock"),
+            "{windows}"
+        );
+    }
+
+    #[test]
+    fn a_windows_task_on_fargate_gets_at_least_one_vcpu() {
+        let run = run_with(|r| r.os_family = Some("WINDOWS_SERVER_2022_CORE".into()));
+        let p = plan(&spec(echo()), &settings(), &run, &[]).unwrap();
+        assert_eq!((p.cpu, p.memory), (1024, 2048));
     }
 }

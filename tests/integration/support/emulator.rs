@@ -40,9 +40,13 @@ pub fn moto_url() -> String {
         .expect("MOTO_URL is not set: run the tests with scripts/test, which starts the emulator")
 }
 
-/// Gives every SDK request a moto account of its own, so tests run in parallel on one server.
+/// ECS requests as sent on the wire: `(operation, JSON body)`.
+type Sent = Arc<std::sync::Mutex<Vec<(String, serde_json::Value)>>>;
+
+/// Gives every SDK request a moto account of its own, so tests run in parallel on one server,
+/// and keeps the ECS requests as sent (moto drops some fields AWS keeps, EMULATOR.md).
 #[derive(Debug, Clone)]
-struct MotoAccount(String);
+struct MotoAccount(String, Sent);
 
 impl Intercept for MotoAccount {
     fn name(&self) -> &'static str {
@@ -59,6 +63,16 @@ impl Intercept for MotoAccount {
             .request_mut()
             .headers_mut()
             .insert("x-moto-account-id", self.0.clone());
+        let request = context.request();
+        let ecs_operation = request
+            .headers()
+            .get("x-amz-target")
+            .and_then(|t| t.strip_prefix("AmazonEC2ContainerServiceV20141113."));
+        if let (Some(operation), Some(body)) = (ecs_operation, request.body().bytes()) {
+            if let Ok(json) = serde_json::from_slice(body) {
+                self.1.lock().unwrap().push((operation.to_string(), json));
+            }
+        }
         Ok(())
     }
 }
@@ -71,6 +85,8 @@ pub struct Account {
     pub security_group: String,
     pub namespace_id: String,
     pub cluster: String,
+    vpc: String,
+    sent: Sent,
 }
 
 static NEXT_ACCOUNT: AtomicU32 = AtomicU32::new(0);
@@ -85,7 +101,8 @@ impl Account {
             .credentials_provider(Credentials::new("test", "test", None, None, "test"))
             .load()
             .await;
-        let aws = AwsClients::with_interceptor(&sdk, &MotoAccount(id.clone()));
+        let sent = Sent::default();
+        let aws = AwsClients::with_interceptor(&sdk, &MotoAccount(id.clone(), sent.clone()));
 
         let vpc = ec2(&id, "Action=CreateVpc&CidrBlock=10.0.0.0%2F16", "vpcId").await;
         let subnet = ec2(
@@ -132,23 +149,68 @@ impl Account {
             security_group,
             namespace_id,
             cluster,
+            vpc,
+            sent,
         }
+    }
+
+    /// Another security group in the account's VPC.
+    pub async fn security_group(&self, name: &str) -> String {
+        ec2(
+            &self.id,
+            &format!(
+                "Action=CreateSecurityGroup&VpcId={}&GroupName={name}&GroupDescription={name}",
+                self.vpc
+            ),
+            "groupId",
+        )
+        .await
+    }
+
+    /// Another subnet in the account's VPC (`cidr` as `10.0.2.0%2F24`).
+    pub async fn subnet(&self, cidr: &str) -> String {
+        ec2(
+            &self.id,
+            &format!("Action=CreateSubnet&VpcId={}&CidrBlock={cidr}", self.vpc),
+            "subnetId",
+        )
+        .await
+    }
+
+    /// The bodies of the ECS `operation` requests sent so far, in order.
+    pub fn sent(&self, operation: &str) -> Vec<serde_json::Value> {
+        self.sent
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(op, _)| op == operation)
+            .map(|(_, body)| body.clone())
+            .collect()
     }
 
     /// The provider's configuration for this account, as scripts/dev would set it.
     pub fn config(&self) -> Config {
+        self.config_with(&[])
+    }
+
+    /// [`Account::config`] with more flags (`--profiles=...`).
+    pub fn config_with(&self, extra: &[String]) -> Config {
         use clap::Parser;
-        Config::try_parse_from([
-            "faas-ecs".to_string(),
-            format!("--subnets={}", self.subnet),
-            format!("--security-groups={}", self.security_group),
-            format!("--cloudmap-namespace-id={}", self.namespace_id),
-            format!(
-                "--execution-role-arn=arn:aws:iam::{}:role/openfaas-function-execution",
-                self.id
-            ),
-            format!("--cluster={}", self.cluster),
-        ])
+        Config::try_parse_from(
+            [
+                "faas-ecs".to_string(),
+                format!("--subnets={}", self.subnet),
+                format!("--security-groups={}", self.security_group),
+                format!("--cloudmap-namespace-id={}", self.namespace_id),
+                format!(
+                    "--execution-role-arn=arn:aws:iam::{}:role/openfaas-function-execution",
+                    self.id
+                ),
+                format!("--cluster={}", self.cluster),
+            ]
+            .into_iter()
+            .chain(extra.iter().cloned()),
+        )
         .unwrap()
     }
 
