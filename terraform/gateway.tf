@@ -56,6 +56,8 @@ locals {
     FAAS_ECS_TASK_ROLE_ARN         = try(aws_iam_role.function_task[0].arn, "")
     FAAS_ECS_LOG_GROUP             = aws_cloudwatch_log_group.functions.name
     FAAS_ECS_CAPACITY_PROVIDERS    = var.function_capacity_providers
+    FAAS_ECS_PROFILES              = length(var.profiles) == 0 ? "" : jsonencode(local.profiles)
+    FAAS_ECS_SERVICE_ACCOUNTS      = length(var.service_accounts) == 0 ? "" : jsonencode(var.service_accounts)
     FAAS_ECS_DEFAULT_CPU           = tostring(var.function_cpu)
     FAAS_ECS_DEFAULT_MEMORY        = tostring(var.function_memory)
     FAAS_ECS_SECRET_PREFIX         = var.secret_prefix
@@ -144,6 +146,14 @@ resource "aws_ecs_task_definition" "gateway" {
   execution_role_arn       = aws_iam_role.gateway_execution.arn
   task_role_arn            = aws_iam_role.provider.arn
   tags                     = var.tags
+
+  lifecycle {
+    # faas-ecs would refuse to start: it may pass only the roles in local.function_roles.
+    precondition {
+      condition     = length(local.profile_roles_not_allowed) == 0
+      error_message = "Profiles ${join(", ", local.profile_roles_not_allowed)} set a task_role_arn that is not in var.service_accounts."
+    }
+  }
 
   volume {
     name = "auth"

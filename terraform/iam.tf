@@ -7,7 +7,12 @@ locals {
   service_arns     = "arn:${local.partition}:ecs:${local.region}:${local.account_id}:service/${aws_ecs_cluster.this.name}/*"
   task_def_arns    = "arn:${local.partition}:ecs:${local.region}:${local.account_id}:task-definition/*"
   cloudmap_service = "arn:${local.partition}:servicediscovery:${local.region}:${local.account_id}:service/*"
-  function_roles   = compact([aws_iam_role.function_execution.arn, try(aws_iam_role.function_task[0].arn, "")])
+  # The roles function tasks may run as: the two the module makes and the service accounts' (a
+  # profile's task role must be one of these; the provider refuses to start otherwise).
+  function_roles = distinct(compact(concat(
+    [aws_iam_role.function_execution.arn, try(aws_iam_role.function_task[0].arn, "")],
+    values(var.service_accounts),
+  )))
 }
 
 data "aws_iam_policy_document" "ecs_tasks_assume" {
@@ -157,6 +162,17 @@ data "aws_iam_policy_document" "provider" {
       test     = "StringEquals"
       variable = "ecs:CreateAction"
       values   = ["CreateService", "RegisterTaskDefinition"]
+    }
+  }
+  # An update that moves a function to other profiles retags its service.
+  statement {
+    sid       = "RetagFunctionServices"
+    actions   = ["ecs:TagResource", "ecs:UntagResource"]
+    resources = [local.service_arns]
+    condition {
+      test     = "StringEquals"
+      variable = "aws:ResourceTag/managed-by"
+      values   = ["faas-ecs"]
     }
   }
   statement {

@@ -37,3 +37,8 @@ output "function_log_group" {
   description = "CloudWatch Logs group of function output."
   value       = aws_cloudwatch_log_group.functions.name
 }
+
+output "function_security_group_id" {
+  description = "Security group of function tasks, which admits the gateway: include it in a profile that sets security_groups."
+  value       = aws_security_group.functions.id
+}

@@ -209,3 +209,45 @@ variable "admin_user" {
   type        = string
   default     = "admin"
 }
+
+variable "profiles" {
+  description = "Profiles functions pick with the com.openfaas.profile annotation (README, Profiles): name => where, on what and as whom its functions run. A profile's task_role_arn must be one of var.service_accounts' roles; one that sets security_groups should include the function_security_group_id output, which the gateway reaches functions through."
+  type = map(object({
+    launch_type = optional(string)
+    capacity_provider_strategy = optional(list(object({
+      capacity_provider = string
+      weight            = optional(number, 1)
+      base              = optional(number, 0)
+    })))
+    runtime_platform = optional(object({
+      cpu_architecture        = optional(string)
+      operating_system_family = optional(string)
+    }))
+    subnets               = optional(list(string))
+    security_groups       = optional(list(string))
+    assign_public_ip      = optional(bool)
+    task_role_arn         = optional(string)
+    ephemeral_storage_gib = optional(number)
+    placement_constraints = optional(list(string))
+    placement_strategy = optional(list(object({
+      type  = string
+      field = optional(string)
+    })))
+    gpu = optional(number)
+  }))
+  default = {}
+  validation {
+    condition     = alltrue([for name in keys(var.profiles) : can(regex("^[a-z0-9-]{1,63}$", name))])
+    error_message = "Profile names are lowercase letters, digits and '-' (at most 63)."
+  }
+}
+
+variable "service_accounts" {
+  description = "Task roles functions ask for with the com.openfaas.serviceaccount annotation: name (any namespace) or namespace/name => role ARN. The provider may pass exactly these roles (iam:PassRole); each must trust ecs-tasks.amazonaws.com."
+  type        = map(string)
+  default     = {}
+  validation {
+    condition     = alltrue([for name, arn in var.service_accounts : can(regex("^([a-z0-9-]{1,63}/)?[a-z0-9-]{1,63}$", name)) && can(regex("^arn:[^:]+:iam::[0-9]{12}:role/", arn))])
+    error_message = "Keys are name or namespace/name (lowercase letters, digits, '-'); values are IAM role ARNs."
+  }
+}

@@ -49,7 +49,7 @@ import boto3
 import dns_answers
 import network
 from dns_answers import Records
-from facts import WATCHDOG_PORT, log, log_stream
+from facts import WATCHDOG_PORT, log, log_stream, not_emulated
 from logs import LogShipper
 from network import TaskNetworkError
 from tasks import HERE, Images, Task, free_port, pump, write_state
@@ -85,6 +85,7 @@ class Runtime:
         self.log_shipper = LogShipper(self.logs)
         self.capped = set()  # services told they want more tasks than --max-tasks
         self.complaints = {}  # service -> why its tasks cannot start, as last logged
+        self.said_not_emulated = set()  # task definition families already logged
 
     # ECS side
 
@@ -115,6 +116,10 @@ class Runtime:
         """Starts a task: the containers the function depends on first, then the function.
         Returns None when a dependency failed (ECS would not start the function either)."""
         td = self.definition(revision)
+        note = not_emulated(td)
+        if note and td.get("family") not in self.said_not_emulated:
+            self.said_not_emulated.add(td.get("family"))
+            log(note)
         task_id = uuid.uuid4().hex
         name = service["serviceName"]
         function = next(c for c in td["containerDefinitions"] if c.get("essential", True))

@@ -699,3 +699,33 @@ async fn one_name_in_two_namespaces_is_two_functions_each_reading_its_own_secret
         assert_eq!(status, StatusCode::ACCEPTED, "{ns}");
     }
 }
+
+#[tokio::test]
+async fn a_function_on_spot_and_graviton_profiles_answers_through_the_local_runtime() {
+    needs_emulator!();
+    let profiles = json!({
+        "spot": {"capacityProviderStrategy": [{"capacityProvider": "FARGATE_SPOT"}]},
+        "graviton": {"runtimePlatform": {"cpuArchitecture": "ARM64"}},
+    });
+    let stack = Stack::start_with(&[format!("--profiles={profiles}")]).await;
+    stack
+        .deploy(json!({
+            "service": "e2e-graviton",
+            "image": "ghcr.io/openfaas/alpine:latest",
+            "envProcess": "cat",
+            "annotations": {"com.openfaas.profile": "spot,graviton"},
+        }))
+        .await;
+    stack.wait_ready("e2e-graviton", 1).await;
+    let (status, output) = stack
+        .invoke(
+            Method::POST,
+            "/function/e2e-graviton",
+            "on arm64, as far as it can tell",
+        )
+        .await;
+    assert_eq!(
+        (status, output.as_str()),
+        (StatusCode::OK, "on arm64, as far as it can tell")
+    );
+}

@@ -3,6 +3,7 @@ AWS operations the code calls. Each check is also shown failing on a fixture."""
 
 import os
 import pathlib
+import re
 import subprocess
 
 import pytest
@@ -60,7 +61,7 @@ def test_examples_use_the_module_with_its_required_variables():
         module = modules[0]["openfaas"]
         assert module["source"] == "../..", example
         assert required <= set(module), f"{example} misses {required - set(module)}"
-        given = set(module) - {"source", "__is_block__"}
+        given = {k for k in module if k != "source" and not k.startswith("__")}
         assert given <= set(variables), f"{example}: unknown {given - set(variables)}"
 
 
@@ -270,3 +271,33 @@ def test_every_variable_of_the_examples_is_typed_and_described():
             for block in iam_check.load_tf(path).get("variable", []):
                 for name, spec in block.items():
                     assert spec.get("type") and spec.get("description"), f"{path}: variable {name}"
+
+
+def test_the_provider_may_pass_exactly_the_function_roles_and_the_service_accounts():
+    iam = iam_check.load_tf(TERRAFORM / "iam.tf")
+    roles = next(b["function_roles"] for b in iam["locals"] if "function_roles" in b)
+    named = set(re.findall(r"aws_iam_role\.(\w+)", roles)) | set(re.findall(r"var\.(\w+)", roles))
+    assert named == {"function_execution", "function_task", "service_accounts"}, roles
+    document = next(b["aws_iam_policy_document"]["provider"] for b in iam["data"]
+                    if "provider" in b.get("aws_iam_policy_document", {}))
+    passing = [s for s in document["statement"] if "iam:PassRole" in s["actions"]]
+    assert [s["resources"] for s in passing] == ["${local.function_roles}"]
+
+
+def test_terraform_writes_profiles_with_the_field_names_the_provider_reads():
+    """profiles.tf turns var.profiles into FAAS_ECS_PROFILES; each key it writes must be a field of
+    the provider's Profile (serde: camelCase of the Rust field, or its rename)."""
+    fields = set()
+    for path, struct in [("profiles.rs", "Profile"), ("profiles.rs", "RuntimePlatform"),
+                         ("profiles.rs", "PlacementStrategy"), ("service.rs", "StrategyItem")]:
+        source = (ROOT / "src" / "backend" / "ecs" / path).read_text()
+        body = source.split(f"pub struct {struct} {{", 1)[1].split("\n}", 1)[0]
+        for rename, name in re.findall(r'(?:#\[serde\(rename = "(\w+)"\)\]\s*)?pub (\w+):', body):
+            head, *rest = name.split("_")
+            fields.add(rename or head + "".join(p.capitalize() for p in rest))
+    profiles_tf = (TERRAFORM / "profiles.tf").read_text()
+    written = set(re.findall(r"^\s*(\w+)\s*=", profiles_tf, flags=re.MULTILINE))
+    written -= {"profiles", "profile_roles_not_allowed"}
+    assert written <= fields, f"not read by the provider: {written - fields}"
+    assert {"launchType", "capacityProviderStrategy", "capacityProvider", "runtimePlatform",
+            "ephemeralStorageGiB", "gpu", "taskRoleArn"} <= written

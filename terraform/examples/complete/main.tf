@@ -21,6 +21,43 @@ variable "certificate_arn" {
   default     = null
 }
 
+variable "reports_bucket" {
+  description = "An S3 bucket of yours that functions annotated com.openfaas.serviceaccount: reports-reader may read, and nothing else."
+  type        = string
+}
+
+data "aws_s3_bucket" "reports" {
+  bucket = var.reports_bucket
+}
+
+data "aws_iam_policy_document" "ecs_tasks_assume" {
+  statement {
+    actions = ["sts:AssumeRole"]
+    principals {
+      type        = "Service"
+      identifiers = ["ecs-tasks.amazonaws.com"]
+    }
+  }
+}
+
+data "aws_iam_policy_document" "read_reports" {
+  statement {
+    actions   = ["s3:GetObject", "s3:ListBucket"]
+    resources = [data.aws_s3_bucket.reports.arn, "${data.aws_s3_bucket.reports.arn}/*"]
+  }
+}
+
+resource "aws_iam_role" "reports_reader" {
+  name               = "openfaas-reports-reader"
+  assume_role_policy = data.aws_iam_policy_document.ecs_tasks_assume.json
+}
+
+resource "aws_iam_role_policy" "read_reports" {
+  name   = "read-reports"
+  role   = aws_iam_role.reports_reader.id
+  policy = data.aws_iam_policy_document.read_reports.json
+}
+
 module "openfaas" {
   source = "../.."
 
@@ -28,6 +65,22 @@ module "openfaas" {
   faas_ecs_image  = var.faas_ecs_image
   certificate_arn = var.certificate_arn
   enable_async    = true
+
+  # com.openfaas.profile: spot (Fargate Spot, with one on-demand task kept), graviton (ARM64).
+  profiles = {
+    spot = {
+      capacity_provider_strategy = [
+        { capacity_provider = "FARGATE", base = 1, weight = 0 },
+        { capacity_provider = "FARGATE_SPOT", weight = 1 },
+      ]
+    }
+    graviton = {
+      runtime_platform = { cpu_architecture = "ARM64" }
+    }
+  }
+  service_accounts = {
+    reports-reader = aws_iam_role.reports_reader.arn
+  }
 }
 
 output "gateway_url" {

@@ -56,6 +56,11 @@ pub fn env(name: &str) -> String {
 impl Stack {
     /// The provider in this process, built by `App::build` as `main` builds it.
     pub async fn start() -> Self {
+        Self::start_with(&[]).await
+    }
+
+    /// [`Stack::start`] with more flags (`--profiles=...`).
+    pub async fn start_with(extra: &[String]) -> Self {
         let mut args = vec!["faas-ecs".to_string()];
         for (key, value) in provider_env() {
             let flag = key
@@ -68,6 +73,7 @@ impl Stack {
         // for a task at zero either: tests/integration/scaling.rs covers waking from zero.
         args.push("--autoscaling=false".into());
         args.push("--scale-from-zero-timeout=0".into());
+        args.extend(extra.iter().cloned());
         let config = Config::try_parse_from(args).unwrap();
         config.validate().unwrap();
         let sdk = config
