@@ -2,6 +2,7 @@
 
 import json
 import os
+import shlex
 import subprocess
 import time
 import urllib.error
@@ -32,7 +33,9 @@ def memory_mib(pid, field="VmRSS"):
 
 
 def read_env_file(path):
-    return dict(line.strip().split("=", 1) for line in open(path) if "=" in line)
+    """The provider settings scripts/dev-bootstrap.py wrote (shell-quoted values)."""
+    pairs = (line.strip().split("=", 1) for line in open(path) if "=" in line)
+    return {key: shlex.split(value)[0] if value else "" for key, value in pairs}
 
 
 class Provider:

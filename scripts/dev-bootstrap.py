@@ -6,6 +6,7 @@ Output: `KEY=value` lines for faas-ecs's environment.
 
 import json
 import os
+import shlex
 
 import boto3
 
@@ -52,6 +53,14 @@ def main():
                                      AssumeRolePolicyDocument=assume)["Role"]["Arn"]
     task_role = iam.create_role(RoleName="openfaas-function-task",
                                 AssumeRolePolicyDocument=assume)["Role"]["Arn"]
+    reader_role = iam.create_role(RoleName="openfaas-reports-reader",
+                                  AssumeRolePolicyDocument=assume)["Role"]["Arn"]
+    # Two profiles and a service account to try (README, Profiles); the local runtime runs
+    # their functions like any other.
+    profiles = {
+        "spot": {"capacityProviderStrategy": [{"capacityProvider": "FARGATE_SPOT", "weight": 1}]},
+        "graviton": {"runtimePlatform": {"cpuArchitecture": "ARM64"}},
+    }
 
     settings = {
         "FAAS_ECS_CLUSTER": CLUSTER,
@@ -63,9 +72,12 @@ def main():
         "FAAS_ECS_LOG_GROUP": LOG_GROUP,
         # dev/runtime/images.json maps this image to the locally built binaries.
         "FAAS_ECS_SECRETS_IMAGE": "faas-ecs:local",
+        "FAAS_ECS_PROFILES": json.dumps(profiles, separators=(",", ":")),
+        "FAAS_ECS_SERVICE_ACCOUNTS": json.dumps({"reports-reader": reader_role}, separators=(",", ":")),
     }
+    # Shell-quoted: scripts/dev sources the file.
     for key, value in settings.items():
-        print(f"{key}={value}")
+        print(f"{key}={shlex.quote(value)}")
 
 
 if __name__ == "__main__":

@@ -132,7 +132,7 @@ async fn status_round_trips_what_was_deployed() {
     let p = account.provider().await;
     let body = json!({
         "service": "tiny", "image": "Docker.io/Library/Alpine", "namespace": "openfaas-fn",
-        "envProcess": "env", "envVars": {}, "constraints": ["b", "a"], "secrets": [],
+        "envProcess": "env", "envVars": {}, "constraints": ["node.platform.os == linux", "kubernetes.io/arch=amd64"], "secrets": [],
         "labels": {"com.openfaas.scale.min": "2", "team": "x"},
         "annotations": {"topic": "{\n \"a\": \"multi-line, with = and ; and more\"\n}"},
         "limits": {"memory": "5Mi", "cpu": "100m"}, "requests": {"memory": "5Mi"},

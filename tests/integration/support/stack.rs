@@ -42,7 +42,8 @@ fn provider_env() -> Vec<(String, String)> {
     let mut vars: Vec<(String, String)> = settings
         .lines()
         .filter_map(|l| l.split_once('='))
-        .map(|(k, v)| (k.to_string(), v.to_string()))
+        // Shell-quoted where needed (the JSON settings), as scripts/dev sources the file.
+        .map(|(k, v)| (k.to_string(), v.trim_matches('\'').to_string()))
         .collect();
     vars.push(("FAAS_ECS_DNS_SERVER".into(), env("E2E_DNS")));
     vars
@@ -56,11 +57,6 @@ pub fn env(name: &str) -> String {
 impl Stack {
     /// The provider in this process, built by `App::build` as `main` builds it.
     pub async fn start() -> Self {
-        Self::start_with(&[]).await
-    }
-
-    /// [`Stack::start`] with more flags (`--profiles=...`).
-    pub async fn start_with(extra: &[String]) -> Self {
         let mut args = vec!["faas-ecs".to_string()];
         for (key, value) in provider_env() {
             let flag = key
@@ -73,7 +69,6 @@ impl Stack {
         // for a task at zero either: tests/integration/scaling.rs covers waking from zero.
         args.push("--autoscaling=false".into());
         args.push("--scale-from-zero-timeout=0".into());
-        args.extend(extra.iter().cloned());
         let config = Config::try_parse_from(args).unwrap();
         config.validate().unwrap();
         let sdk = config
