@@ -83,7 +83,7 @@ fn parse_service_accounts(s: &str) -> Result<ServiceAccounts, String> {
         .map_err(|e| format!("not a JSON object of names to role ARNs: {e}"))
 }
 
-fn parse_cloudmap_namespace(s: &str) -> Result<String, String> {
+pub(super) fn parse_cloudmap_namespace(s: &str) -> Result<String, String> {
     if s.starts_with("ns-") {
         Ok(s.to_string())
     } else {
@@ -95,7 +95,7 @@ fn parse_required_role(s: &str) -> Result<String, String> {
     parse::non_empty(s).and_then(|s| parse::role_arn(&s))
 }
 
-fn parse_secret_prefix(s: &str) -> Result<String, String> {
+pub(super) fn parse_secret_prefix(s: &str) -> Result<String, String> {
     let allowed = s
         .bytes()
         .all(|b| b.is_ascii_alphanumeric() || b"/_+=.@-".contains(&b));

@@ -4,6 +4,7 @@
 //! (a required list, settings that must agree) is checked by [`Config::validate`].
 
 pub mod aws;
+pub mod cleanup;
 pub mod functions;
 pub mod parse;
 pub mod resolver;

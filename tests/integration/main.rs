@@ -12,6 +12,7 @@ macro_rules! needs_emulator {
 }
 
 mod api;
+mod cleanup;
 mod e2e;
 mod emulator;
 mod namespaces;

@@ -105,18 +105,30 @@ pub async fn create(
     }
 }
 
-/// Whether a Cloud Map service carries this provider's tags.
-pub async fn is_ours(sd: &aws_sdk_servicediscovery::Client, arn: &str) -> Result<bool, Error> {
-    let tags = sd
+/// A Cloud Map service's tags, as `(key, value)`.
+pub async fn tags(
+    sd: &aws_sdk_servicediscovery::Client,
+    arn: &str,
+) -> Result<Vec<(String, String)>, Error> {
+    let out = sd
         .list_tags_for_resource()
         .resource_arn(arn)
         .send()
         .await
         .map_err(|e| aws_error("ListTagsForResource", e))?;
-    Ok(tags
+    Ok(out
         .tags()
         .iter()
-        .any(|t| t.key() == MANAGED_BY_TAG && t.value() == MANAGED_BY_VALUE))
+        .map(|t| (t.key().to_string(), t.value().to_string()))
+        .collect())
+}
+
+/// Whether a Cloud Map service carries this provider's tags.
+pub async fn is_ours(sd: &aws_sdk_servicediscovery::Client, arn: &str) -> Result<bool, Error> {
+    Ok(tags(sd, arn)
+        .await?
+        .iter()
+        .any(|(k, v)| k == MANAGED_BY_TAG && v == MANAGED_BY_VALUE))
 }
 
 /// Whether a delete went through.
@@ -164,7 +176,8 @@ pub async fn delete_when_empty(
     )))
 }
 
-async fn deregister_all(
+/// Deregisters every instance of a Cloud Map service.
+pub async fn deregister_all(
     sd: &aws_sdk_servicediscovery::Client,
     service_id: &str,
 ) -> Result<(), Error> {

@@ -2,6 +2,7 @@
 //! and a Cloud Map service. SDK types stay inside this module.
 
 mod cache;
+pub mod cleanup;
 pub mod cloudmap;
 mod collector;
 mod error;

@@ -125,9 +125,25 @@ async fn list_active(
     ecs: &aws_sdk_ecs::Client,
     family: Option<&str>,
 ) -> Result<Vec<String>, Error> {
+    list(ecs, family, TaskDefinitionStatus::Active).await
+}
+
+/// Every revision in `status`, of every family.
+pub async fn listed(
+    ecs: &aws_sdk_ecs::Client,
+    status: TaskDefinitionStatus,
+) -> Result<Vec<String>, Error> {
+    list(ecs, None, status).await
+}
+
+async fn list(
+    ecs: &aws_sdk_ecs::Client,
+    family: Option<&str>,
+    status: TaskDefinitionStatus,
+) -> Result<Vec<String>, Error> {
     ecs.list_task_definitions()
         .set_family_prefix(family.map(String::from))
-        .status(TaskDefinitionStatus::Active)
+        .status(status)
         .into_paginator()
         .items()
         .send()

@@ -553,19 +553,31 @@ pub async fn delete(
     cluster: &str,
     id: &FunctionId,
 ) -> Result<(), Error> {
+    delete_named(ecs, cluster, &names::ecs_service(id))
+        .await
+        .map_err(|e| match e {
+            Error::NotFound(_) => Error::NotFound(format!("function {}", id.name)),
+            e => e,
+        })
+}
+
+/// Deletes a service by its ECS name and stops its tasks; NotFound when it is gone (another
+/// provider replica deleted it first).
+pub async fn delete_named(
+    ecs: &aws_sdk_ecs::Client,
+    cluster: &str,
+    name: &str,
+) -> Result<(), Error> {
     ecs.delete_service()
         .cluster(cluster)
-        .service(names::ecs_service(id))
+        .service(name)
         .force(true)
         .send()
         .await
         .map_err(|e| {
             use aws_sdk_ecs::operation::delete_service::DeleteServiceError as E;
-            // Another provider replica deleted it first.
             match e.as_service_error() {
-                Some(E::ServiceNotFoundException(_)) => {
-                    Error::NotFound(format!("function {}", id.name))
-                }
+                Some(E::ServiceNotFoundException(_)) => Error::NotFound(format!("service {name}")),
                 _ => aws_error("DeleteService", e),
             }
         })?;
