@@ -1,5 +1,6 @@
-# faas-ecs: the OpenFaaS provider for ECS, and faas-ecs-secrets, which function and gateway tasks
-# run before their main container to turn injected secrets into files.
+# faas-ecs: the OpenFaaS provider for ECS; faas-ecs-secrets, which function and gateway tasks
+# run before their main container to turn injected secrets into files; and faas-ecs-cleanup,
+# which removes what faas-ecs made in a stack before `terraform destroy`.
 #
 #   docker build -t faas-ecs .
 #
@@ -18,6 +19,7 @@ COPY .cargo ./.cargo
 RUN mkdir -p src/bin bench \
     && echo 'fn main() {}' > src/main.rs \
     && echo 'fn main() {}' > src/bin/faas-ecs-secrets.rs \
+    && echo 'fn main() {}' > src/bin/faas-ecs-cleanup.rs \
     && echo 'fn main() {}' > bench/upstream.rs \
     && touch src/lib.rs \
     && cargo build --release --locked --bins \
@@ -26,12 +28,13 @@ COPY src ./src
 COPY bench ./bench
 ARG FAAS_ECS_GIT_SHA=unknown
 ENV FAAS_ECS_GIT_SHA=${FAAS_ECS_GIT_SHA}
-RUN touch src/main.rs src/lib.rs src/bin/faas-ecs-secrets.rs \
+RUN touch src/main.rs src/lib.rs src/bin/*.rs \
     && cargo build --release --locked --bins
 
 FROM gcr.io/distroless/cc-debian12:nonroot
 COPY --from=builder /src/target/release/faas-ecs /usr/local/bin/faas-ecs
 COPY --from=builder /src/target/release/faas-ecs-secrets /usr/local/bin/faas-ecs-secrets
+COPY --from=builder /src/target/release/faas-ecs-cleanup /usr/local/bin/faas-ecs-cleanup
 USER nonroot
 EXPOSE 8081
 ENTRYPOINT ["/usr/local/bin/faas-ecs"]

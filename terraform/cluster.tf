@@ -51,6 +51,8 @@ resource "aws_service_discovery_service" "namespace" {
     "managed-by"         = "faas-ecs"
     "openfaas:namespace" = each.value
     "openfaas:kind"      = "namespace"
+    # faas-ecs-cleanup leaves what Terraform removes.
+    "openfaas:terraform" = "true"
   })
 }
 

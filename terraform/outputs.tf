@@ -42,3 +42,8 @@ output "function_security_group_id" {
   description = "Security group of function tasks, which admits the gateway: include it in a profile that sets security_groups."
   value       = aws_security_group.functions.id
 }
+
+output "cleanup_args" {
+  description = "Arguments of faas-ecs-cleanup for this stack: run it (with --dry-run first) before terraform destroy."
+  value       = "--cluster=${aws_ecs_cluster.this.name} --cloudmap-namespace-id=${aws_service_discovery_private_dns_namespace.functions.id} --secret-prefix=${var.secret_prefix}"
+}

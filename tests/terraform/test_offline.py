@@ -132,6 +132,10 @@ def test_the_dockerfile_builds_what_the_tasks_run():
     # Every source path the build needs is copied in.
     for path in ["Cargo.toml", "Cargo.lock", "build.rs", ".cargo", "src", "bench"]:
         assert f"COPY {path}" in dockerfile or f" {path} " in dockerfile, path
+    # Every binary is stubbed for the dependency layer and copied into the image.
+    for binary in (ROOT / "src" / "bin").glob("*.rs"):
+        assert f"> src/bin/{binary.name}" in dockerfile, binary.name
+        assert f"/src/target/release/{binary.stem} /usr/local/bin/{binary.stem}" in dockerfile, binary.stem
     # jemalloc's C build needs make.
     assert "install -y --no-install-recommends make" in dockerfile
 

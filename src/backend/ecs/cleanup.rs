@@ -2,12 +2,13 @@
 //! `terraform destroy` finds the cluster and the Cloud Map namespace empty: the functions' ECS
 //! services, their task definition revisions, their Cloud Map services, the namespaces' records
 //! and the secrets. Used by the `faas-ecs-cleanup` command; nothing the tag does not mark is
-//! touched, and running it again finds nothing.
+//! touched, nor the namespace records Terraform made (`terraform destroy` removes those), and
+//! running it again finds nothing.
 
 use aws_sdk_ecs::types::TaskDefinitionStatus;
 
 use super::error::aws_error;
-use super::tags::{MANAGED_BY_TAG, MANAGED_BY_VALUE, NAMESPACE_TAG};
+use super::tags::{MANAGED_BY_TAG, MANAGED_BY_VALUE, NAMESPACE_TAG, TERRAFORM_TAG};
 use super::{AwsClients, cloudmap, revisions, service};
 use crate::backend::Error;
 use crate::model::Namespace;
@@ -80,7 +81,9 @@ pub async fn find(aws: &AwsClients, stack: &Stack) -> Result<Leftovers, Error> {
                 .filter(|(k, _)| k == NAMESPACE_TAG)
                 .filter_map(|(_, v)| Namespace::parse(v).ok()),
         );
-        cloudmap_services.push((listed.service.id, listed.name));
+        if !tags.iter().any(|(k, _)| k == TERRAFORM_TAG) {
+            cloudmap_services.push((listed.service.id, listed.name));
+        }
     }
 
     let mut task_definitions = Vec::new();

@@ -10,6 +10,9 @@ pub const MANAGED_BY_TAG: &str = "managed-by";
 pub const MANAGED_BY_VALUE: &str = "faas-ecs";
 pub const FUNCTION_TAG: &str = "openfaas:function";
 pub const NAMESPACE_TAG: &str = "openfaas:namespace";
+/// On what Terraform made in faas-ecs's own form (namespace records): `faas-ecs-cleanup` leaves
+/// it for `terraform destroy`.
+pub const TERRAFORM_TAG: &str = "openfaas:terraform";
 
 /// Tags naming the profiles a function runs with (`openfaas:profile:spot` = its place in the
 /// order, from 1) and its service account, on its service and task definitions.

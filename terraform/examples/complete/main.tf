@@ -97,3 +97,8 @@ output "faas_ecs_environment" {
   description = "What faas-ecs runs with."
   value       = module.openfaas.faas_ecs_environment
 }
+
+output "cleanup_args" {
+  description = "Arguments of faas-ecs-cleanup, to run before terraform destroy."
+  value       = module.openfaas.cleanup_args
+}
