@@ -22,12 +22,15 @@ variable "certificate_arn" {
 }
 
 variable "reports_bucket" {
-  description = "An S3 bucket of yours that functions annotated com.openfaas.serviceaccount: reports-reader may read, and nothing else."
+  description = "An S3 bucket of yours that functions annotated com.openfaas.serviceaccount: reports-reader may read, and nothing else. Empty: no such role."
   type        = string
+  default     = ""
 }
 
-data "aws_s3_bucket" "reports" {
-  bucket = var.reports_bucket
+data "aws_partition" "current" {}
+
+locals {
+  reports_bucket_arn = "arn:${data.aws_partition.current.partition}:s3:::${var.reports_bucket}"
 }
 
 data "aws_iam_policy_document" "ecs_tasks_assume" {
@@ -43,18 +46,20 @@ data "aws_iam_policy_document" "ecs_tasks_assume" {
 data "aws_iam_policy_document" "read_reports" {
   statement {
     actions   = ["s3:GetObject", "s3:ListBucket"]
-    resources = [data.aws_s3_bucket.reports.arn, "${data.aws_s3_bucket.reports.arn}/*"]
+    resources = [local.reports_bucket_arn, "${local.reports_bucket_arn}/*"]
   }
 }
 
 resource "aws_iam_role" "reports_reader" {
+  count              = var.reports_bucket == "" ? 0 : 1
   name               = "openfaas-reports-reader"
   assume_role_policy = data.aws_iam_policy_document.ecs_tasks_assume.json
 }
 
 resource "aws_iam_role_policy" "read_reports" {
+  count  = var.reports_bucket == "" ? 0 : 1
   name   = "read-reports"
-  role   = aws_iam_role.reports_reader.id
+  role   = aws_iam_role.reports_reader[0].id
   policy = data.aws_iam_policy_document.read_reports.json
 }
 
@@ -78,8 +83,8 @@ module "openfaas" {
       runtime_platform = { cpu_architecture = "ARM64" }
     }
   }
-  service_accounts = {
-    reports-reader = aws_iam_role.reports_reader.arn
+  service_accounts = var.reports_bucket == "" ? {} : {
+    reports-reader = aws_iam_role.reports_reader[0].arn
   }
 }
 
