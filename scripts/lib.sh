@@ -28,6 +28,24 @@ ensure_checkov() {
   touch "$stamp"
 }
 
+# The schema of the Terraform providers versions.tf allows, as pinned packages carry it
+# (tests/terraform/schema_check.py reads them): cdktn-provider-aws 25.8.1 is terraform-provider-aws
+# 6.69.1, cdktn-provider-random 15.0.1 is hashicorp/random 3.9.1. Downloaded once, hash-checked.
+ensure_provider_schema() {
+  local wheels="$VENV/wheels" requirements
+  [ -f "$wheels/cdktn_provider_aws-25.8.1-py3-none-any.whl" ] &&
+    [ -f "$wheels/cdktn_provider_random-15.0.1-py3-none-any.whl" ] && return 0
+  echo "downloading the Terraform providers' schema packages into $wheels" >&2
+  requirements=$(mktemp)
+  cat > "$requirements" <<'REQUIREMENTS'
+cdktn-provider-aws==25.8.1 --hash=sha256:2ffa579cb88b063cb3a9937e43c519391e876845768f51638a848bdf2ce9f354
+cdktn-provider-random==15.0.1 --hash=sha256:b721666146e90086c08549e992576e6bb6e3c0e86699fe014b65b9dbe6275407
+REQUIREMENTS
+  "$VENV/bin/pip" download --quiet --disable-pip-version-check --no-deps --require-hashes \
+    -r "$requirements" -d "$wheels" >&2
+  rm -f "$requirements"
+}
+
 # Prints a free loopback TCP port.
 free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'

@@ -3,12 +3,13 @@ terraform {
 
   required_providers {
     aws = {
-      source  = "hashicorp/aws"
-      version = ">= 5.60"
+      source = "hashicorp/aws"
+      # The major tests/terraform/schema_check.py holds the module against (6.69.1).
+      version = "~> 6.0"
     }
     random = {
       source  = "hashicorp/random"
-      version = ">= 3.5"
+      version = "~> 3.5"
     }
   }
 }

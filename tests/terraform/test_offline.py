@@ -9,6 +9,7 @@ import subprocess
 import pytest
 
 import iam_check
+import schema_check
 
 ROOT = iam_check.ROOT
 TERRAFORM = ROOT / "terraform"
@@ -305,3 +306,34 @@ def test_terraform_writes_profiles_with_the_field_names_the_provider_reads():
     assert written <= fields, f"not read by the provider: {written - fields}"
     assert {"launchType", "capacityProviderStrategy", "capacityProvider", "runtimePlatform",
             "ephemeralStorageGiB", "gpu", "taskRoleArn"} <= written
+
+
+@pytest.mark.parametrize("folder", [TERRAFORM, TERRAFORM / "examples" / "complete",
+                                    TERRAFORM / "examples" / "existing-vpc", LOCALSTACK],
+                         ids=["module", "complete", "existing-vpc", "localstack"])
+def test_every_block_matches_the_providers_schema(folder):
+    assert schema_check.check(folder) == []
+
+
+def test_schema_mistakes_are_found():
+    found = schema_check.check(FIXTURES / "bad-schema")
+    expected = [
+        "aws_ecs_cluster.misspelt: unknown argument nmae",
+        "aws_ecs_service.missing_required: required argument name is missing",
+        "aws_ecs_service.block_at_the_wrong_level: unknown argument subnets",
+        "aws_ecs_service.block_as_attribute: network_configuration is a block, written as an attribute",
+        "aws_ecs_service.single_block_twice: network_configuration is a single block, given 2 times",
+        "aws_ecs_service.nested_misspelt.network_configuration[0]: unknown argument subnet",
+        "aws_ecs_service.wrong_literal_type: desired_count wants a number, given 'two'",
+        "aws_ecs_servce.unknown_type: unknown resource type aws_ecs_servce",
+        "data.aws_iam_policy_document.attribute_as_block: version is an attribute, written as a block",
+        "aws_ecs_cluster.computed_only: unknown argument arn",
+    ]
+    for finding in expected:
+        assert f"main.tf: {finding}" in found, found
+
+
+def test_versions_allow_the_provider_majors_the_schema_is_for():
+    versions = (TERRAFORM / "versions.tf").read_text()
+    assert re.search(r'source\s*=\s*"hashicorp/aws"\s*#[^\n]*\n\s*version\s*=\s*"~> 6\.0"', versions), versions
+    assert re.search(r'source\s*=\s*"hashicorp/random"\s*\n\s*version\s*=\s*"~> 3\.5"', versions), versions
