@@ -5,10 +5,10 @@ use std::time::Duration;
 
 use super::parse::{self, CommaList};
 use crate::backend::ecs::EcsSettings;
-use crate::backend::ecs::profiles::{Profile, Profiles};
-use crate::backend::ecs::service::{
+use crate::backend::ecs::placement::{
     LaunchType as EcsLaunchType, Placement, ServiceSettings, StrategyItem,
 };
+use crate::backend::ecs::profiles::{Profile, Profiles};
 use crate::backend::ecs::task_definition::TaskSettings;
 use crate::model::{DEFAULT_NAMESPACE, Namespace};
 

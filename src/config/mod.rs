@@ -87,7 +87,7 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::backend::ecs::service::{LaunchType, Placement, StrategyItem};
+    use crate::backend::ecs::placement::{LaunchType, Placement, StrategyItem};
     use std::time::Duration;
 
     /// A valid configuration with `extra` flags; a flag given in `extra` replaces the base one.

@@ -11,6 +11,7 @@ mod locks;
 pub mod logs;
 pub mod mapping;
 pub mod namespaces;
+pub mod placement;
 pub mod profiles;
 mod refresh;
 pub mod revisions;
@@ -24,8 +25,8 @@ use std::time::{Duration, Instant};
 
 use self::cache::{Cache, Namespaces};
 use self::locks::{ChangeGuard, FunctionLocks};
+use self::placement::ServiceSettings;
 use self::secrets::SecretsManager;
-use self::service::ServiceSettings;
 use self::task_definition::TaskSettings;
 use crate::aws::CountCalls;
 use crate::backend::Error;

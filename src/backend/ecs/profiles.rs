@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
-use super::service::{LaunchType, Placement, ServiceSettings, StrategyItem};
+use super::placement::{LaunchType, Placement, ServiceSettings, StrategyItem};
 use crate::backend::Error;
 use crate::model::scheduling::{Arch, Os, is_profile_name};
 use crate::model::{FunctionSpec, Namespace};

@@ -464,13 +464,13 @@ mod tests {
 
     fn fargate() -> Run {
         Run::defaults(
-            &super::super::service::ServiceSettings {
+            &super::super::placement::ServiceSettings {
                 cluster: "openfaas".into(),
                 subnets: vec!["subnet-1".into()],
                 security_groups: vec![],
                 assign_public_ip: false,
-                placement: super::super::service::Placement::LaunchType(
-                    super::super::service::LaunchType::Fargate,
+                placement: super::super::placement::Placement::LaunchType(
+                    super::super::placement::LaunchType::Fargate,
                 ),
                 srv: false,
             },
@@ -731,8 +731,8 @@ mod tests {
     #[test]
     fn a_gpu_is_asked_for_on_the_function_container() {
         let run = run_with(|r| {
-            r.placement = super::super::service::Placement::LaunchType(
-                super::super::service::LaunchType::Ec2,
+            r.placement = super::super::placement::Placement::LaunchType(
+                super::super::placement::LaunchType::Ec2,
             );
             r.gpu = Some(2);
         });

@@ -167,16 +167,6 @@ impl Account {
         .await
     }
 
-    /// Another subnet in the account's VPC (`cidr` as `10.0.2.0%2F24`).
-    pub async fn subnet(&self, cidr: &str) -> String {
-        ec2(
-            &self.id,
-            &format!("Action=CreateSubnet&VpcId={}&CidrBlock={cidr}", self.vpc),
-            "subnetId",
-        )
-        .await
-    }
-
     /// The bodies of the ECS `operation` requests sent so far, in order.
     pub fn sent(&self, operation: &str) -> Vec<serde_json::Value> {
         self.sent
