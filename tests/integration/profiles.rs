@@ -114,7 +114,7 @@ async fn each_profile_field_reaches_ecs() {
         .unwrap()
         .awsvpc_configuration()
         .unwrap();
-    assert_eq!(network.security_groups(), [db.clone()]);
+    assert_eq!(network.security_groups(), std::slice::from_ref(&db));
     assert_eq!(tag(svc.tags(), "openfaas:profile:graviton"), Some("2"));
 
     let created = account.sent("CreateService");

@@ -126,15 +126,15 @@ impl Profile {
             }
         }
         if let Some(p) = &self.runtime_platform {
-            if let Some(a) = &p.cpu_architecture {
-                if !aws_sdk_ecs::types::CpuArchitecture::values().contains(&a.as_str()) {
-                    return Err(format!("cpuArchitecture {a:?} is not X86_64 or ARM64"));
-                }
+            if let Some(a) = &p.cpu_architecture
+                && !aws_sdk_ecs::types::CpuArchitecture::values().contains(&a.as_str())
+            {
+                return Err(format!("cpuArchitecture {a:?} is not X86_64 or ARM64"));
             }
-            if let Some(f) = &p.operating_system_family {
-                if !known_family(f) {
-                    return Err(format!("operatingSystemFamily {f:?} is not one ECS knows"));
-                }
+            if let Some(f) = &p.operating_system_family
+                && !known_family(f)
+            {
+                return Err(format!("operatingSystemFamily {f:?} is not one ECS knows"));
             }
         }
         let ids = |list: &Option<Vec<String>>, prefix: &str| {
@@ -152,24 +152,23 @@ impl Profile {
         if self.subnets.as_ref().is_some_and(Vec::is_empty) {
             return Err("subnets is empty".into());
         }
-        if let Some(g) = self.ephemeral_storage_gib {
-            if !(21..=200).contains(&g) {
-                return Err("ephemeralStorageGiB must be 21 to 200 (Fargate's range)".into());
-            }
+        if let Some(g) = self.ephemeral_storage_gib
+            && !(21..=200).contains(&g)
+        {
+            return Err("ephemeralStorageGiB must be 21 to 200 (Fargate's range)".into());
         }
         if self.gpu.is_some_and(|g| g < 1) {
             return Err("gpu must be at least 1".into());
         }
-        if let Some(s) = &self.placement_strategy {
-            if let Some(bad) = s
+        if let Some(s) = &self.placement_strategy
+            && let Some(bad) = s
                 .iter()
                 .find(|s| !["spread", "binpack", "random"].contains(&s.kind.as_str()))
-            {
-                return Err(format!(
-                    "placement strategy {:?} is not spread, binpack or random",
-                    bad.kind
-                ));
-            }
+        {
+            return Err(format!(
+                "placement strategy {:?} is not spread, binpack or random",
+                bad.kind
+            ));
         }
         if let Some(bad) = self
             .placement_constraints
@@ -411,10 +410,10 @@ fn check_run(spec: &FunctionSpec, run: &Run) -> Result<(), Error> {
         if run.cpu_architecture.as_deref() == Some("ARM64") {
             return refuse("Windows runs on X86_64 only");
         }
-        if let Placement::CapacityProviders(s) = &run.placement {
-            if s.iter().any(|i| i.capacity_provider == "FARGATE_SPOT") {
-                return refuse("Fargate Spot does not run Windows tasks");
-            }
+        if let Placement::CapacityProviders(s) = &run.placement
+            && s.iter().any(|i| i.capacity_provider == "FARGATE_SPOT")
+        {
+            return refuse("Fargate Spot does not run Windows tasks");
         }
         if run.fargate() && run.ephemeral_storage_gib.is_some() {
             return refuse("Fargate Windows tasks take no ephemeral storage setting");

@@ -68,10 +68,10 @@ impl Intercept for MotoAccount {
             .headers()
             .get("x-amz-target")
             .and_then(|t| t.strip_prefix("AmazonEC2ContainerServiceV20141113."));
-        if let (Some(operation), Some(body)) = (ecs_operation, request.body().bytes()) {
-            if let Ok(json) = serde_json::from_slice(body) {
-                self.1.lock().unwrap().push((operation.to_string(), json));
-            }
+        if let (Some(operation), Some(body)) = (ecs_operation, request.body().bytes())
+            && let Ok(json) = serde_json::from_slice(body)
+        {
+            self.1.lock().unwrap().push((operation.to_string(), json));
         }
         Ok(())
     }
