@@ -31,7 +31,10 @@ pub(crate) async fn service(account: &Account, name: &str) -> Option<aws_sdk_ecs
         .cloned()
 }
 
-async fn task_definition(account: &Account, arn: &str) -> aws_sdk_ecs::types::TaskDefinition {
+pub(crate) async fn task_definition(
+    account: &Account,
+    arn: &str,
+) -> aws_sdk_ecs::types::TaskDefinition {
     account
         .aws
         .ecs

@@ -9,7 +9,7 @@ use axum::Router;
 use axum::http::StatusCode;
 use serde_json::{Value, json};
 
-use crate::emulator::{active_revisions, cloudmap_services, service};
+use crate::emulator::{active_revisions, cloudmap_services, service, task_definition};
 use crate::support::{Account, TestApp, deploy, echo, scale, status, update};
 
 const READER: &str = "arn:aws:iam::123456789012:role/reads-one-bucket";
@@ -43,18 +43,7 @@ fn with(annotations: Value, constraints: Value) -> Value {
 
 async fn task_definition_of(account: &Account, name: &str) -> aws_sdk_ecs::types::TaskDefinition {
     let svc = service(account, name).await.expect("service");
-    account
-        .aws
-        .ecs
-        .describe_task_definition()
-        .task_definition(svc.task_definition().unwrap())
-        .include(TaskDefinitionField::Tags)
-        .send()
-        .await
-        .unwrap()
-        .task_definition()
-        .unwrap()
-        .clone()
+    task_definition(account, svc.task_definition().unwrap()).await
 }
 
 fn tag<'a>(tags: &'a [aws_sdk_ecs::types::Tag], key: &str) -> Option<&'a str> {

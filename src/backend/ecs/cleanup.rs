@@ -8,6 +8,7 @@
 use aws_sdk_ecs::types::TaskDefinitionStatus;
 
 use super::error::aws_error;
+use super::secrets::SecretsManager;
 use super::tags::{MANAGED_BY_TAG, MANAGED_BY_VALUE, NAMESPACE_TAG, TERRAFORM_TAG};
 use super::{AwsClients, cloudmap, revisions, service};
 use crate::backend::Error;
@@ -105,46 +106,13 @@ pub async fn find(aws: &AwsClients, stack: &Stack) -> Result<Leftovers, Error> {
             .collect(),
         task_definitions,
         cloudmap_services,
-        secrets: secrets(aws, &stack.secret_prefix).await?,
+        secrets: SecretsManager {
+            client: &aws.secretsmanager,
+            prefix: &stack.secret_prefix,
+        }
+        .all()
+        .await?,
     })
-}
-
-/// The secrets under the prefix tagged as ours, not already deleted.
-async fn secrets(aws: &AwsClients, prefix: &str) -> Result<Vec<String>, Error> {
-    use aws_sdk_secretsmanager::types::{Filter, FilterNameStringType};
-    let filters = [
-        Filter::builder()
-            .key(FilterNameStringType::Name)
-            .values(prefix)
-            .build(),
-        Filter::builder()
-            .key(FilterNameStringType::TagKey)
-            .values(MANAGED_BY_TAG)
-            .build(),
-    ];
-    let mut pages = aws
-        .secretsmanager
-        .list_secrets()
-        .set_filters(Some(filters.to_vec()))
-        .into_paginator()
-        .send();
-    let mut listed = Vec::new();
-    while let Some(page) = pages.next().await {
-        let page = page.map_err(|e| aws_error("ListSecrets", e))?;
-        listed.extend(page.secret_list().iter().cloned());
-    }
-    // The name filter matches a prefix without case: checked exactly here.
-    Ok(listed
-        .into_iter()
-        .filter(|s| s.name().is_some_and(|n| n.starts_with(prefix)))
-        .filter(|s| s.deleted_date().is_none())
-        .filter(|s| {
-            s.tags()
-                .iter()
-                .any(|t| t.key() == Some(MANAGED_BY_TAG) && t.value() == Some(MANAGED_BY_VALUE))
-        })
-        .filter_map(|s| s.arn().map(String::from))
-        .collect())
 }
 
 /// Removes what [`find`] found: services first (their tasks stop), then revisions, then the

@@ -34,14 +34,13 @@ impl SecretsManager<'_> {
         format!("{}{namespace}/{name}", self.prefix)
     }
 
-    /// The namespace's secrets and their ARNs, sorted by name. Listing filters by name prefix,
-    /// which AWS matches without case, so names and tags are checked exactly here.
-    pub async fn list(&self, namespace: &Namespace) -> Result<Vec<(SecretName, String)>, Error> {
-        let prefix = format!("{}{namespace}/", self.prefix);
+    /// Every secret of ours whose name starts with `prefix` exactly (AWS matches a name prefix
+    /// without case), not deleted: `(name after the prefix, ARN, tags)`.
+    async fn ours_under(&self, prefix: &str) -> Result<Vec<(String, String, Vec<Tag>)>, Error> {
         let filters = [
             Filter::builder()
                 .key(FilterNameStringType::Name)
-                .values(&prefix)
+                .values(prefix)
                 .build(),
             Filter::builder()
                 .key(FilterNameStringType::TagKey)
@@ -61,21 +60,39 @@ impl SecretsManager<'_> {
                 let (Some(aws_name), Some(arn)) = (secret.name(), secret.arn()) else {
                     continue;
                 };
-                let Some(name) = aws_name.strip_prefix(&prefix) else {
-                    continue;
-                };
-                let ours = has_tag(secret.tags(), MANAGED_BY_TAG, MANAGED_BY_VALUE)
-                    && has_tag(secret.tags(), NAMESPACE_TAG, namespace.as_str());
-                if ours
+                if let Some(name) = aws_name.strip_prefix(prefix)
+                    && has_tag(secret.tags(), MANAGED_BY_TAG, MANAGED_BY_VALUE)
                     && secret.deleted_date().is_none()
-                    && let Ok(name) = SecretName::parse(name)
                 {
-                    found.push((name, arn.to_string()));
+                    found.push((name.to_string(), arn.to_string(), secret.tags().to_vec()));
                 }
             }
         }
+        Ok(found)
+    }
+
+    /// The namespace's secrets and their ARNs, sorted by name; names and tags checked exactly.
+    pub async fn list(&self, namespace: &Namespace) -> Result<Vec<(SecretName, String)>, Error> {
+        let prefix = format!("{}{namespace}/", self.prefix);
+        let mut found: Vec<(SecretName, String)> = self
+            .ours_under(&prefix)
+            .await?
+            .into_iter()
+            .filter(|(_, _, tags)| has_tag(tags, NAMESPACE_TAG, namespace.as_str()))
+            .filter_map(|(name, arn, _)| Some((SecretName::parse(&name).ok()?, arn)))
+            .collect();
         found.sort();
         Ok(found)
+    }
+
+    /// The ARNs of every secret of ours under the provider's prefix, in every namespace.
+    pub async fn all(&self) -> Result<Vec<String>, Error> {
+        Ok(self
+            .ours_under(self.prefix)
+            .await?
+            .into_iter()
+            .map(|(_, arn, _)| arn)
+            .collect())
     }
 
     /// The ARNs of the named secrets, in order; a 400 naming the first that does not exist.
