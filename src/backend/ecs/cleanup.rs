@@ -7,7 +7,6 @@
 
 use aws_sdk_ecs::types::TaskDefinitionStatus;
 
-use super::error::aws_error;
 use super::secrets::SecretsManager;
 use super::tags::{MANAGED_BY_TAG, MANAGED_BY_VALUE, NAMESPACE_TAG, TERRAFORM_TAG};
 use super::{AwsClients, cloudmap, revisions, service};
@@ -131,14 +130,12 @@ pub async fn remove(aws: &AwsClients, stack: &Stack, found: &Leftovers) -> Resul
             )));
         }
     }
+    let secrets = SecretsManager {
+        client: &aws.secretsmanager,
+        prefix: &stack.secret_prefix,
+    };
     for arn in &found.secrets {
-        aws.secretsmanager
-            .delete_secret()
-            .secret_id(arn)
-            .force_delete_without_recovery(true)
-            .send()
-            .await
-            .map_err(|e| aws_error("DeleteSecret", e))?;
+        secrets.delete_arn(arn).await?;
     }
     Ok(())
 }

@@ -205,6 +205,11 @@ impl SecretsManager<'_> {
     /// Deletes at once, without the recovery window, so that the name can be used again.
     pub async fn delete(&self, namespace: &Namespace, name: &SecretName) -> Result<(), Error> {
         let arn = self.ours(namespace, name).await?;
+        self.delete_arn(&arn).await
+    }
+
+    /// Deletes a secret by ARN at once, without the recovery window.
+    pub async fn delete_arn(&self, arn: &str) -> Result<(), Error> {
         self.client
             .delete_secret()
             .secret_id(arn)
