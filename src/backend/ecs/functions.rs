@@ -326,14 +326,8 @@ impl FunctionBackend for EcsBackend {
     async fn scale(&self, id: &FunctionId, replicas: u32) -> Result<(), Error> {
         let _change = self.change(id).await;
         self.existing(id).await?;
-        let svc = service::update(
-            &self.aws.ecs,
-            &self.settings.service.cluster,
-            id,
-            None,
-            Some(replicas),
-        )
-        .await?;
+        let svc =
+            service::scale(&self.aws.ecs, &self.settings.service.cluster, id, replicas).await?;
         if let Some((found, status)) = self.status_of(&svc).await? {
             self.cache.put(found, status);
         }

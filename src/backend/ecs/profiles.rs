@@ -427,9 +427,6 @@ fn check_run(spec: &FunctionSpec, run: &Run) -> Result<(), Error> {
             );
         }
     }
-    if matches!(&run.placement, Placement::LaunchType(LaunchType::External)) && run.gpu.is_some() {
-        return refuse("GPUs need EC2 capacity");
-    }
     Ok(())
 }
 

@@ -1,5 +1,6 @@
 //! The function's ECS service: describe, create, update, delete, list.
 
+use aws_sdk_ecs::operation::update_service::UpdateServiceError;
 use aws_sdk_ecs::types::{
     AssignPublicIp, AwsVpcConfiguration, DeploymentCircuitBreaker, DeploymentConfiguration,
     NetworkConfiguration, PlacementConstraint, PlacementConstraintType, PlacementStrategy,
@@ -285,23 +286,21 @@ pub async fn create(
         .ok_or_else(|| Error::aws("CreateService", "answer carries no service"))
 }
 
-/// Moves the service to another task definition, or sets its desired count; returns the service.
-pub async fn update(
+/// Sets the service's desired count; returns the service.
+pub async fn scale(
     ecs: &aws_sdk_ecs::Client,
     cluster: &str,
     id: &FunctionId,
-    task_definition: Option<&str>,
-    desired_count: Option<u32>,
+    desired_count: u32,
 ) -> Result<Service, Error> {
     let out = ecs
         .update_service()
         .cluster(cluster)
         .service(names::ecs_service(id))
-        .set_task_definition(task_definition.map(String::from))
-        .set_desired_count(desired_count.map(|c| i32::try_from(c).unwrap_or(i32::MAX)))
+        .desired_count(i32::try_from(desired_count).unwrap_or(i32::MAX))
         .send()
         .await
-        .map_err(|e| update_error(id, "UpdateService", e))?;
+        .map_err(|e| update_error(id, e))?;
     out.service()
         .cloned()
         .ok_or_else(|| Error::aws("UpdateService", "answer carries no service"))
@@ -392,10 +391,7 @@ pub async fn redeploy(
             .set_capacity_provider_strategy(Some(Placement::strategy(strategy)?))
             .force_new_deployment(true);
     }
-    let out = request
-        .send()
-        .await
-        .map_err(|e| update_error(id, "UpdateService", e))?;
+    let out = request.send().await.map_err(|e| update_error(id, e))?;
     let service = out
         .service()
         .cloned()
@@ -449,22 +445,17 @@ async fn retag(ecs: &aws_sdk_ecs::Client, previous: &Service, run: &Run) -> Resu
     Ok(())
 }
 
-fn update_error<E>(
+/// An UpdateService failure; NotFound when the service is gone or no longer active.
+fn update_error(
     id: &FunctionId,
-    operation: &'static str,
-    e: aws_sdk_ecs::error::SdkError<aws_sdk_ecs::operation::update_service::UpdateServiceError, E>,
-) -> Error
-where
-    E: std::fmt::Debug + Send + Sync + 'static,
-    aws_sdk_ecs::error::SdkError<aws_sdk_ecs::operation::update_service::UpdateServiceError, E>:
-        std::error::Error + Send + Sync + 'static,
-{
-    use aws_sdk_ecs::operation::update_service::UpdateServiceError as E;
+    e: aws_sdk_ecs::error::SdkError<UpdateServiceError, aws_sdk_ecs::config::http::HttpResponse>,
+) -> Error {
     match e.as_service_error() {
-        Some(E::ServiceNotFoundException(_) | E::ServiceNotActiveException(_)) => {
-            Error::NotFound(format!("function {}", id.name))
-        }
-        _ => aws_error(operation, e),
+        Some(
+            UpdateServiceError::ServiceNotFoundException(_)
+            | UpdateServiceError::ServiceNotActiveException(_),
+        ) => Error::NotFound(format!("function {}", id.name)),
+        _ => aws_error("UpdateService", e),
     }
 }
 
