@@ -294,7 +294,7 @@ def test_terraform_writes_profiles_with_the_field_names_the_provider_reads():
     the provider's Profile (serde: camelCase of the Rust field, or its rename)."""
     fields = set()
     for path, struct in [("profiles.rs", "Profile"), ("profiles.rs", "RuntimePlatform"),
-                         ("profiles.rs", "PlacementStrategy"), ("service.rs", "StrategyItem")]:
+                         ("profiles.rs", "PlacementStrategy"), ("placement.rs", "StrategyItem")]:
         source = (ROOT / "src" / "backend" / "ecs" / path).read_text()
         body = source.split(f"pub struct {struct} {{", 1)[1].split("\n}", 1)[0]
         for rename, name in re.findall(r'(?:#\[serde\(rename = "(\w+)"\)\]\s*)?pub (\w+):', body):
