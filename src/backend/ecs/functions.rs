@@ -10,7 +10,7 @@ use aws_sdk_ecs::types::Service;
 use futures::StreamExt;
 
 use super::cloudmap::{self, CloudMapService};
-use super::profiles::{self, Run};
+use super::run::{self, Run};
 use super::service::{self, Found};
 use super::{EcsBackend, mapping, revisions, task_definition};
 use crate::backend::{Error, FunctionBackend};
@@ -26,7 +26,7 @@ impl EcsBackend {
             &self.settings.service,
             self.settings.task.task_role_arn.as_deref(),
         );
-        let run = profiles::resolve(spec, &self.settings.profiles, &defaults)?;
+        let run = run::resolve(spec, &self.settings.profiles, &defaults)?;
         task_definition::size(spec, &self.settings.task, &run)?;
         Ok(run)
     }

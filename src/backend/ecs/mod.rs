@@ -15,6 +15,7 @@ pub mod placement;
 pub mod profiles;
 mod refresh;
 pub mod revisions;
+pub mod run;
 pub mod secrets;
 pub mod service;
 pub mod tags;

@@ -10,7 +10,7 @@ use futures::{StreamExt, TryStreamExt};
 
 use super::error::aws_error;
 use super::placement::{LaunchType, Placement, ServiceSettings, StrategyItem};
-use super::profiles::Run;
+use super::run::Run;
 use super::tags::{
     FUNCTION_TAG, MANAGED_BY_TAG, MANAGED_BY_VALUE, NAMESPACE_TAG, is_run_tag, owner_tags, run_tags,
 };

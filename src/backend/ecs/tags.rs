@@ -20,7 +20,7 @@ pub const PROFILE_TAG_PREFIX: &str = "openfaas:profile:";
 pub const SERVICE_ACCOUNT_TAG: &str = "openfaas:serviceaccount";
 
 /// The profile and service account tags of a run.
-pub fn run_tags(run: &super::profiles::Run) -> Vec<(String, String)> {
+pub fn run_tags(run: &super::run::Run) -> Vec<(String, String)> {
     run.profiles
         .iter()
         .enumerate()

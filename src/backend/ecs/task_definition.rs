@@ -7,7 +7,7 @@ use aws_sdk_ecs::types::{
     TransportProtocol, Volume,
 };
 
-use super::profiles::Run;
+use super::run::Run;
 use super::tags::{DEPLOYMENT_LABEL, owner_tags, run_tags};
 use crate::backend::Error;
 use crate::model::shared::{self as names, WATCHDOG_PORT};
