@@ -28,6 +28,8 @@ PACKAGES = {
     "aws": ("cdktn_provider_aws-25.8.1-py3-none-any.whl", "hashicorp/aws 6.69.1"),
     "random": ("cdktn_provider_random-15.0.1-py3-none-any.whl", "hashicorp/random"),
 }
+# Bumped when what is read from the packages changes, so that an older cache is not used.
+READER_VERSION = 1
 META_ARGUMENTS = {"count", "for_each", "provider", "depends_on", "lifecycle", "provisioner", "connection"}
 
 ATTRIBUTE = re.compile(
@@ -111,7 +113,7 @@ def load_schema():
     for wheel_name, _ in PACKAGES.values():
         wheel = WHEELS / wheel_name
         assert wheel.exists(), f"{wheel} is missing: scripts/test downloads it (ensure_provider_schema)"
-        cache = wheel.with_suffix(".schema.json")
+        cache = wheel.with_suffix(f".schema-{READER_VERSION}.json")
         if not cache.exists():
             cache.write_text(json.dumps(_read_wheel(wheel)))
         part = json.loads(cache.read_text())
