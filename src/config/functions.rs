@@ -58,30 +58,14 @@ fn parse_capacity_providers(s: &str) -> Result<CapacityProviders, String> {
 }
 
 /// The operator's profiles: a JSON object of name to profile.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(transparent)]
 pub struct ProfileDefinitions(pub std::collections::BTreeMap<String, Profile>);
 
-fn parse_profiles(s: &str) -> Result<ProfileDefinitions, String> {
-    if s.trim().is_empty() {
-        return Ok(ProfileDefinitions::default());
-    }
-    serde_json::from_str(s)
-        .map(ProfileDefinitions)
-        .map_err(|e| format!("not a JSON object of profiles: {e}"))
-}
-
 /// Service account names (or `namespace/name`) to the task role ARNs they stand for.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(transparent)]
 pub struct ServiceAccounts(pub std::collections::BTreeMap<String, String>);
-
-fn parse_service_accounts(s: &str) -> Result<ServiceAccounts, String> {
-    if s.trim().is_empty() {
-        return Ok(ServiceAccounts::default());
-    }
-    serde_json::from_str(s)
-        .map(ServiceAccounts)
-        .map_err(|e| format!("not a JSON object of names to role ARNs: {e}"))
-}
 
 pub(super) fn parse_cloudmap_namespace(s: &str) -> Result<String, String> {
     if s.starts_with("ns-") {
@@ -190,12 +174,12 @@ pub struct Functions {
 
     /// Profiles functions may pick with the `com.openfaas.profile` annotation: a JSON object of
     /// name to profile (README, Profiles).
-    #[arg(long, env = "FAAS_ECS_PROFILES", value_name = "FAAS_ECS_PROFILES", value_parser = parse_profiles, default_value = "")]
+    #[arg(long, env = "FAAS_ECS_PROFILES", value_name = "FAAS_ECS_PROFILES", value_parser = parse::json::<ProfileDefinitions>("profiles"), default_value = "")]
     pub profiles: ProfileDefinitions,
 
     /// Task roles functions may ask for with `com.openfaas.serviceaccount`: a JSON object of
     /// name (or `namespace/name`) to role ARN.
-    #[arg(long, env = "FAAS_ECS_SERVICE_ACCOUNTS", value_name = "FAAS_ECS_SERVICE_ACCOUNTS", value_parser = parse_service_accounts, default_value = "")]
+    #[arg(long, env = "FAAS_ECS_SERVICE_ACCOUNTS", value_name = "FAAS_ECS_SERVICE_ACCOUNTS", value_parser = parse::json::<ServiceAccounts>("names to role ARNs"), default_value = "")]
     pub service_accounts: ServiceAccounts,
 
     /// CPU units of a function task when the function sets no cpu limit or request (1024 = 1 vCPU).

@@ -111,6 +111,18 @@ pub fn namespace(s: &str) -> Result<Namespace, String> {
     Ok(namespace)
 }
 
+/// A JSON value of `T` (an object of names, say); empty text is `T`'s default.
+pub fn json<T: serde::de::DeserializeOwned + Default>(
+    what: &'static str,
+) -> impl Fn(&str) -> Result<T, String> + Clone + Send + Sync + 'static {
+    move |s| {
+        if s.trim().is_empty() {
+            return Ok(T::default());
+        }
+        serde_json::from_str(s).map_err(|e| format!("not a JSON object of {what}: {e}"))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

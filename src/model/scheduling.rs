@@ -61,36 +61,18 @@ impl Scheduling {
     ) -> Result<Self, Invalid> {
         let annotation = |key: &str| {
             annotations
-                .and_then(|a| a.get(key))
-                .map(|v| v.trim())
+                .and_then(|a| super::labels::value(a, key))
                 .filter(|v| !v.is_empty())
         };
         let profiles = match annotation(PROFILE) {
             None => Vec::new(),
             Some(list) => list
                 .split(',')
-                .map(str::trim)
-                .map(|p| {
-                    if is_profile_name(p) {
-                        Ok(p.to_string())
-                    } else {
-                        Err(Invalid(format!(
-                            "{PROFILE}: {p:?} is not a profile name (lowercase letters, digits and -)"
-                        )))
-                    }
-                })
+                .map(|p| name(PROFILE, "profile", p.trim()))
                 .collect::<Result<_, _>>()?,
         };
         let service_account = annotation(SERVICE_ACCOUNT)
-            .map(|name| {
-                if is_profile_name(name) {
-                    Ok(name.to_string())
-                } else {
-                    Err(Invalid(format!(
-                        "{SERVICE_ACCOUNT}: {name:?} is not a service account name (lowercase letters, digits and -)"
-                    )))
-                }
-            })
+            .map(|n| name(SERVICE_ACCOUNT, "service account", n))
             .transpose()?;
         let health_path = annotation(HEALTH_PATH)
             .map(|path| {
@@ -155,6 +137,17 @@ impl Scheduling {
             Constraint::Attribute(e) => Some(e.as_str()),
             _ => None,
         })
+    }
+}
+
+/// `value` of annotation `key` as a profile or service account name, or why not.
+fn name(key: &str, what: &str, value: &str) -> Result<String, Invalid> {
+    if is_profile_name(value) {
+        Ok(value.to_string())
+    } else {
+        Err(Invalid(format!(
+            "{key}: {value:?} is not a {what} name (lowercase letters, digits and -)"
+        )))
     }
 }
 
