@@ -2,11 +2,12 @@
 versions.tf allows, as pinned, well-kept packages carry it: cdktn-provider-aws (terraform-provider-aws
 6.69.1) and cdktn-provider-random. Their generated JavaScript names each Terraform type, and for
 every argument at every level whether it is a block or an attribute, its type, whether it is
-required, optional or computed only, and whether a block is single or a list; scripts/lib.sh
+required, and whether a block is single or a list (arguments the provider only computes are not
+among them, so setting one is an unknown argument); scripts/lib.sh
 downloads the wheels (hash-checked) and the schema read from them is cached beside them.
 
 Checked: the type exists; every argument and nested block exists at its level and is not
-computed only; required arguments are present; blocks are written as blocks and attributes as
+computed only (as unknown); required arguments are present; blocks are written as blocks and attributes as
 attributes; a single block appears once; literal values have the argument's primitive type.
 Not checked: deprecations (the packages do not carry them; removed arguments show as unknown),
 references and expressions (tests/terraform/references.py), and what only the provider itself
@@ -29,13 +30,13 @@ PACKAGES = {
     "random": ("cdktn_provider_random-15.0.1-py3-none-any.whl", "hashicorp/random"),
 }
 # Bumped when what is read from the packages changes, so that an older cache is not used.
-READER_VERSION = 1
+READER_VERSION = 2
 META_ARGUMENTS = {"count", "for_each", "provider", "depends_on", "lifecycle", "provisioner", "connection"}
 
 ATTRIBUTE = re.compile(
     r'(\w+): \{\n\s*value: ([^\n]*),\n\s*isBlock: (true|false),\n\s*type: "(\w+)",\n\s*storageClassType: "(\w+)",')
 ATTRS = re.compile(r"const attrs = \{\n(.*?)\n\s*\};", re.DOTALL)
-FLAGS = re.compile(r"// (\w+) - computed: (true|false), optional: (true|false), required: (true|false)")
+REQUIRED = re.compile(r"// (\w+) - computed: (?:true|false), optional: (?:true|false), required: (true|false)")
 HOLDER = re.compile(r'new (\w+?)(OutputReference|List|Map)\(this, "(\w+)"')
 NESTED = re.compile(r"(?<![.\w])([a-z]\w*)ToHclTerraform\b")
 
@@ -75,13 +76,12 @@ def parse_module(text):
     kind = "data" if "extends cdktn.TerraformDataSource" in sections[main] else "resource"
 
     def node(attrs, class_body):
-        flags = {n: (c == "true", o == "true", r == "true") for n, c, o, r in FLAGS.findall(class_body or "")}
+        required = {n: r == "true" for n, r in REQUIRED.findall(class_body or "")}
         holders = {attr: holder for _, holder, attr in HOLDER.findall(class_body or "")}
         schema = {}
         for name, (block, kind_, storage, nested) in attrs.items():
-            computed, optional, required = flags.get(name, (False, True, False))
-            entry = {"block": block, "type": kind_, "storage": storage, "required": required,
-                     "computed_only": computed and not optional and not required,
+            entry = {"block": block, "type": kind_, "storage": storage,
+                     "required": required.get(name, False),
                      "single": holders.get(name) == "OutputReference"}
             if nested and f"{nested}ToHclTerraform" in sections:
                 class_name = nested[0].upper() + nested[1:] + "OutputReference"
@@ -157,9 +157,6 @@ def check_body(body, schema, where, errors, top=False):
         entry = schema.get(name)
         if entry is None:
             errors.append(f"{where}: unknown argument {name}")
-            continue
-        if entry["computed_only"]:
-            errors.append(f"{where}: {name} is computed by the provider and cannot be set")
             continue
         as_block = isinstance(value, list) and value and all(
             isinstance(v, dict) and v.get("__is_block__") for v in value)
