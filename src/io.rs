@@ -3,12 +3,15 @@
 //! hyper reads into an 8 KiB buffer and doubles it whenever a read fills it, up to its largest
 //! allowed message head (16 KiB by default as a server; 400 KiB as a client, for a function's
 //! answer); every body chunk it hands on keeps its buffer alive until the chunk has been written
-//! to the other side. A read of one byte under a power of two never fills the buffer, so the
-//! buffer stops growing there, while a head may still take several reads and grow to the largest
-//! allowed. Reads take under the read size (`FAAS_ECS_READ_SIZE`, 16 KiB by default), and under
-//! half of it (at least 8 KiB) while more than [`CROWDED`] client connections are open, when what
-//! they hold adds up. Smaller reads cost CPU (more reads, writes and wake-ups for a body), so they
-//! are kept for then.
+//! to the other side, and the buffer stays with the connection while it is open. A read of one
+//! byte under a power of two never fills the buffer, so the buffer stops growing there.
+//!
+//! Each connection's reads start under 8 KiB. A read that fills its cap doubles the cap, up to the
+//! read size (`FAAS_ECS_READ_SIZE`), if the read budget (`FAAS_ECS_READ_BUDGET`), shared by the
+//! whole process, still has the bytes the larger buffers take (two per connection: see [`held`]);
+//! the connection gives them back when it closes. So what larger reads hold adds up to the budget at most, however many connections
+//! are open: with few, each moves a large body in large reads (fewer reads, writes and wake-ups);
+//! with many, the first to carry large bodies get them and the rest read 8 KiB at a time.
 
 use std::io;
 use std::pin::Pin;
@@ -21,64 +24,97 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 
 /// The default read size (`FAAS_ECS_READ_SIZE`): reads take one byte less.
-pub const READ_SIZE: usize = 16 * 1024;
+pub const READ_SIZE: usize = 64 * 1024;
 
-/// The smallest read size: hyper's first read buffer.
+/// The default read budget (`FAAS_ECS_READ_BUDGET`), in bytes.
+pub const READ_BUDGET: usize = 2 * 1024 * 1024;
+
+/// The smallest read size: hyper's first read buffer, where every connection starts.
 pub const MIN_READ_SIZE: usize = 8 * 1024;
 
-/// Open client connections past which reads take half as much: below it, what larger reads hold
-/// stays small beside the rest of the process.
-pub const CROWDED: usize = 64;
-
-/// The read size, a power of two; set once at start.
-static SIZE: AtomicUsize = AtomicUsize::new(READ_SIZE);
-
-/// Sets the read size: a power of two from 8 KiB up.
-pub fn set_read_size(bytes: usize) {
-    assert!(bytes.is_power_of_two() && bytes >= MIN_READ_SIZE);
-    SIZE.store(bytes, Ordering::Relaxed);
-}
-
-/// Client connections open in this process: the memory they hold is the process's.
-static OPEN: AtomicUsize = AtomicUsize::new(0);
-
-/// Counts a client connection as open while held.
+/// How far reads may grow: the largest read size, and a budget shared by the connections that
+/// use it.
 #[derive(Debug)]
-pub struct Open(());
+pub struct Reads {
+    /// A power of two.
+    size: AtomicUsize,
+    /// What is left of the budget, in bytes.
+    left: AtomicUsize,
+}
 
-impl Open {
-    pub fn new() -> Self {
-        OPEN.fetch_add(1, Ordering::Relaxed);
-        Self(())
+impl Reads {
+    pub const fn new(size: usize, budget: usize) -> Self {
+        Self {
+            size: AtomicUsize::new(size),
+            left: AtomicUsize::new(budget),
+        }
+    }
+
+    /// Takes `bytes` from the budget if it has them.
+    fn take(&self, bytes: usize) -> bool {
+        self.left
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |left| {
+                left.checked_sub(bytes)
+            })
+            .is_ok()
+    }
+
+    fn give(&self, bytes: usize) {
+        self.left.fetch_add(bytes, Ordering::Relaxed);
     }
 }
 
-impl Default for Open {
-    fn default() -> Self {
-        Self::new()
-    }
-}
+/// The process's, which every connection uses.
+static READS: Reads = Reads::new(READ_SIZE, READ_BUDGET);
 
-impl Drop for Open {
-    fn drop(&mut self) {
-        OPEN.fetch_sub(1, Ordering::Relaxed);
-    }
-}
-
-/// The most the next read may take.
-fn read_chunk() -> usize {
-    let size = SIZE.load(Ordering::Relaxed);
-    let size = if OPEN.load(Ordering::Relaxed) > CROWDED {
-        (size / 2).max(MIN_READ_SIZE)
-    } else {
-        size
-    };
-    size - 1
+/// Sets the read size (a power of two from 8 KiB up) and the read budget, before any connection.
+pub fn set_reads(size: usize, budget: usize) {
+    assert!(size.is_power_of_two() && size >= MIN_READ_SIZE);
+    READS.size.store(size, Ordering::Relaxed);
+    READS.left.store(budget, Ordering::Relaxed);
 }
 
 /// A TCP stream whose reads are capped; writes pass through.
 #[derive(Debug)]
-pub struct CappedReads(pub TcpStream);
+pub struct CappedReads {
+    stream: TcpStream,
+    /// The cap, a power of two: reads take one byte less.
+    cap: usize,
+    reads: &'static Reads,
+}
+
+impl CappedReads {
+    pub fn new(stream: TcpStream) -> Self {
+        Self::with(stream, &READS)
+    }
+
+    fn with(stream: TcpStream, reads: &'static Reads) -> Self {
+        Self {
+            stream,
+            cap: MIN_READ_SIZE,
+            reads,
+        }
+    }
+
+    /// After a read that filled the cap: doubles it if the budget has the bytes.
+    fn grow(&mut self) {
+        if self.cap < self.reads.size.load(Ordering::Relaxed) && self.reads.take(2 * self.cap) {
+            self.cap *= 2;
+        }
+    }
+}
+
+/// What a connection at `cap` holds from the budget: twice its growth, since hyper takes a second
+/// buffer while chunks of the first are still being written.
+fn held(cap: usize) -> usize {
+    2 * (cap - MIN_READ_SIZE)
+}
+
+impl Drop for CappedReads {
+    fn drop(&mut self) {
+        self.reads.give(held(self.cap));
+    }
+}
 
 impl AsyncRead for CappedReads {
     fn poll_read(
@@ -86,18 +122,24 @@ impl AsyncRead for CappedReads {
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
-        let most = read_chunk();
+        let most = self.cap - 1;
         if buf.remaining() <= most {
-            return Pin::new(&mut self.0).poll_read(cx, buf);
+            return Pin::new(&mut self.stream).poll_read(cx, buf);
         }
         // Into the buffer as it is, uninitialised: what the read does not fill stays untouched,
         // and so out of the resident memory.
         let mut capped = BufMut::limit(buf, most);
         loop {
-            ready!(self.0.poll_read_ready(cx))?;
-            match self.0.try_read_buf(&mut capped) {
+            ready!(self.stream.poll_read_ready(cx))?;
+            match self.stream.try_read_buf(&mut capped) {
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
-                read => return Poll::Ready(read.map(drop)),
+                Ok(read) => {
+                    if read == most {
+                        self.grow();
+                    }
+                    return Poll::Ready(Ok(()));
+                }
+                Err(e) => return Poll::Ready(Err(e)),
             }
         }
     }
@@ -109,7 +151,7 @@ impl AsyncWrite for CappedReads {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.0).poll_write(cx, buf)
+        Pin::new(&mut self.stream).poll_write(cx, buf)
     }
 
     fn poll_write_vectored(
@@ -117,25 +159,25 @@ impl AsyncWrite for CappedReads {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.0).poll_write_vectored(cx, bufs)
+        Pin::new(&mut self.stream).poll_write_vectored(cx, bufs)
     }
 
     fn is_write_vectored(&self) -> bool {
-        self.0.is_write_vectored()
+        self.stream.is_write_vectored()
     }
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.0).poll_flush(cx)
+        Pin::new(&mut self.stream).poll_flush(cx)
     }
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.0).poll_shutdown(cx)
+        Pin::new(&mut self.stream).poll_shutdown(cx)
     }
 }
 
 impl Connection for CappedReads {
     fn connected(&self) -> Connected {
-        self.0.connected()
+        self.stream.connected()
     }
 }
 
@@ -144,8 +186,8 @@ mod tests {
     use super::*;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-    /// Reads everything `sent` over a TCP connection, and the largest single read.
-    async fn read_through(sent: &[u8], crowded: bool) -> (Vec<u8>, usize) {
+    /// A connection over loopback whose other end sends `sent` and closes.
+    async fn sending(sent: &[u8]) -> (TcpStream, tokio::task::JoinHandle<()>) {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let mut sender = TcpStream::connect(listener.local_addr().unwrap())
             .await
@@ -158,35 +200,66 @@ mod tests {
                 sender.shutdown().await.unwrap();
             }
         });
-        // Let it arrive, so that an uncapped read can take more than the cap.
+        // Let it arrive, so that an uncapped read could take more than the cap.
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        let crowd: Vec<Open> = (0..if crowded { CROWDED + 1 } else { 0 })
-            .map(|_| Open::new())
-            .collect();
-        let mut capped = CappedReads(receiver);
-        let (mut got, mut largest) = (Vec::new(), 0);
-        let mut buf = vec![0u8; 64 * 1024];
+        (receiver, writer)
+    }
+
+    /// Reads everything through `capped`, with the size of each read.
+    async fn read_all(capped: &mut CappedReads) -> (Vec<u8>, Vec<usize>) {
+        let (mut got, mut reads) = (Vec::new(), Vec::new());
+        let mut buf = vec![0u8; 1 << 20];
         loop {
             let n = capped.read(&mut buf).await.unwrap();
             if n == 0 {
-                break;
+                return (got, reads);
             }
-            largest = largest.max(n);
+            reads.push(n);
             got.extend_from_slice(&buf[..n]);
         }
-        writer.await.unwrap();
-        drop(crowd);
-        (got, largest)
     }
 
     #[tokio::test]
-    async fn reads_are_capped_lower_while_crowded_and_nothing_is_lost() {
-        let sent: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
-        let (got, largest) = read_through(&sent, false).await;
+    async fn reads_double_within_the_budget_and_give_it_back() {
+        let sent: Vec<u8> = (0..400_000u32).map(|i| (i % 251) as u8).collect();
+        // Room for one connection to grow from 8 to 64 KiB, not two.
+        let budget = held(64 * 1024) + 100;
+        let reads: &'static Reads = Box::leak(Box::new(Reads::new(64 * 1024, budget)));
+
+        let (stream, writer) = sending(&sent).await;
+        let mut first = CappedReads::with(stream, reads);
+        let (got, sizes) = read_all(&mut first).await;
+        writer.await.unwrap();
+        assert_eq!(got, sent, "nothing lost or reordered");
+        assert_eq!(
+            sizes[..4],
+            [8191, 16383, 32767, 65535],
+            "each full read doubles the cap"
+        );
+        assert_eq!(sizes.iter().max(), Some(&65535), "never past the read size");
+        assert_eq!(reads.left.load(Ordering::Relaxed), 100, "held while open");
+
+        let (stream, writer) = sending(&sent).await;
+        let mut second = CappedReads::with(stream, reads);
+        let (got, sizes) = read_all(&mut second).await;
+        writer.await.unwrap();
         assert_eq!(got, sent);
-        assert_eq!(largest, READ_SIZE - 1, "reads fill the cap, and no more");
-        let (got, largest) = read_through(&sent, true).await;
-        assert_eq!(got, sent);
-        assert_eq!(largest, READ_SIZE / 2 - 1, "crowded reads take half");
+        assert_eq!(
+            sizes.iter().max(),
+            Some(&8191),
+            "no budget left: 8 KiB reads"
+        );
+
+        drop(first);
+        drop(second);
+        assert_eq!(reads.left.load(Ordering::Relaxed), budget, "all given back");
+        let (stream, writer) = sending(&sent).await;
+        let (_, sizes) = read_all(&mut CappedReads::with(stream, reads)).await;
+        writer.await.unwrap();
+        assert_eq!(
+            sizes.iter().max(),
+            Some(&65535),
+            "a new connection grows again"
+        );
     }
 }

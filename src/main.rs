@@ -64,7 +64,10 @@ async fn run(config: Config) -> Result<(), BoxError> {
         0 => std::thread::available_parallelism().map_or(1, usize::from),
         n => n,
     };
-    faas_ecs::io::set_read_size(config.server.read_size as usize);
+    faas_ecs::io::set_reads(
+        config.server.read_size as usize,
+        config.server.read_budget as usize,
+    );
     let app = App::build(config, &sdk).await?;
     let connections = app.connection_limit();
     let (stop, stopped) = tokio::sync::watch::channel(false);

@@ -161,6 +161,8 @@ mod tests {
             ("--read-size=12000", "FAAS_ECS_READ_SIZE"),
             ("--read-size=4096", "FAAS_ECS_READ_SIZE"),
             ("--read-size=2097152", "FAAS_ECS_READ_SIZE"),
+            ("--read-budget=-1", "FAAS_ECS_READ_BUDGET"),
+            ("--read-budget=2147483648", "FAAS_ECS_READ_BUDGET"),
             ("--subnets=vpc-1", "FAAS_ECS_SUBNETS"),
             ("--security-groups=subnet-1", "FAAS_ECS_SECURITY_GROUPS"),
             (

@@ -7,7 +7,7 @@ use std::time::Duration;
 use super::parse;
 use crate::server::{ConnectionLimit, Options};
 
-/// A read size as `io::set_read_size` takes it, up to 1 MiB.
+/// A read size as `io::set_reads` takes it, up to 1 MiB.
 fn parse_read_size(text: &str) -> Result<u32, String> {
     const MAX: usize = 1 << 20;
     let size: usize = text.parse().map_err(|e| format!("{e}"))?;
@@ -82,11 +82,15 @@ pub struct Server {
     pub max_request_head: u32,
 
     /// Largest single read of a connection, client's or function's, in bytes: a power of two
-    /// from 8 KiB to 1 MiB. What each connection holds of a body in flight is about that much per
-    /// side; past 64 open connections reads take half (at least 8 KiB). Larger moves large bodies
-    /// with less CPU, for more memory.
-    #[arg(long, env = "FAAS_ECS_READ_SIZE", value_name = "FAAS_ECS_READ_SIZE", default_value_t = 16384, value_parser = parse_read_size)]
+    /// from 8 KiB to 1 MiB. Reads start at 8 KiB and double while they fill, up to this, within
+    /// the read budget. Larger moves large bodies with less CPU.
+    #[arg(long, env = "FAAS_ECS_READ_SIZE", value_name = "FAAS_ECS_READ_SIZE", default_value_t = crate::io::READ_SIZE as u32, value_parser = parse_read_size)]
     pub read_size: u32,
+
+    /// Bytes that connections' reads may hold beyond 8 KiB each, in all: a connection that grows
+    /// its reads takes from it, and gives back when it closes. 0: every read under 8 KiB.
+    #[arg(long, env = "FAAS_ECS_READ_BUDGET", value_name = "FAAS_ECS_READ_BUDGET", default_value_t = crate::io::READ_BUDGET as u32, value_parser = clap::value_parser!(u32).range(0..=1 << 30))]
+    pub read_budget: u32,
 }
 
 impl Server {

@@ -45,7 +45,7 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 const IDLE_PER_TASK: usize = 64;
 
 /// Connections to tasks, whose reads are capped like the server's (see io.rs): a function's answer
-/// moves in chunks of under 8 KiB per connection, whatever its size.
+/// moves in chunks of at most the read size, however large it is.
 type Connector = MapResponse<HttpConnector, fn(TokioIo<TcpStream>) -> TokioIo<CappedReads>>;
 
 pub struct Proxy {
@@ -61,7 +61,7 @@ impl Proxy {
         connector.set_nodelay(true);
         connector.set_connect_timeout(Some(CONNECT_TIMEOUT));
         let connector: Connector =
-            connector.map_response(|io| TokioIo::new(CappedReads(io.into_inner())));
+            connector.map_response(|io| TokioIo::new(CappedReads::new(io.into_inner())));
         let client = Client::builder(TokioExecutor::new())
             .pool_idle_timeout(Duration::from_secs(90))
             .pool_max_idle_per_host(IDLE_PER_TASK)

@@ -26,7 +26,7 @@ use self::body::read_whole_body;
 use self::busy_poll::{Activity, busy_poll};
 pub use self::limit::{ConnectionLimit, HURRIED_READ_TIMEOUT};
 use crate::handlers::invoke;
-use crate::io::{CappedReads, Open};
+use crate::io::CappedReads;
 use crate::model::shared::INVOKE_PREFIX;
 use crate::proxy::ProxyBody;
 use crate::routes::router;
@@ -125,10 +125,10 @@ pub async fn serve(
         };
         let (open, mut stop) = (open.clone(), stop.clone());
         tokio::spawn(async move {
-            let (_place, _open) = (place, Open::new());
+            let _place = place;
             // hyper-util's GracefulShutdown cannot watch a connection with upgrades: stopped here.
             let connection = http
-                .serve_connection(TokioIo::new(CappedReads(stream)), service)
+                .serve_connection(TokioIo::new(CappedReads::new(stream)), service)
                 .with_upgrades();
             tokio::pin!(connection);
             let ended = tokio::select! {

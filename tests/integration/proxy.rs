@@ -419,6 +419,148 @@ async fn ten_mib_go_through_both_ways_as_a_stream() {
     assert_eq!(total, 10 * MIB);
 }
 
+/// Bytes that differ at every offset, so that a lost, repeated or reordered chunk shows.
+fn pattern(len: usize) -> Vec<u8> {
+    (0..len)
+        .map(|i| (i % 251) as u8 ^ (i >> 16) as u8)
+        .collect()
+}
+
+#[tokio::test]
+async fn ten_mib_with_a_length_arrive_byte_for_byte_both_ways() {
+    // The function answers with what it received, reversed: a Content-Length body each way.
+    let reverse = |request: Request| async move {
+        let mut body = request
+            .into_body()
+            .collect()
+            .await
+            .unwrap()
+            .to_bytes()
+            .to_vec();
+        body.reverse();
+        body
+    };
+    let upstream = spawn(Router::new().fallback(any(reverse))).await;
+    let p = provider(&[("big", vec![upstream])], Duration::from_secs(30)).await;
+    let sent = pattern(10 * 1024 * 1024);
+    let answer = fetch(
+        Method::POST,
+        format!("http://{p}/function/big"),
+        &[],
+        sent.clone(),
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::OK);
+    assert_eq!(
+        answer.headers["content-length"],
+        sent.len().to_string().as_str()
+    );
+    let mut expected = sent;
+    expected.reverse();
+    assert!(
+        answer.body == expected,
+        "the answer differs from what the function sent"
+    );
+}
+
+/// How many bytes `counter` reached once it stopped growing for half a second.
+async fn settled(counter: &AtomicUsize) -> usize {
+    let mut last = usize::MAX;
+    loop {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let now = counter.load(Ordering::SeqCst);
+        if now == last {
+            return now;
+        }
+        last = now;
+    }
+}
+
+// What one side sends while the other reads nothing is bounded by the sockets' buffers (up to
+// about 9 MiB here, more with other autotuning) and what the provider holds: a proxy that read
+// ahead without bound would take all 1 GiB.
+const ON_OFFER: usize = 1 << 30;
+const AT_MOST: usize = 48 * 1024 * 1024;
+
+#[tokio::test]
+async fn a_caller_that_stops_reading_stops_the_function_s_answer() {
+    let produced = Arc::new(AtomicUsize::new(0));
+    let counter = produced.clone();
+    let endless = move |_: Request| {
+        let counter = counter.clone();
+        async move {
+            let chunks = futures::stream::iter(0..ON_OFFER / 65536).map(move |_| {
+                counter.fetch_add(65536, Ordering::SeqCst);
+                Ok::<_, Infallible>(Bytes::from(vec![b'z'; 65536]))
+            });
+            Body::from_stream(chunks)
+        }
+    };
+    let upstream = spawn(Router::new().fallback(any(endless))).await;
+    let p = provider(&[("endless", vec![upstream])], Duration::from_secs(30)).await;
+    let mut caller = TcpStream::connect(p).await.unwrap();
+    caller
+        .write_all(b"GET /function/endless HTTP/1.1\r\nHost: p\r\n\r\n")
+        .await
+        .unwrap();
+    let mut head = [0u8; 12];
+    caller.read_exact(&mut head).await.unwrap();
+    assert_eq!(&head, b"HTTP/1.1 200");
+    // The caller reads nothing more.
+    let held = settled(&produced).await;
+    assert!(held > 0, "the function started answering");
+    assert!(
+        held < AT_MOST,
+        "the function sent {held} bytes to a caller that reads nothing"
+    );
+}
+
+#[tokio::test]
+async fn a_function_that_stops_reading_stops_the_caller_s_body() {
+    let (got_head, head_seen) = tokio::sync::oneshot::channel::<()>();
+    let got_head = Arc::new(std::sync::Mutex::new(Some(got_head)));
+    let stalled = move |_: Request| {
+        let got_head = got_head.clone();
+        async move {
+            if let Some(tx) = got_head.lock().unwrap().take() {
+                let _ = tx.send(());
+            }
+            // Never reads the body.
+            std::future::pending::<()>().await;
+            StatusCode::OK
+        }
+    };
+    let upstream = spawn(Router::new().fallback(any(stalled))).await;
+    let p = provider(&[("stalled", vec![upstream])], Duration::from_secs(60)).await;
+    let mut caller = TcpStream::connect(p).await.unwrap();
+    caller
+        .write_all(
+            format!(
+                "POST /function/stalled HTTP/1.1\r\nHost: p\r\nContent-Length: {ON_OFFER}\r\n\r\n"
+            )
+            .as_bytes(),
+        )
+        .await
+        .unwrap();
+    let sent = Arc::new(AtomicUsize::new(0));
+    let writer = tokio::spawn({
+        let sent = sent.clone();
+        async move {
+            let chunk = vec![b'w'; 65536];
+            while caller.write_all(&chunk).await.is_ok() {
+                sent.fetch_add(chunk.len(), Ordering::SeqCst);
+            }
+        }
+    });
+    head_seen.await.unwrap();
+    let held = settled(&sent).await;
+    writer.abort();
+    assert!(
+        held < AT_MOST,
+        "the caller sent {held} bytes to a function that reads nothing"
+    );
+}
+
 #[tokio::test]
 async fn websocket_upgrades_pass_through() {
     // An upstream that accepts any upgrade and then echoes bytes.
