@@ -27,7 +27,7 @@ use tokio::net::TcpStream;
 pub const READ_SIZE: usize = 64 * 1024;
 
 /// The default read budget (`FAAS_ECS_READ_BUDGET`), in bytes.
-pub const READ_BUDGET: usize = 2 * 1024 * 1024;
+pub const READ_BUDGET: usize = 1024 * 1024;
 
 /// The smallest read size: hyper's first read buffer, where every connection starts.
 pub const MIN_READ_SIZE: usize = 8 * 1024;
