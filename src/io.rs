@@ -9,9 +9,10 @@
 //! Each connection's reads start under 8 KiB. A read that fills its cap doubles the cap, up to the
 //! read size (`FAAS_ECS_READ_SIZE`), if the read budget (`FAAS_ECS_READ_BUDGET`), shared by the
 //! whole process, still has the bytes the larger buffers take (two per connection: see [`held`]);
-//! the connection gives them back when it closes. So what larger reads hold adds up to the budget at most, however many connections
-//! are open: with few, each moves a large body in large reads (fewer reads, writes and wake-ups);
-//! with many, the first to carry large bodies get them and the rest read 8 KiB at a time.
+//! the connection gives them back when it closes. So what larger reads hold adds up to the budget
+//! at most, however many connections are open: with few, each moves a large body in large reads
+//! (fewer reads, writes and wake-ups); with many, the first to carry large bodies get them and the
+//! rest read 8 KiB at a time.
 
 use std::io;
 use std::pin::Pin;
@@ -35,7 +36,7 @@ pub const MIN_READ_SIZE: usize = 8 * 1024;
 /// How far reads may grow: the largest read size, and a budget shared by the connections that
 /// use it.
 #[derive(Debug)]
-pub struct Reads {
+struct Reads {
     /// A power of two.
     size: AtomicUsize,
     /// What is left of the budget, in bytes.
@@ -43,7 +44,7 @@ pub struct Reads {
 }
 
 impl Reads {
-    pub const fn new(size: usize, budget: usize) -> Self {
+    const fn new(size: usize, budget: usize) -> Self {
         Self {
             size: AtomicUsize::new(size),
             left: AtomicUsize::new(budget),
@@ -98,7 +99,8 @@ impl CappedReads {
 
     /// After a read that filled the cap: doubles it if the budget has the bytes.
     fn grow(&mut self) {
-        if self.cap < self.reads.size.load(Ordering::Relaxed) && self.reads.take(2 * self.cap) {
+        let more = held(2 * self.cap) - held(self.cap);
+        if self.cap < self.reads.size.load(Ordering::Relaxed) && self.reads.take(more) {
             self.cap *= 2;
         }
     }
