@@ -337,3 +337,30 @@ def test_versions_allow_the_provider_majors_the_schema_is_for():
     versions = (TERRAFORM / "versions.tf").read_text()
     assert re.search(r'source\s*=\s*"hashicorp/aws"\s*#[^\n]*\n\s*version\s*=\s*"~> 6\.0"', versions), versions
     assert re.search(r'source\s*=\s*"hashicorp/random"\s*\n\s*version\s*=\s*"~> 3\.5"', versions), versions
+
+
+# The schema packages carry no deprecation marks, so these are kept by hand: attributes that
+# provider 6.x deprecates (a warning on every plan) and what replaces them.
+DEPRECATED_READS = {
+    r"data\.aws_region\.[a-z_0-9]+(\[[^\]]*\])?\.name\b": "data.aws_region's name (6.0): read .region",
+}
+
+
+def deprecated_reads(folder):
+    found = []
+    for path in tf_files(folder):
+        text = path.read_text()
+        for pattern, why in DEPRECATED_READS.items():
+            found += [f"{path.name}: {m.group(0)}: {why}" for m in re.finditer(pattern, text)]
+    return found
+
+
+@pytest.mark.parametrize("folder", [TERRAFORM, LOCALSTACK], ids=["module and examples", "localstack"])
+def test_nothing_deprecated_in_provider_6_is_read(folder):
+    assert deprecated_reads(folder) == []
+
+
+def test_a_deprecated_read_is_found(tmp_path):
+    (tmp_path / "main.tf").write_text('locals { r = data.aws_region.current.name }\n')
+    assert deprecated_reads(tmp_path) == [
+        "main.tf: data.aws_region.current.name: data.aws_region's name (6.0): read .region"]
