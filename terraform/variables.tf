@@ -82,7 +82,7 @@ variable "faas_ecs_busy_poll" {
 variable "gateway_image" {
   description = "The OpenFaaS gateway image."
   type        = string
-  default     = "ghcr.io/openfaas/gateway:0.27.12"
+  default     = "ghcr.io/openfaas/gateway:0.27.14"
 }
 
 variable "prometheus_image" {
