@@ -5,51 +5,37 @@
 
 mod body;
 mod headers;
+mod pool;
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::{Body, Bytes};
 use axum::http::header::{self, HeaderValue};
-use axum::http::uri::{self, PathAndQuery, Scheme};
+use axum::http::uri::PathAndQuery;
 use axum::http::{Request, Response, StatusCode, Uri, Version};
 use axum::response::IntoResponse;
 use http_body::{Body as _, Frame};
 use http_body_util::{BodyExt, Either};
 use hyper::body::Incoming;
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-use tokio::net::TcpStream;
-use tower::ServiceExt;
-use tower::util::MapResponse;
+use hyper_util::rt::TokioIo;
 
 use self::body::Reclaimable;
 pub use self::headers::forwarded_for;
 use self::headers::{framing_error, is_upgrade, strip_hop_by_hop, upstream_headers};
+use self::pool::{Exchange, Pool};
 use crate::error::{Error, ProxyError};
-use crate::io::CappedReads;
 use crate::model::FunctionId;
 use crate::resolver::{Endpoints, Resolver};
 use crate::scaling::meter::{InFlight, Metered};
 use crate::scaling::wake::{ColdStart, Unready};
 
 /// A function's answer streamed as it comes, or one the provider made.
-pub type ProxyBody = Either<Metered<Incoming>, Body>;
-
-// A task that is gone in a VPC does not refuse connections, it never answers: give up on it soon.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
-/// Idle connections kept to one task. Under steady load a connection is idle only between two
-/// requests, while a burst from zero, whose held requests all go to the first ready task at once,
-/// would leave thousands open (about 20 KiB each) for the idle timeout.
-const IDLE_PER_TASK: usize = 64;
-
-/// Connections to tasks, whose reads are capped like the server's (see io.rs): a function's answer
-/// moves in chunks of at most the read size, however large it is.
-type Connector = MapResponse<HttpConnector, fn(TokioIo<TcpStream>) -> TokioIo<CappedReads>>;
+pub type ProxyBody = Either<Metered<Exchange>, Body>;
 
 pub struct Proxy {
-    client: Client<Connector, Reclaimable>,
+    /// This serving thread's connections to tasks.
+    pool: Arc<Pool>,
     resolver: Arc<dyn Resolver>,
     timeout: Duration,
 }
@@ -57,18 +43,8 @@ pub struct Proxy {
 impl Proxy {
     /// `timeout`: longest wait for a function's response headers (`write_timeout`).
     pub fn new(resolver: Arc<dyn Resolver>, timeout: Duration) -> Self {
-        let mut connector = HttpConnector::new();
-        connector.set_nodelay(true);
-        connector.set_connect_timeout(Some(CONNECT_TIMEOUT));
-        let connector: Connector =
-            connector.map_response(|io| TokioIo::new(CappedReads::new(io.into_inner())));
-        let client = Client::builder(TokioExecutor::new())
-            .pool_idle_timeout(Duration::from_secs(90))
-            .pool_max_idle_per_host(IDLE_PER_TASK)
-            .pool_timer(TokioTimer::new())
-            .build(connector);
         Self {
-            client,
+            pool: Arc::default(),
             resolver,
             timeout,
         }
@@ -114,14 +90,9 @@ impl Proxy {
         let attempts = endpoints.len();
         for (attempt, endpoint) in endpoints.rotation().enumerate() {
             let addr = endpoint.addr;
-            let mut uri = uri::Parts::default();
-            uri.scheme = Some(Scheme::HTTP);
-            uri.authority = Some(endpoint.authority.clone());
-            uri.path_and_query = Some(path_and_query.clone());
-            let uri = Uri::from_parts(uri).expect("scheme, authority and path make a URI");
             let mut upstream = Request::new(body.clone());
             *upstream.method_mut() = method.clone();
-            *upstream.uri_mut() = uri;
+            *upstream.uri_mut() = Uri::from(path_and_query.clone());
             *upstream.version_mut() = Version::HTTP_11;
             // Only a request that may be retried needs its headers again.
             let last = attempt + 1 == attempts;
@@ -134,7 +105,14 @@ impl Proxy {
             upstream
                 .headers_mut()
                 .insert(header::HOST, endpoint.host.clone());
-            match tokio::time::timeout(self.timeout, self.client.request(upstream)).await {
+            let answer = async {
+                if upgrade.is_some() {
+                    pool::upgrade(addr, upstream).await
+                } else {
+                    self.pool.request(addr, upstream).await
+                }
+            };
+            match tokio::time::timeout(self.timeout, answer).await {
                 Err(_) => {
                     return internal(ProxyError::Timeout(id.clone()));
                 }
@@ -143,7 +121,7 @@ impl Proxy {
                     // Another task may take a request none of which went out: one whose connection
                     // failed, or a safe one whose pooled connection the task closed (it stopped).
                     let unsent = !body.started();
-                    let retry = unsent && (e.is_connect() || method.is_safe());
+                    let retry = unsent && (e.unsent() || method.is_safe());
                     tracing::debug!(function.name = %id.name, function.namespace = %id.namespace, upstream = %addr, error = %e, retry, "upstream failed");
                     last_error = Some(e);
                     if !retry {
@@ -214,7 +192,7 @@ fn internal(error: ProxyError) -> Response<ProxyBody> {
 }
 
 fn downstream(
-    mut response: Response<Incoming>,
+    mut response: Response<Exchange>,
     upgrade: Option<hyper::upgrade::OnUpgrade>,
     mut in_flight: Option<InFlight>,
 ) -> Response<ProxyBody> {
