@@ -1,7 +1,8 @@
 //! The invocation proxy: `/function/<name>/<rest>` goes to `http://<task>:<port>/<rest>`.
 //! Bodies stream both ways, redirects are passed back, upgrades (WebSocket) are spliced, and a
 //! connection that fails before any byte of the request was sent is retried on another task.
-//! Header rules are in [`headers`], the replayable request body in [`body`].
+//! Header rules are in [`headers`], the replayable request body in [`body`], connections to
+//! tasks in [`pool`].
 
 mod body;
 mod headers;

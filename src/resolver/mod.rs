@@ -13,7 +13,6 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use async_trait::async_trait;
 use axum::http::HeaderValue;
-use axum::http::uri::Authority;
 
 use crate::model::FunctionId;
 
@@ -33,12 +32,11 @@ pub enum ResolverError {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Endpoints(Arc<[Endpoint]>);
 
-/// A task's address, also as the URI authority and Host header a request to it carries, made
-/// once per answer instead of once per request.
+/// A task's address, also as the Host header a request to it carries, made once per answer
+/// instead of once per request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Endpoint {
     pub addr: SocketAddr,
-    pub authority: Authority,
     pub host: HeaderValue,
 }
 
@@ -48,12 +46,9 @@ impl Endpoints {
             addrs
                 .into_iter()
                 .map(|addr| {
-                    let text = addr.to_string();
-                    Endpoint {
-                        addr,
-                        host: HeaderValue::try_from(&text).expect("an address is a header value"),
-                        authority: Authority::try_from(text).expect("an address is an authority"),
-                    }
+                    let host = HeaderValue::try_from(addr.to_string())
+                        .expect("an address is a header value");
+                    Endpoint { addr, host }
                 })
                 .collect(),
         )
@@ -116,7 +111,6 @@ mod tests {
         assert_eq!(first.len(), 2);
         assert_ne!(first[0], first[1]);
         assert_ne!(first[0], second[0]);
-        assert_eq!(first[0].authority.as_str(), first[0].addr.to_string());
         assert_eq!(first[0].host, first[0].addr.to_string());
         assert!(Endpoints::default().rotation().next().is_none());
     }

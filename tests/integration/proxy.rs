@@ -728,3 +728,107 @@ async fn malformed_framing_is_a_400_and_never_reaches_the_function() {
     let answer = String::from_utf8_lossy(&answer);
     assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
 }
+
+/// A task that keeps connections alive, counting them; with `idle_close`, it closes a connection
+/// left idle that long, as a function's server times idle connections out.
+async fn counting_task(idle_close: Option<Duration>) -> (SocketAddr, Arc<AtomicUsize>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let accepted = Arc::new(AtomicUsize::new(0));
+    let count = accepted.clone();
+    tokio::spawn(async move {
+        loop {
+            let (mut stream, _) = listener.accept().await.unwrap();
+            count.fetch_add(1, Ordering::Relaxed);
+            tokio::spawn(async move {
+                let mut buf = Vec::new();
+                loop {
+                    // One request: its head, then as many bytes as its length says.
+                    let head_end = loop {
+                        if let Some(at) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                            break at + 4;
+                        }
+                        let mut chunk = [0u8; 4096];
+                        let read = match idle_close.filter(|_| buf.is_empty()) {
+                            Some(after) => {
+                                match tokio::time::timeout(after, stream.read(&mut chunk)).await {
+                                    Ok(read) => read,
+                                    Err(_) => return,
+                                }
+                            }
+                            None => stream.read(&mut chunk).await,
+                        };
+                        match read {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                        }
+                    };
+                    let head = String::from_utf8_lossy(&buf[..head_end]).to_lowercase();
+                    let length: usize = head
+                        .lines()
+                        .find_map(|l| l.strip_prefix("content-length:"))
+                        .map_or(0, |v| v.trim().parse().unwrap());
+                    while buf.len() < head_end + length {
+                        let mut chunk = [0u8; 4096];
+                        match stream.read(&mut chunk).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                        }
+                    }
+                    buf.drain(..head_end + length);
+                    let answer = b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok";
+                    if stream.write_all(answer).await.is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    (addr, accepted)
+}
+
+#[tokio::test]
+async fn connections_to_a_task_are_reused_and_one_it_closed_while_idle_is_replaced() {
+    let (kept, kept_count) = counting_task(None).await;
+    let (closing, closing_count) = counting_task(Some(Duration::from_millis(50))).await;
+    let p = provider(
+        &[("kept", vec![kept]), ("closing", vec![closing])],
+        Duration::from_secs(5),
+    )
+    .await;
+    let post = |name: &'static str| {
+        fetch(
+            Method::POST,
+            format!("http://{p}/function/{name}"),
+            &[],
+            Body::from("not to be sent twice"),
+        )
+    };
+    for _ in 0..20 {
+        let answer = post("kept").await;
+        assert_eq!(
+            (answer.status, &answer.body[..]),
+            (StatusCode::OK, &b"ok"[..])
+        );
+    }
+    assert_eq!(
+        kept_count.load(Ordering::Relaxed),
+        1,
+        "one connection, read to the end of each answer and reused"
+    );
+    for _ in 0..5 {
+        // Long enough for the task to close the connection the last request left idle.
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let answer = post("closing").await;
+        assert_eq!(
+            (answer.status, &answer.body[..]),
+            (StatusCode::OK, &b"ok"[..]),
+            "a POST is never sent on a connection the task closed"
+        );
+    }
+    assert_eq!(
+        closing_count.load(Ordering::Relaxed),
+        5,
+        "each closed connection found closed and replaced"
+    );
+}
