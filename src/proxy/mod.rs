@@ -120,7 +120,8 @@ impl Proxy {
                 Ok(Ok(response)) => return downstream(response, upgrade, in_flight),
                 Ok(Err(e)) => {
                     // Another task may take a request none of which went out: one whose connection
-                    // failed, or a safe one whose pooled connection the task closed (it stopped).
+                    // failed or closed before it was sent, or a safe one whose pooled connection
+                    // the task closed (it stopped).
                     let unsent = !body.started();
                     let retry = unsent && (e.unsent() || method.is_safe());
                     tracing::debug!(function.name = %id.name, function.namespace = %id.namespace, upstream = %addr, error = %e, retry, "upstream failed");
