@@ -1,8 +1,9 @@
 //! Connections to tasks, kept by the proxy and driven by the exchange that uses them, with no task
 //! of their own. A function's answer is read when the client's connection asks for more of it, in
-//! the same task: whatever the socket already holds is handed on at once, and hyper's server
-//! queues what a body hands it before writing, so a large answer goes out in a few large writes
-//! while every read stays small (io.rs). A connection idle in the pool holds no task and no timer.
+//! the same task: no other task is woken for each chunk, and what the socket already holds is
+//! handed on at once, so hyper's server queues several chunks (up to its buffer size) and writes
+//! them together, however small the reads are (io.rs). A connection idle in the pool holds no
+//! task and no timer.
 
 use std::collections::HashMap;
 use std::future::poll_fn;
