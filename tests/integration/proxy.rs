@@ -729,18 +729,35 @@ async fn malformed_framing_is_a_400_and_never_reaches_the_function() {
     assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
 }
 
-/// A task that keeps connections alive, counting them; with `idle_close`, it closes a connection
-/// left idle that long, as a function's server times idle connections out.
-async fn counting_task(idle_close: Option<Duration>) -> (SocketAddr, Arc<AtomicUsize>) {
+/// Connections a task took, and how many of them have ended.
+#[derive(Default)]
+struct Connections {
+    accepted: AtomicUsize,
+    ended: AtomicUsize,
+}
+
+/// A task that keeps connections alive, answering `answer_len` bytes of `x` to every request and
+/// counting connections; with `idle_close`, it closes a connection left idle that long, as a
+/// function's server times idle connections out.
+async fn counting_task(
+    idle_close: Option<Duration>,
+    answer_len: usize,
+) -> (SocketAddr, Arc<Connections>) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let accepted = Arc::new(AtomicUsize::new(0));
-    let count = accepted.clone();
+    let connections = Arc::new(Connections::default());
+    let counts = connections.clone();
+    let mut answer =
+        format!("HTTP/1.1 200 OK\r\ncontent-length: {answer_len}\r\n\r\n").into_bytes();
+    answer.resize(answer.len() + answer_len, b'x');
+    let answer = Bytes::from(answer);
     tokio::spawn(async move {
         loop {
             let (mut stream, _) = listener.accept().await.unwrap();
-            count.fetch_add(1, Ordering::Relaxed);
+            counts.accepted.fetch_add(1, Ordering::Relaxed);
+            let (counts, answer) = (counts.clone(), answer.clone());
             tokio::spawn(async move {
+                let _ended = Ended(counts);
                 let mut buf = Vec::new();
                 loop {
                     // One request: its head, then as many bytes as its length says.
@@ -776,21 +793,29 @@ async fn counting_task(idle_close: Option<Duration>) -> (SocketAddr, Arc<AtomicU
                         }
                     }
                     buf.drain(..head_end + length);
-                    let answer = b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok";
-                    if stream.write_all(answer).await.is_err() {
+                    if stream.write_all(&answer).await.is_err() {
                         return;
                     }
                 }
             });
         }
     });
-    (addr, accepted)
+    (addr, connections)
+}
+
+/// Counts a connection ended when its handler returns.
+struct Ended(Arc<Connections>);
+
+impl Drop for Ended {
+    fn drop(&mut self) {
+        self.0.ended.fetch_add(1, Ordering::Relaxed);
+    }
 }
 
 #[tokio::test]
 async fn connections_to_a_task_are_reused_and_one_it_closed_while_idle_is_replaced() {
-    let (kept, kept_count) = counting_task(None).await;
-    let (closing, closing_count) = counting_task(Some(Duration::from_millis(50))).await;
+    let (kept, kept_count) = counting_task(None, 2).await;
+    let (closing, closing_count) = counting_task(Some(Duration::from_millis(50)), 2).await;
     let p = provider(
         &[("kept", vec![kept]), ("closing", vec![closing])],
         Duration::from_secs(5),
@@ -808,11 +833,11 @@ async fn connections_to_a_task_are_reused_and_one_it_closed_while_idle_is_replac
         let answer = post("kept").await;
         assert_eq!(
             (answer.status, &answer.body[..]),
-            (StatusCode::OK, &b"ok"[..])
+            (StatusCode::OK, &b"xx"[..])
         );
     }
     assert_eq!(
-        kept_count.load(Ordering::Relaxed),
+        kept_count.accepted.load(Ordering::Relaxed),
         1,
         "one connection, read to the end of each answer and reused"
     );
@@ -822,13 +847,46 @@ async fn connections_to_a_task_are_reused_and_one_it_closed_while_idle_is_replac
         let answer = post("closing").await;
         assert_eq!(
             (answer.status, &answer.body[..]),
-            (StatusCode::OK, &b"ok"[..]),
+            (StatusCode::OK, &b"xx"[..]),
             "a POST is never sent on a connection the task closed"
         );
     }
     assert_eq!(
-        closing_count.load(Ordering::Relaxed),
+        closing_count.accepted.load(Ordering::Relaxed),
         5,
         "each closed connection found closed and replaced"
     );
+}
+
+#[tokio::test]
+async fn a_connection_whose_answer_was_left_unread_is_closed_not_reused() {
+    const LEN: usize = 4 << 20;
+    let (task, connections) = counting_task(None, LEN).await;
+    let p = provider(&[("large", vec![task])], Duration::from_secs(5)).await;
+    let mut caller = TcpStream::connect(p).await.unwrap();
+    caller
+        .write_all(b"GET /function/large HTTP/1.1\r\nhost: provider\r\n\r\n")
+        .await
+        .unwrap();
+    let mut first = vec![0u8; 64 * 1024];
+    caller.read_exact(&mut first).await.unwrap();
+    assert!(first.starts_with(b"HTTP/1.1 200 OK"));
+    // The caller goes away after the first bytes of 4 MiB.
+    drop(caller);
+    eventually(
+        "the provider closes its connection to the task",
+        Duration::from_secs(5),
+        async || connections.ended.load(Ordering::Relaxed) == 1,
+    )
+    .await;
+
+    let url = format!("http://{p}/function/large");
+    let answer = fetch(Method::GET, &url, &[], Body::empty()).await;
+    assert_eq!(answer.status, StatusCode::OK);
+    assert_eq!(answer.body.len(), LEN);
+    assert!(
+        answer.body.iter().all(|&b| b == b'x'),
+        "the whole answer, nothing of the last one"
+    );
+    assert_eq!(connections.accepted.load(Ordering::Relaxed), 2);
 }
