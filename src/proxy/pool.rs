@@ -33,7 +33,7 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 /// would leave thousands open (about 20 KiB each) for the idle timeout.
 const IDLE_PER_TASK: usize = 64;
 const IDLE_TIMEOUT: Duration = Duration::from_secs(90);
-/// How often connections idle past the timeout are closed.
+/// How often connections idle past the timeout, or closed by their task, are closed here.
 const SWEEP_EVERY: Duration = Duration::from_secs(30);
 
 type Io = TokioIo<CappedReads>;
@@ -170,7 +170,8 @@ impl Pool {
         }
     }
 
-    /// Starts, once, closing connections idle past the timeout, on the serving thread's runtime.
+    /// Starts, once, closing connections idle past the timeout or closed by their task, on the
+    /// serving thread's runtime.
     fn sweep_later(self: &Arc<Self>) {
         if self.sweeping.swap(true, Ordering::Relaxed) {
             return;
@@ -181,8 +182,12 @@ impl Pool {
             loop {
                 every.tick().await;
                 let Some(pool) = pool.upgrade() else { return };
+                // Nothing to wake: the request that takes a connection polls it again.
+                let mut cx = Context::from_waker(Waker::noop());
                 pool.lock().retain(|_, list| {
-                    list.retain(|idle| idle.since.elapsed() < IDLE_TIMEOUT);
+                    list.retain_mut(|idle| {
+                        idle.since.elapsed() < IDLE_TIMEOUT && idle.conn.ready(&mut cx)
+                    });
                     !list.is_empty()
                 });
             }
