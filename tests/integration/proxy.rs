@@ -46,6 +46,13 @@ async fn closed_port() -> SocketAddr {
     listener.local_addr().unwrap()
 }
 
+/// A caller on a raw socket to the provider that has sent `head` (and nothing more yet).
+async fn caller_sending(p: SocketAddr, head: impl AsRef<[u8]>) -> TcpStream {
+    let mut caller = TcpStream::connect(p).await.unwrap();
+    caller.write_all(head.as_ref()).await.unwrap();
+    caller
+}
+
 /// The provider's Prometheus text.
 async fn metrics_text(p: SocketAddr) -> String {
     fetch(
@@ -498,11 +505,7 @@ async fn a_caller_that_stops_reading_stops_the_function_s_answer() {
     };
     let upstream = spawn(Router::new().fallback(any(endless))).await;
     let p = provider(&[("endless", vec![upstream])], Duration::from_secs(30)).await;
-    let mut caller = TcpStream::connect(p).await.unwrap();
-    caller
-        .write_all(b"GET /function/endless HTTP/1.1\r\nHost: p\r\n\r\n")
-        .await
-        .unwrap();
+    let mut caller = caller_sending(p, b"GET /function/endless HTTP/1.1\r\nHost: p\r\n\r\n").await;
     let mut head = [0u8; 12];
     caller.read_exact(&mut head).await.unwrap();
     assert_eq!(&head, b"HTTP/1.1 200");
@@ -532,16 +535,11 @@ async fn a_function_that_stops_reading_stops_the_caller_s_body() {
     };
     let upstream = spawn(Router::new().fallback(any(stalled))).await;
     let p = provider(&[("stalled", vec![upstream])], Duration::from_secs(60)).await;
-    let mut caller = TcpStream::connect(p).await.unwrap();
-    caller
-        .write_all(
-            format!(
-                "POST /function/stalled HTTP/1.1\r\nHost: p\r\nContent-Length: {ON_OFFER}\r\n\r\n"
-            )
-            .as_bytes(),
-        )
-        .await
-        .unwrap();
+    let mut caller = caller_sending(
+        p,
+        format!("POST /function/stalled HTTP/1.1\r\nHost: p\r\nContent-Length: {ON_OFFER}\r\n\r\n"),
+    )
+    .await;
     let sent = Arc::new(AtomicUsize::new(0));
     let writer = tokio::spawn({
         let sent = sent.clone();
@@ -588,11 +586,7 @@ async fn websocket_upgrades_pass_through() {
         }
     });
     let p = provider(&[("ws", vec![upstream])], Duration::from_secs(5)).await;
-    let mut socket = TcpStream::connect(p).await.unwrap();
-    socket
-        .write_all(b"GET /function/ws/chat HTTP/1.1\r\nhost: gw\r\nconnection: Upgrade\r\nupgrade: websocket\r\nsec-websocket-version: 13\r\nsec-websocket-key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n")
-        .await
-        .unwrap();
+    let mut socket = caller_sending(p, b"GET /function/ws/chat HTTP/1.1\r\nhost: gw\r\nconnection: Upgrade\r\nupgrade: websocket\r\nsec-websocket-version: 13\r\nsec-websocket-key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n").await;
     let mut head = Vec::new();
     while !head.ends_with(b"\r\n\r\n") {
         head.push(socket.read_u8().await.unwrap());
@@ -863,11 +857,8 @@ async fn a_connection_whose_answer_was_left_unread_is_closed_not_reused() {
     const LEN: usize = 4 << 20;
     let (task, connections) = counting_task(None, LEN).await;
     let p = provider(&[("large", vec![task])], Duration::from_secs(5)).await;
-    let mut caller = TcpStream::connect(p).await.unwrap();
-    caller
-        .write_all(b"GET /function/large HTTP/1.1\r\nhost: provider\r\n\r\n")
-        .await
-        .unwrap();
+    let mut caller =
+        caller_sending(p, b"GET /function/large HTTP/1.1\r\nhost: provider\r\n\r\n").await;
     let mut first = vec![0u8; 64 * 1024];
     caller.read_exact(&mut first).await.unwrap();
     assert!(first.starts_with(b"HTTP/1.1 200 OK"));
