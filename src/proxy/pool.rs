@@ -150,12 +150,7 @@ impl Pool {
         })
         .await?;
         let pool = Arc::downgrade(self);
-        Ok(response.map(|body| Exchange {
-            body,
-            conn: Some(conn),
-            pool,
-            ended: false,
-        }))
+        Ok(response.map(|body| Exchange::new(body, Some(conn), pool)))
     }
 
     /// Keeps `conn`, whose last answer was read to its end, for the next request to its task.
@@ -173,7 +168,8 @@ impl Pool {
     /// Starts, once, closing connections idle past the timeout or closed by their task, on the
     /// serving thread's runtime.
     fn sweep_later(self: &Arc<Self>) {
-        if self.sweeping.swap(true, Ordering::Relaxed) {
+        // Read first: every request comes here, and only the first one needs to write.
+        if self.sweeping.load(Ordering::Relaxed) || self.sweeping.swap(true, Ordering::Relaxed) {
             return;
         }
         let pool = Arc::downgrade(self);
@@ -248,12 +244,7 @@ pub async fn upgrade(
     });
     send.ready().await?;
     let response = send.send_request(request).await?;
-    Ok(response.map(|body| Exchange {
-        body,
-        conn: None,
-        pool: Weak::new(),
-        ended: false,
-    }))
+    Ok(response.map(|body| Exchange::new(body, None, Weak::new())))
 }
 
 /// A function's answer as it streams: reading it drives its connection, and once it has been read
@@ -263,6 +254,17 @@ pub struct Exchange {
     conn: Option<Conn>,
     pool: Weak<Pool>,
     ended: bool,
+}
+
+impl Exchange {
+    fn new(body: Incoming, conn: Option<Conn>, pool: Weak<Pool>) -> Self {
+        Self {
+            body,
+            conn,
+            pool,
+            ended: false,
+        }
+    }
 }
 
 impl Body for Exchange {
