@@ -10,9 +10,9 @@
 //! read size (`FAAS_ECS_READ_SIZE`), if the read budget (`FAAS_ECS_READ_BUDGET`), shared by the
 //! whole process, still has the bytes the larger buffers take (two per connection: see [`held`]);
 //! the connection gives them back when it closes. So what larger reads hold stays near the budget
-//! (BENCHMARKS.md: the allocator's slack comes on top), however many connections are open: with few, each moves a large body in large reads
-//! (fewer reads, writes and wake-ups); with many, the first to carry large bodies get them and the
-//! rest read 8 KiB at a time.
+//! (BENCHMARKS.md: the allocator's slack comes on top), however many connections are open: with
+//! few, each moves a large body in large reads (fewer reads, writes and wake-ups); with many, the
+//! first to carry large bodies get them and the rest read 8 KiB at a time.
 
 use std::io;
 use std::pin::Pin;
