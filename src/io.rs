@@ -13,6 +13,10 @@
 //! (BENCHMARKS.md: the allocator's slack comes on top), however many connections are open: with
 //! few, each moves a large body in large reads (fewer reads, writes and wake-ups); with many, the
 //! first to carry large bodies get them and the rest read 8 KiB at a time.
+//!
+//! A read that comes back short of what it asked for emptied the socket, so it also clears the
+//! stream's readiness: the next read waits for epoll instead of a `recv` that finds nothing (one
+//! per message on each side of the proxy; BENCHMARKS.md, "Reads that end at a short read").
 
 use std::io;
 use std::pin::Pin;
@@ -20,7 +24,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::{Context, Poll, ready};
 
 use bytes::BufMut;
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::io::{AsyncRead, AsyncWrite, Interest, ReadBuf};
 use tokio::net::TcpStream;
 
 /// The default read size (`FAAS_ECS_READ_SIZE`): reads take one byte less.
@@ -119,28 +123,38 @@ impl Drop for CappedReads {
 
 impl AsyncRead for CappedReads {
     fn poll_read(
-        mut self: Pin<&mut Self>,
+        self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
-        let most = self.cap - 1;
-        if buf.remaining() <= most {
-            return Pin::new(&mut self.stream).poll_read(cx, buf);
-        }
+        let this = self.get_mut();
+        let most = this.cap - 1;
         // Into the buffer as it is, uninitialised: what the read does not fill stays untouched,
         // and so out of the resident memory.
         let mut capped = BufMut::limit(buf, most);
+        let asked = capped.remaining_mut();
         loop {
-            ready!(self.stream.poll_read_ready(cx))?;
-            match self.stream.try_read_buf(&mut capped) {
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
-                Ok(read) => {
+            ready!(this.stream.poll_read_ready(cx))?;
+            let mut read = 0;
+            // A read short of what it asked for emptied the socket: answering `WouldBlock` to
+            // `try_io` clears the stream's readiness (unless an event came since the read began),
+            // so the next read waits for the kernel's word instead of a `recv` that finds nothing.
+            let result = this.stream.try_io(Interest::READABLE, || {
+                read = this.stream.try_read_buf(&mut capped)?;
+                if read > 0 && read < asked {
+                    return Err(io::ErrorKind::WouldBlock.into());
+                }
+                Ok(())
+            });
+            match result {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock && read == 0 => continue,
+                Err(e) if e.kind() != io::ErrorKind::WouldBlock => return Poll::Ready(Err(e)),
+                _ => {
                     if read == most {
-                        self.grow();
+                        this.grow();
                     }
                     return Poll::Ready(Ok(()));
                 }
-                Err(e) => return Poll::Ready(Err(e)),
             }
         }
     }
@@ -179,6 +193,7 @@ impl AsyncWrite for CappedReads {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
     /// A connection over loopback whose other end sends `sent` and closes.
@@ -212,6 +227,32 @@ mod tests {
             reads.push(n);
             got.extend_from_slice(&buf[..n]);
         }
+    }
+
+    #[tokio::test]
+    async fn a_short_read_clears_readiness_and_what_comes_next_is_read() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let mut sender = TcpStream::connect(listener.local_addr().unwrap())
+            .await
+            .unwrap();
+        let (receiver, _) = listener.accept().await.unwrap();
+        let mut capped = CappedReads::new(receiver);
+        let mut buf = [0u8; 64];
+
+        sender.write_all(b"first").await.unwrap();
+        assert_eq!(capped.read(&mut buf).await.unwrap(), 5);
+        let waiting = tokio::time::timeout(Duration::ZERO, capped.stream.readable()).await;
+        assert!(
+            waiting.is_err(),
+            "after a short read the stream waits for the kernel, with no recv to find it empty"
+        );
+
+        sender.write_all(b"second").await.unwrap();
+        let n = tokio::time::timeout(Duration::from_secs(5), capped.read(&mut buf))
+            .await
+            .expect("data sent after a short read wakes the reader")
+            .unwrap();
+        assert_eq!(&buf[..n], b"second");
     }
 
     #[tokio::test]
