@@ -147,15 +147,16 @@ impl AsyncRead for CappedReads {
                 Ok(())
             });
             match result {
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock && read == 0 => continue,
-                Err(e) if e.kind() != io::ErrorKind::WouldBlock => return Poll::Ready(Err(e)),
-                _ => {
-                    if read == most {
-                        this.grow();
-                    }
-                    return Poll::Ready(Ok(()));
-                }
+                Ok(()) => {}
+                // Short: the bytes are in and the readiness is cleared.
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock && read > 0 => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
+                Err(e) => return Poll::Ready(Err(e)),
             }
+            if read == most {
+                this.grow();
+            }
+            return Poll::Ready(Ok(()));
         }
     }
 }
