@@ -58,6 +58,9 @@ impl Failure {
 }
 
 /// A connection to a task: the handle requests go in by, and the future that moves its bytes.
+/// Always boxed: it moves with each request, from the pool to the exchange to the answer's body,
+/// and inline its ~760 bytes were copied at each move and took room in every client connection's
+/// future.
 struct Conn {
     send: http1::SendRequest<Reclaimable>,
     driver: http1::Connection<Io, Reclaimable>,
@@ -88,7 +91,7 @@ impl Conn {
 }
 
 struct Idle {
-    conn: Conn,
+    conn: Box<Conn>,
     since: Instant,
 }
 
@@ -127,7 +130,7 @@ impl Pool {
     }
 
     /// An idle connection to `addr` that takes a request now, if any.
-    async fn take(&self, addr: SocketAddr) -> Option<Conn> {
+    async fn take(&self, addr: SocketAddr) -> Option<Box<Conn>> {
         loop {
             let Idle { mut conn, since } = self.lock().get_mut(&addr).and_then(Vec::pop)?;
             if since.elapsed() < IDLE_TIMEOUT && poll_fn(|cx| Poll::Ready(conn.ready(cx))).await {
@@ -139,7 +142,7 @@ impl Pool {
     /// Sends `request` on `conn` and drives the connection until the answer's head is in.
     async fn exchange(
         self: &Arc<Self>,
-        mut conn: Conn,
+        mut conn: Box<Conn>,
         request: Request<Reclaimable>,
     ) -> Result<Response<Exchange>, hyper::client::conn::TrySendError<Request<Reclaimable>>> {
         let mut answer = std::pin::pin!(conn.send.try_send_request(request));
@@ -154,7 +157,7 @@ impl Pool {
     }
 
     /// Keeps `conn`, whose last answer was read to its end, for the next request to its task.
-    fn put_back(&self, conn: Conn) {
+    fn put_back(&self, conn: Box<Conn>) {
         let mut idle = self.lock();
         let list = idle.entry(conn.addr).or_default();
         if list.len() < IDLE_PER_TASK {
@@ -196,14 +199,14 @@ impl Pool {
 }
 
 /// A new connection to `addr`, ready for a request.
-async fn connect(addr: SocketAddr) -> Result<Conn, Failure> {
+async fn connect(addr: SocketAddr) -> Result<Box<Conn>, Failure> {
     let (send, driver) = open(addr).await?;
-    let mut conn = Conn {
+    let mut conn = Box::new(Conn {
         send,
         driver,
         closed: false,
         addr,
-    };
+    });
     // The handle takes a request only once the driver has run.
     poll_fn(|cx| {
         conn.drive(cx);
@@ -251,13 +254,13 @@ pub async fn upgrade(
 /// to its end the connection goes back to the pool.
 pub struct Exchange {
     body: Incoming,
-    conn: Option<Conn>,
+    conn: Option<Box<Conn>>,
     pool: Weak<Pool>,
     ended: bool,
 }
 
 impl Exchange {
-    fn new(body: Incoming, conn: Option<Conn>, pool: Weak<Pool>) -> Self {
+    fn new(body: Incoming, conn: Option<Box<Conn>>, pool: Weak<Pool>) -> Self {
         Self {
             body,
             conn,
