@@ -2,11 +2,12 @@
 //! Bodies stream both ways, redirects are passed back, upgrades (WebSocket) are spliced, and a
 //! connection that fails before any byte of the request was sent is retried on another task.
 //! Header rules are in [`headers`], the replayable request body in [`body`], connections to
-//! tasks in [`pool`].
+//! tasks in [`pool`], polled as [`signals`] says.
 
 mod body;
 mod headers;
 mod pool;
+mod signals;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -24,6 +24,7 @@ use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 
 use super::body::Reclaimable;
+use super::signals::Signals;
 use crate::io::CappedReads;
 
 // A task that is gone in a VPC does not refuse connections, it never answers: give up on it soon.
@@ -57,11 +58,17 @@ impl Failure {
     }
 }
 
-/// A connection to a task: the handle requests go in by, and the future that moves its bytes.
-/// Always boxed: it moves with each request, from the pool to the exchange to the answer's body,
-/// and inline its ~760 bytes were copied at each move and took room in every client connection's
-/// future.
+/// A connection to a task and the waker its parts are polled with. Always boxed: it moves with
+/// each request, from the pool to the exchange to the answer's body, and inline its ~760 bytes
+/// were copied at each move and took room in every client connection's future.
 struct Conn {
+    link: Link,
+    /// What its parts are polled with: signals between them do not wake the task.
+    signals: Signals,
+}
+
+/// The handle requests go in by, and the future that moves the connection's bytes.
+struct Link {
     send: http1::SendRequest<Reclaimable>,
     driver: http1::Connection<Io, Reclaimable>,
     /// The driver finished: the connection is closed, and its driver must not be polled again.
@@ -69,7 +76,7 @@ struct Conn {
     addr: SocketAddr,
 }
 
-impl Conn {
+impl Link {
     /// Moves what the connection can move now; true once it has closed.
     fn drive(&mut self, cx: &mut Context<'_>) -> bool {
         if !self.closed
@@ -133,7 +140,10 @@ impl Pool {
     async fn take(&self, addr: SocketAddr) -> Option<Box<Conn>> {
         loop {
             let Idle { mut conn, since } = self.lock().get_mut(&addr).and_then(Vec::pop)?;
-            if since.elapsed() < IDLE_TIMEOUT && poll_fn(|cx| Poll::Ready(conn.ready(cx))).await {
+            let Conn { link, signals } = &mut *conn;
+            if since.elapsed() < IDLE_TIMEOUT
+                && poll_fn(|cx| signals.poll(cx, |cx| Poll::Ready(link.ready(cx)))).await
+            {
                 return Some(conn);
             }
         }
@@ -145,11 +155,17 @@ impl Pool {
         mut conn: Box<Conn>,
         request: Request<Reclaimable>,
     ) -> Result<Response<Exchange>, hyper::client::conn::TrySendError<Request<Reclaimable>>> {
-        let mut answer = std::pin::pin!(conn.send.try_send_request(request));
+        let Conn { link, signals } = &mut *conn;
+        // Queued from outside a poll, the request would signal the task, which polls the
+        // connection next anyway.
+        signals.release();
+        let mut answer = std::pin::pin!(link.send.try_send_request(request));
         // The driver first: what it reads is the answer's head.
         let response = poll_fn(|cx| {
-            conn.drive(cx);
-            answer.as_mut().poll(cx)
+            signals.poll(cx, |cx| {
+                link.drive(cx);
+                answer.as_mut().poll(cx)
+            })
         })
         .await?;
         let pool = Arc::downgrade(self);
@@ -158,8 +174,9 @@ impl Pool {
 
     /// Keeps `conn`, whose last answer was read to its end, for the next request to its task.
     fn put_back(&self, conn: Box<Conn>) {
+        conn.signals.release();
         let mut idle = self.lock();
-        let list = idle.entry(conn.addr).or_default();
+        let list = idle.entry(conn.link.addr).or_default();
         if list.len() < IDLE_PER_TASK {
             list.push(Idle {
                 conn,
@@ -185,7 +202,7 @@ impl Pool {
                 let mut cx = Context::from_waker(Waker::noop());
                 pool.lock().retain(|_, list| {
                     list.retain_mut(|idle| {
-                        idle.since.elapsed() < IDLE_TIMEOUT && idle.conn.ready(&mut cx)
+                        idle.since.elapsed() < IDLE_TIMEOUT && idle.conn.link.ready(&mut cx)
                     });
                     !list.is_empty()
                 });
@@ -202,15 +219,21 @@ impl Pool {
 async fn connect(addr: SocketAddr) -> Result<Box<Conn>, Failure> {
     let (send, driver) = open(addr).await?;
     let mut conn = Box::new(Conn {
-        send,
-        driver,
-        closed: false,
-        addr,
+        link: Link {
+            send,
+            driver,
+            closed: false,
+            addr,
+        },
+        signals: Signals::new(),
     });
+    let Conn { link, signals } = &mut *conn;
     // The handle takes a request only once the driver has run.
     poll_fn(|cx| {
-        conn.drive(cx);
-        conn.send.poll_ready(cx)
+        signals.poll(cx, |cx| {
+            link.drive(cx);
+            link.send.poll_ready(cx)
+        })
     })
     .await?;
     Ok(conn)
@@ -279,14 +302,22 @@ impl Body for Exchange {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
         let this = &mut *self;
-        let mut frame = Pin::new(&mut this.body).poll_frame(cx);
-        if frame.is_pending()
-            && let Some(conn) = &mut this.conn
-        {
-            // Nothing read yet: read what the socket holds, then look again.
-            conn.drive(cx);
-            frame = Pin::new(&mut this.body).poll_frame(cx);
-        }
+        let frame = match &mut this.conn {
+            Some(conn) => {
+                let Conn { link, signals } = &mut **conn;
+                let body = &mut this.body;
+                signals.poll(cx, |cx| {
+                    let frame = Pin::new(&mut *body).poll_frame(cx);
+                    if frame.is_ready() {
+                        return frame;
+                    }
+                    // Nothing read yet: read what the socket holds, then look again.
+                    link.drive(cx);
+                    Pin::new(&mut *body).poll_frame(cx)
+                })
+            }
+            None => Pin::new(&mut this.body).poll_frame(cx),
+        };
         if let Poll::Ready(None) = frame {
             this.ended = true;
         }
@@ -316,7 +347,7 @@ impl Drop for Exchange {
         };
         // Lets the connection take in the answer's end, with nothing to wake: the pool polls it
         // again before it takes another request.
-        if !conn.drive(&mut Context::from_waker(Waker::noop())) {
+        if !conn.link.drive(&mut Context::from_waker(Waker::noop())) {
             pool.put_back(conn);
         }
     }
