@@ -58,12 +58,12 @@ impl Failure {
     }
 }
 
-/// A connection to a task and the waker its parts are polled with. Always boxed: it moves with
-/// each request, from the pool to the exchange to the answer's body, and inline its ~760 bytes
-/// were copied at each move and took room in every client connection's future.
+/// A connection to a task. Always boxed: it moves with each request, from the pool to the
+/// exchange to the answer's body, and inline its ~760 bytes were copied at each move and took
+/// room in every client connection's future.
 struct Conn {
     link: Link,
-    /// What its parts are polled with: signals between them do not wake the task.
+    /// The waker its parts are polled with: their signals to each other do not wake the task.
     signals: Signals,
 }
 
