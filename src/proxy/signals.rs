@@ -103,6 +103,17 @@ mod tests {
         (count.clone(), Waker::from(count))
     }
 
+    /// Polls for `task` to no avail; returns the waker the connection's parts were given.
+    fn pending(signals: &Signals, task: &Waker) -> Waker {
+        let mut given = None;
+        let polled: Poll<()> = signals.poll(&mut Context::from_waker(task), |cx| {
+            given = Some(cx.waker().clone());
+            Poll::Pending
+        });
+        assert!(polled.is_pending());
+        given.unwrap()
+    }
+
     #[test]
     fn a_signal_from_inside_the_poll_polls_again_in_place_without_waking_the_task() {
         let signals = Signals::new();
@@ -125,14 +136,9 @@ mod tests {
     fn a_signal_from_outside_wakes_the_task_that_polled_last() {
         let signals = Signals::new();
         let (woken, waker) = task();
-        let mut kept = None;
-        let polled: Poll<()> = signals.poll(&mut Context::from_waker(&waker), |cx| {
-            kept = Some(cx.waker().clone());
-            Poll::Pending
-        });
-        assert!(polled.is_pending());
+        let given = pending(&signals, &waker);
         assert_eq!(woken.0.load(Ordering::SeqCst), 0);
-        kept.unwrap().wake();
+        given.wake();
         assert_eq!(woken.0.load(Ordering::SeqCst), 1);
     }
 
@@ -159,17 +165,13 @@ mod tests {
     fn once_released_a_signal_wakes_nothing_until_the_next_poll() {
         let signals = Signals::new();
         let (woken, waker) = task();
-        let mut kept = None;
-        let _: Poll<()> = signals.poll(&mut Context::from_waker(&waker), |cx| {
-            kept = Some(cx.waker().clone());
-            Poll::Pending
-        });
+        let given = pending(&signals, &waker);
         signals.release();
-        kept.as_ref().unwrap().wake_by_ref();
+        given.wake_by_ref();
         assert_eq!(woken.0.load(Ordering::SeqCst), 0);
         let (next, waker) = task();
-        let _: Poll<()> = signals.poll(&mut Context::from_waker(&waker), |_| Poll::Pending);
-        kept.unwrap().wake();
+        pending(&signals, &waker);
+        given.wake();
         assert_eq!(
             (
                 woken.0.load(Ordering::SeqCst),
