@@ -67,6 +67,18 @@ struct Conn {
     signals: Signals,
 }
 
+impl Conn {
+    /// Polls `f` with the connection's parts and its own waker (see [`Signals::poll`]).
+    fn poll<R>(
+        &mut self,
+        cx: &mut Context<'_>,
+        mut f: impl FnMut(&mut Link, &mut Context<'_>) -> Poll<R>,
+    ) -> Poll<R> {
+        let Self { link, signals } = self;
+        signals.poll(cx, |cx| f(link, cx))
+    }
+}
+
 /// The handle requests go in by, and the future that moves the connection's bytes.
 struct Link {
     send: http1::SendRequest<Reclaimable>,
@@ -140,9 +152,8 @@ impl Pool {
     async fn take(&self, addr: SocketAddr) -> Option<Box<Conn>> {
         loop {
             let Idle { mut conn, since } = self.lock().get_mut(&addr).and_then(Vec::pop)?;
-            let Conn { link, signals } = &mut *conn;
             if since.elapsed() < IDLE_TIMEOUT
-                && poll_fn(|cx| signals.poll(cx, |cx| Poll::Ready(link.ready(cx)))).await
+                && poll_fn(|cx| conn.poll(cx, |link, cx| Poll::Ready(link.ready(cx)))).await
             {
                 return Some(conn);
             }
@@ -155,14 +166,13 @@ impl Pool {
         mut conn: Box<Conn>,
         request: Request<Reclaimable>,
     ) -> Result<Response<Exchange>, hyper::client::conn::TrySendError<Request<Reclaimable>>> {
-        let Conn { link, signals } = &mut *conn;
         // Queued from outside a poll, the request would signal the task, which polls the
         // connection next anyway.
-        signals.release();
-        let mut answer = std::pin::pin!(link.send.try_send_request(request));
+        conn.signals.release();
+        let mut answer = std::pin::pin!(conn.link.send.try_send_request(request));
         // The driver first: what it reads is the answer's head.
         let response = poll_fn(|cx| {
-            signals.poll(cx, |cx| {
+            conn.poll(cx, |link, cx| {
                 link.drive(cx);
                 answer.as_mut().poll(cx)
             })
@@ -227,10 +237,9 @@ async fn connect(addr: SocketAddr) -> Result<Box<Conn>, Failure> {
         },
         signals: Signals::new(),
     });
-    let Conn { link, signals } = &mut *conn;
     // The handle takes a request only once the driver has run.
     poll_fn(|cx| {
-        signals.poll(cx, |cx| {
+        conn.poll(cx, |link, cx| {
             link.drive(cx);
             link.send.poll_ready(cx)
         })
@@ -302,21 +311,18 @@ impl Body for Exchange {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
         let this = &mut *self;
+        let body = &mut this.body;
         let frame = match &mut this.conn {
-            Some(conn) => {
-                let Conn { link, signals } = &mut **conn;
-                let body = &mut this.body;
-                signals.poll(cx, |cx| {
-                    let frame = Pin::new(&mut *body).poll_frame(cx);
-                    if frame.is_ready() {
-                        return frame;
-                    }
-                    // Nothing read yet: read what the socket holds, then look again.
-                    link.drive(cx);
-                    Pin::new(&mut *body).poll_frame(cx)
-                })
-            }
-            None => Pin::new(&mut this.body).poll_frame(cx),
+            Some(conn) => conn.poll(cx, |link, cx| {
+                let frame = Pin::new(&mut *body).poll_frame(cx);
+                if frame.is_ready() {
+                    return frame;
+                }
+                // Nothing read yet: read what the socket holds, then look again.
+                link.drive(cx);
+                Pin::new(&mut *body).poll_frame(cx)
+            }),
+            None => Pin::new(body).poll_frame(cx),
         };
         if let Poll::Ready(None) = frame {
             this.ended = true;
