@@ -304,7 +304,10 @@ class Runtime:
                     Filters=[{"Name": "NAMESPACE_ID", "Values": [ns["Id"]], "Condition": "EQ"}])["Services"]
                 for svc in services:
                     ttl = min((r["TTL"] for r in svc.get("DnsConfig", {}).get("DnsRecords", [])), default=5)
-                    instances = self.sd.list_instances(ServiceId=svc["Id"])["Instances"]
+                    try:
+                        instances = self.sd.list_instances(ServiceId=svc["Id"])["Instances"]
+                    except self.sd.exceptions.ServiceNotFound:
+                        continue  # deleted since it was listed: it answers nothing, as Route 53
                     addrs = [(i["Attributes"]["AWS_INSTANCE_IPV4"], int(i["Attributes"].get("AWS_INSTANCE_PORT", WATCHDOG_PORT)))
                              for i in instances if "AWS_INSTANCE_IPV4" in i.get("Attributes", {})]
                     records[f"{svc['Name']}.{ns['Name']}.".lower()] = (ttl, addrs)
