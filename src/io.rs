@@ -9,7 +9,9 @@
 //! Each connection's reads start under 8 KiB. A read that fills its cap doubles the cap, up to the
 //! read size (`FAAS_ECS_READ_SIZE`), if the read budget (`FAAS_ECS_READ_BUDGET`), shared by the
 //! whole process, still has the bytes the larger buffers take (two per connection: see [`held`]);
-//! the connection gives them back when it closes. So what larger reads hold stays near the budget
+//! the connection gives them back when it closes. A client's connection grows to the size of the
+//! largest request head without the budget ([`unbudgeted`]): hyper's buffer grows that far for a
+//! head anyway, so reads up to it hold nothing a client could not make it hold. So what larger reads hold stays near the budget
 //! (BENCHMARKS.md: the allocator's slack comes on top), however many connections are open: with
 //! few, each moves a large body in large reads (fewer reads, writes and wake-ups); with many, the
 //! first to carry large bodies get them and the rest read 8 KiB at a time.
@@ -78,46 +80,62 @@ pub fn set_reads(size: usize, budget: usize) {
     READS.left.store(budget, Ordering::Relaxed);
 }
 
+/// The cap a client's connection reaches without the budget, for requests whose head may take
+/// `max_request_head` bytes: the largest power of two within it, from 8 KiB to the read size.
+pub fn unbudgeted(max_request_head: usize) -> usize {
+    let size = READS.size.load(Ordering::Relaxed);
+    (1usize << max_request_head.max(MIN_READ_SIZE).ilog2()).min(size)
+}
+
 /// A TCP stream whose reads are capped; writes pass through.
 #[derive(Debug)]
 pub struct CappedReads {
     stream: TcpStream,
     /// The cap, a power of two: reads take one byte less.
     cap: usize,
+    /// Up to this cap, growing takes nothing from the budget.
+    free: usize,
     reads: &'static Reads,
 }
 
 impl CappedReads {
+    /// A connection to a function: every doubling takes from the budget.
     pub fn new(stream: TcpStream) -> Self {
-        Self::with(stream, &READS)
+        Self::with(stream, MIN_READ_SIZE, &READS)
     }
 
-    fn with(stream: TcpStream, reads: &'static Reads) -> Self {
+    /// A client's connection, whose reads grow to `free` (from [`unbudgeted`]) without the budget.
+    pub fn serving(stream: TcpStream, free: usize) -> Self {
+        Self::with(stream, free, &READS)
+    }
+
+    fn with(stream: TcpStream, free: usize, reads: &'static Reads) -> Self {
         Self {
             stream,
             cap: MIN_READ_SIZE,
+            free,
             reads,
         }
     }
 
     /// After a read that filled the cap: doubles it if the budget has the bytes.
     fn grow(&mut self) {
-        let more = held(2 * self.cap) - held(self.cap);
+        let more = held(2 * self.cap, self.free) - held(self.cap, self.free);
         if self.cap < self.reads.size.load(Ordering::Relaxed) && self.reads.take(more) {
             self.cap *= 2;
         }
     }
 }
 
-/// What a connection at `cap` holds from the budget: twice its growth, since hyper takes a second
-/// buffer while chunks of the first are still being written.
-fn held(cap: usize) -> usize {
-    2 * (cap - MIN_READ_SIZE)
+/// What a connection at `cap` holds from the budget: twice its growth past `free`, since hyper
+/// takes a second buffer while chunks of the first are still being written.
+fn held(cap: usize, free: usize) -> usize {
+    2 * cap.saturating_sub(free.max(MIN_READ_SIZE))
 }
 
 impl Drop for CappedReads {
     fn drop(&mut self) {
-        self.reads.give(held(self.cap));
+        self.reads.give(held(self.cap, self.free));
     }
 }
 
@@ -260,11 +278,11 @@ mod tests {
     async fn reads_double_within_the_budget_and_give_it_back() {
         let sent: Vec<u8> = (0..400_000u32).map(|i| (i % 251) as u8).collect();
         // Room for one connection to grow from 8 to 64 KiB, not two.
-        let budget = held(64 * 1024) + 100;
+        let budget = held(64 * 1024, MIN_READ_SIZE) + 100;
         let reads: &'static Reads = Box::leak(Box::new(Reads::new(64 * 1024, budget)));
 
         let (stream, writer) = sending(&sent).await;
-        let mut first = CappedReads::with(stream, reads);
+        let mut first = CappedReads::with(stream, MIN_READ_SIZE, reads);
         let (got, sizes) = read_all(&mut first).await;
         writer.await.unwrap();
         assert_eq!(got, sent, "nothing lost or reordered");
@@ -277,7 +295,7 @@ mod tests {
         assert_eq!(reads.left.load(Ordering::Relaxed), 100, "held while open");
 
         let (stream, writer) = sending(&sent).await;
-        let mut second = CappedReads::with(stream, reads);
+        let mut second = CappedReads::with(stream, MIN_READ_SIZE, reads);
         let (got, sizes) = read_all(&mut second).await;
         writer.await.unwrap();
         assert_eq!(got, sent);
@@ -291,12 +309,48 @@ mod tests {
         drop(second);
         assert_eq!(reads.left.load(Ordering::Relaxed), budget, "all given back");
         let (stream, writer) = sending(&sent).await;
-        let (_, sizes) = read_all(&mut CappedReads::with(stream, reads)).await;
+        let (_, sizes) = read_all(&mut CappedReads::with(stream, MIN_READ_SIZE, reads)).await;
         writer.await.unwrap();
         assert_eq!(
             sizes.iter().max(),
             Some(&65535),
             "a new connection grows again"
         );
+    }
+
+    #[tokio::test]
+    async fn a_clients_reads_grow_to_its_largest_head_without_the_budget_and_past_it_within() {
+        let sent: Vec<u8> = (0..400_000u32).map(|i| (i % 251) as u8).collect();
+        let empty: &'static Reads = Box::leak(Box::new(Reads::new(64 * 1024, 0)));
+        let (stream, writer) = sending(&sent).await;
+        let (got, sizes) = read_all(&mut CappedReads::with(stream, 16 * 1024, empty)).await;
+        writer.await.unwrap();
+        assert_eq!(got, sent);
+        assert_eq!(sizes[..2], [8191, 16383], "to 16 KiB with no budget at all");
+        assert_eq!(sizes.iter().max(), Some(&16383), "and no further");
+        assert_eq!(empty.left.load(Ordering::Relaxed), 0);
+
+        let budget = held(32 * 1024, 16 * 1024);
+        let reads: &'static Reads = Box::leak(Box::new(Reads::new(64 * 1024, budget)));
+        let (stream, writer) = sending(&sent).await;
+        let mut client = CappedReads::with(stream, 16 * 1024, reads);
+        let (_, sizes) = read_all(&mut client).await;
+        writer.await.unwrap();
+        assert_eq!(
+            sizes.iter().max(),
+            Some(&32767),
+            "past it, as far as the budget goes"
+        );
+        assert_eq!(reads.left.load(Ordering::Relaxed), 0);
+        drop(client);
+        assert_eq!(reads.left.load(Ordering::Relaxed), budget, "given back");
+    }
+
+    #[test]
+    fn a_clients_free_reads_are_the_largest_head_as_a_power_of_two_within_the_read_size() {
+        assert_eq!(unbudgeted(16 * 1024), 16 * 1024);
+        assert_eq!(unbudgeted(20_000), 16 * 1024);
+        assert_eq!(unbudgeted(8192), MIN_READ_SIZE);
+        assert_eq!(unbudgeted(1 << 20), READ_SIZE);
     }
 }

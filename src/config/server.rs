@@ -87,8 +87,9 @@ pub struct Server {
     #[arg(long, env = "FAAS_ECS_READ_SIZE", value_name = "FAAS_ECS_READ_SIZE", default_value_t = crate::io::READ_SIZE as u32, value_parser = parse_read_size)]
     pub read_size: u32,
 
-    /// Bytes that connections' reads may hold beyond 8 KiB each, in all: a connection that grows
-    /// its reads takes from it, and gives back when it closes. 0: every read under 8 KiB.
+    /// Bytes that connections' reads may hold beyond 8 KiB each (a client's: beyond the largest
+    /// request head), in all: a connection that grows its reads takes from it, and gives back
+    /// when it closes. 0: a function's answers read under 8 KiB at a time.
     #[arg(long, env = "FAAS_ECS_READ_BUDGET", value_name = "FAAS_ECS_READ_BUDGET", default_value_t = crate::io::READ_BUDGET as u32, value_parser = clap::value_parser!(u32).range(0..=1 << 30))]
     pub read_budget: u32,
 }

@@ -74,6 +74,7 @@ pub async fn serve(
         .header_read_timeout(HURRIED_READ_TIMEOUT)
         .keep_alive(false);
     let (http, hurried) = (Arc::new(http), Arc::new(hurried));
+    let free_reads = crate::io::unbudgeted(options.max_request_head);
     let router = router(state.clone());
     // Requests are counted only for the poller, when there is one.
     let activity = (!options.busy_poll.is_zero()).then(|| Arc::new(Activity::default()));
@@ -128,7 +129,10 @@ pub async fn serve(
             let _place = place;
             // hyper-util's GracefulShutdown cannot watch a connection with upgrades: stopped here.
             let connection = http
-                .serve_connection(TokioIo::new(CappedReads::new(stream)), service)
+                .serve_connection(
+                    TokioIo::new(CappedReads::serving(stream, free_reads)),
+                    service,
+                )
                 .with_upgrades();
             tokio::pin!(connection);
             let ended = tokio::select! {
