@@ -9,12 +9,13 @@
 //! Each connection's reads start under 8 KiB. A read that fills its cap doubles the cap, up to the
 //! read size (`FAAS_ECS_READ_SIZE`), if the read budget (`FAAS_ECS_READ_BUDGET`), shared by the
 //! whole process, still has the bytes the larger buffers take (two per connection: see [`held`]);
-//! the connection gives them back when it closes. A client's connection grows to the size of the
-//! largest request head without the budget ([`unbudgeted`]): hyper's buffer grows that far for a
-//! head anyway, so reads up to it hold nothing a client could not make it hold. So what larger reads hold stays near the budget
+//! the connection gives them back when it closes. So what larger reads hold stays near the budget
 //! (BENCHMARKS.md: the allocator's slack comes on top), however many connections are open: with
 //! few, each moves a large body in large reads (fewer reads, writes and wake-ups); with many, the
-//! first to carry large bodies get them and the rest read 8 KiB at a time.
+//! first to carry large bodies get them and the rest read 8 KiB at a time. A client's connection
+//! is the exception up to the size of the largest request head ([`unbudgeted`]), which it reaches
+//! without the budget: hyper's buffer grows that far for a head anyway, so reads up to it hold
+//! nothing a client could not make it hold.
 //!
 //! A read that comes back short of what it asked for emptied the socket, so it also clears the
 //! stream's readiness: the next read waits for epoll instead of a `recv` that finds nothing (one
