@@ -82,7 +82,8 @@ pub fn set_reads(size: usize, budget: usize) {
 }
 
 /// The cap a client's connection reaches without the budget, for requests whose head may take
-/// `max_request_head` bytes: the largest power of two within it, from 8 KiB to the read size.
+/// `max_request_head` bytes: the largest power of two within it, from 8 KiB to the read size
+/// (as [`set_reads`] left it: call it after).
 pub fn unbudgeted(max_request_head: usize) -> usize {
     let size = READS.size.load(Ordering::Relaxed);
     (1usize << max_request_head.max(MIN_READ_SIZE).ilog2()).min(size)
@@ -131,7 +132,7 @@ impl CappedReads {
 /// What a connection at `cap` holds from the budget: twice its growth past `free`, since hyper
 /// takes a second buffer while chunks of the first are still being written.
 fn held(cap: usize, free: usize) -> usize {
-    2 * cap.saturating_sub(free.max(MIN_READ_SIZE))
+    2 * cap.saturating_sub(free)
 }
 
 impl Drop for CappedReads {
